@@ -205,9 +205,12 @@ export class RawNode {
       snapshot: r.raftLog.unstable.snapshot,
       committedEntries,
       messages: r.msgs,
-      // Votes and terms, and log entries, must survive a crash; a commit index change alone need not.
+      // Votes, terms, log entries and snapshots must survive a crash; a commit index change alone need not.
       mustSync:
-        entries.length > 0 || hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote,
+        entries.length > 0 ||
+        r.raftLog.unstable.snapshot !== undefined ||
+        hs.term !== this.prevHardState.term ||
+        hs.vote !== this.prevHardState.vote,
     }
     r.msgs = []
     r.readStates = []
@@ -225,7 +228,11 @@ export class RawNode {
     if (rd === undefined) throw new Error('advance() called without an outstanding Ready')
     this.outstanding = undefined
     const r = this.raft
-    if (rd.snapshot !== undefined) r.raftLog.stableSnapTo(rd.snapshot.metadata.index)
+    if (rd.snapshot !== undefined) {
+      // The application persisted and applied the snapshot: its state machine is now at its index.
+      r.raftLog.stableSnapTo(rd.snapshot.metadata.index)
+      r.raftLog.appliedTo(rd.snapshot.metadata.index)
+    }
     if (rd.entries.length > 0) {
       const last = rd.entries[rd.entries.length - 1]!
       r.raftLog.stableTo(last.index, last.term)
