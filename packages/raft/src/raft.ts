@@ -94,7 +94,8 @@ export class Raft {
   pendingConfIndex = 0
   /** Payload bytes appended by this leader and not yet committed (bounded by maxUncommittedEntriesSize). */
   uncommittedSize = 0
-  readonly readOnly = new ReadOnly()
+  /** ReadIndex requests awaiting a heartbeat quorum; reset with every term or role change. */
+  readOnly = new ReadOnly()
   /** ReadIndex requests received before this leader committed an entry of its own term. */
   private pendingReadIndexMessages: Message[] = []
 
@@ -301,6 +302,9 @@ export class Raft {
     }
     this.pendingConfIndex = 0
     this.uncommittedSize = 0
+    // Read requests of an earlier leadership must never complete later with their old index: that
+    // could serve a read older than writes committed in between (a stale read).
+    this.readOnly = new ReadOnly()
     this.pendingReadIndexMessages = []
   }
 
