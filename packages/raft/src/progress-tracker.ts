@@ -20,7 +20,13 @@ export class ProgressTracker {
     readonly maxInflightBytes: number,
   ) {}
 
-  newProgress(match: number, next: number, isLearner: boolean, recentActive = false): Progress {
+  newProgress(
+    match: number,
+    next: number,
+    isLearner: boolean,
+    recentActive = false,
+    lastActiveTick = 0,
+  ): Progress {
     return new Progress({
       match,
       next,
@@ -28,6 +34,7 @@ export class ProgressTracker {
       maxInflightBytes: this.maxInflightBytes,
       isLearner,
       recentActive,
+      lastActiveTick,
     })
   }
 
@@ -47,11 +54,14 @@ export class ProgressTracker {
     return committedIndex(this.voters, (id) => this.progress.get(id)?.match)
   }
 
-  /** Whether a quorum of voters was recently active (CheckQuorum). */
-  quorumActive(): boolean {
+  /**
+   * Whether a quorum of voters was heard from at or after `sinceTick` (CheckQuorum). `self` (the leader)
+   * always counts as active.
+   */
+  quorumActiveSince(sinceTick: number, self: NodeId): boolean {
     const votes = new Map<NodeId, boolean>()
     for (const [id, pr] of this.progress) {
-      if (!pr.isLearner) votes.set(id, pr.recentActive)
+      if (!pr.isLearner) votes.set(id, id === self || pr.lastActiveTick >= sinceTick)
     }
     return voteResult(this.voters, votes) === 'won'
   }

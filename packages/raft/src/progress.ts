@@ -19,8 +19,10 @@ export class Progress {
   state: ProgressStateType = 'probe'
   /** In snapshot state: the index of the snapshot being sent. */
   pendingSnapshot = 0
-  /** True if the follower was heard from since the last CheckQuorum round. */
+  /** True if the member was heard from in the current election-timeout window (gates snapshot sends). */
   recentActive: boolean
+  /** The leader's tick count when this member was last heard from (CheckQuorum's sliding window). */
+  lastActiveTick: number
   /** Probe: a MsgApp was sent and not yet answered. Replicate: the inflights window is full. */
   msgAppFlowPaused = false
   inflights: Inflights
@@ -33,12 +35,14 @@ export class Progress {
     maxInflightBytes: number
     isLearner: boolean
     recentActive?: boolean
+    lastActiveTick?: number
   }) {
     this.match = opts.match
     this.next = opts.next
     this.inflights = new Inflights(opts.maxInflight, opts.maxInflightBytes)
     this.isLearner = opts.isLearner
     this.recentActive = opts.recentActive ?? false
+    this.lastActiveTick = opts.lastActiveTick ?? 0
   }
 
   private resetState(state: ProgressStateType): void {

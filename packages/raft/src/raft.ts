@@ -1,6 +1,7 @@
 import { type RaftConfig, type ResolvedRaftConfig, resolveConfig } from './config.js'
 import { errProposalDropped, RaftError } from './errors.js'
 import type { RaftLogger } from './logger.js'
+import type { Progress } from './progress.js'
 import { ProgressTracker } from './progress-tracker.js'
 import { RaftLog } from './raft-log.js'
 import type { RandomSource } from './rand.js'
@@ -103,6 +104,8 @@ export class Raft {
    * Leaders: ticks since the last CheckQuorum round. */
   electionElapsed = 0
   heartbeatElapsed = 0
+  /** Ticks counted since this node started: the leader's local clock for CheckQuorum. */
+  ticks = 0
   randomizedElectionTimeout = 0
 
   readonly checkQuorum: boolean
@@ -138,7 +141,17 @@ export class Raft {
     const { hardState, confState } = c.storage.initialState()
     this.restoreConfState(confState)
     if (hardState.term !== 0 || hardState.vote !== NONE || hardState.commit !== 0) this.loadState(hardState)
-    if (c.applied > 0) this.raftLog.appliedTo(c.applied)
+    if (c.applied > 0) {
+      this.raftLog.appliedTo(c.applied)
+    } else {
+      // Default (RaftConfig.applied): the snapshot's index, where the application restores its state
+      // machine from. The log's own default (first retained index - 1) is lower whenever the storage keeps
+      // entries before its snapshot, and those entries would be handed out to be applied a second time.
+      const snap = c.storage.snapshot()
+      if (!(snap instanceof RaftError) && snap.metadata.index > this.raftLog.applied) {
+        this.raftLog.appliedTo(snap.metadata.index)
+      }
+    }
     this.becomeFollower(this.term, NONE)
     this.logger.info(
       {
@@ -211,7 +224,11 @@ export class Raft {
     if (pr === undefined || pr.isPaused()) return false
     const prevIndex = pr.next - 1
     const prevTerm = this.raftLog.term(prevIndex)
-    const ents = this.raftLog.entries(pr.next, this.maxMsgSize)
+    // In replicate state with a full inflights window (a heartbeat response unpaused us), send only an
+    // empty MsgApp: it conveys the commit index and its answer frees the window even if every in-flight
+    // append was lost, without overflowing the window (etcd does the same).
+    const ents =
+      pr.state === 'replicate' && pr.inflights.full() ? [] : this.raftLog.entries(pr.next, this.maxMsgSize)
     if (!(ents instanceof RaftError) && ents.length === 0 && !sendIfEmpty) return false
 
     if (prevTerm instanceof RaftError || ents instanceof RaftError) {
@@ -296,7 +313,8 @@ export class Raft {
     this.trk.resetVotes()
     const lastIndex = this.raftLog.lastIndex()
     for (const [id, pr] of this.trk.progress) {
-      const fresh = this.trk.newProgress(0, lastIndex + 1, pr.isLearner)
+      // Everyone starts with a full CheckQuorum window from now.
+      const fresh = this.trk.newProgress(0, lastIndex + 1, pr.isLearner, false, this.ticks)
       if (id === this.id) fresh.match = lastIndex
       this.trk.progress.set(id, fresh)
     }
@@ -353,6 +371,7 @@ export class Raft {
   // Ticks
 
   tick(): void {
+    this.ticks++
     this.tickFn()
   }
 
@@ -365,17 +384,24 @@ export class Raft {
     }
   }
 
-  /** Leaders: heartbeat every heartbeatTimeout; CheckQuorum and transfer timeout every electionTimeout. */
+  /**
+   * Leaders: CheckQuorum every tick, heartbeats every heartbeatTimeout, and every electionTimeout a new
+   * activity window and the timeout of a pending leadership transfer.
+   */
   private tickHeartbeat = (): void => {
     this.heartbeatElapsed++
     this.electionElapsed++
+    // Checked every tick over a sliding window, so a leader steps down within one election timeout of
+    // its last contact with a quorum: by the time a follower's (randomized, >= electionTimeout) timer
+    // fires, the old leader has stopped serving. etcd checks fixed windows, which takes up to two.
+    if (this.checkQuorum) this.step(newMessage({ type: 'MsgCheckQuorum', from: this.id }))
+    if (this.state !== 'leader') return
     if (this.electionElapsed >= this.electionTimeout) {
       this.electionElapsed = 0
-      if (this.checkQuorum) this.step(newMessage({ type: 'MsgCheckQuorum', from: this.id }))
+      for (const [id, pr] of this.trk.progress) pr.recentActive = id === this.id
       // A leadership transfer that did not finish within an election timeout is abandoned.
-      if (this.state === 'leader' && this.leadTransferee !== NONE) this.abortLeaderTransfer()
+      if (this.leadTransferee !== NONE) this.abortLeaderTransfer()
     }
-    if (this.state !== 'leader') return
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
       this.heartbeatElapsed = 0
       this.step(newMessage({ type: 'MsgBeat', from: this.id }))
@@ -612,15 +638,14 @@ export class Raft {
         this.bcastHeartbeat()
         return undefined
       case 'MsgCheckQuorum':
-        if (!this.trk.quorumActive()) {
+        // Active = heard from within the last electionTimeout ticks (thesis §6.2).
+        if (!this.trk.quorumActiveSince(this.ticks - this.electionTimeout + 1, this.id)) {
           this.logger.warn(
             { id: this.id, term: this.term },
             'stepped down to follower since quorum is not active',
           )
           this.becomeFollower(this.term, NONE)
         }
-        // Start a fresh activity window.
-        for (const [id, pr] of this.trk.progress) pr.recentActive = id === this.id
         return undefined
       case 'MsgProp': {
         if (m.entries.length === 0) throw new Error(`${this.id} stepped empty MsgProp`)
@@ -680,7 +705,7 @@ export class Raft {
         this.handleAppendResponse(m.from, m)
         return undefined
       case 'MsgHeartbeatResp': {
-        pr.recentActive = true
+        this.markActive(pr)
         pr.msgAppFlowPaused = false
         if (pr.match < this.raftLog.lastIndex() || pr.state === 'probe') this.sendAppend(m.from)
         if (m.context === undefined || m.context.length === 0) return undefined
@@ -733,11 +758,17 @@ export class Raft {
     }
   }
 
+  /** A member answered: it counts as active for CheckQuorum and for snapshot sends. */
+  private markActive(pr: Progress): void {
+    pr.recentActive = true
+    pr.lastActiveTick = this.ticks
+  }
+
   /** MsgAppResp from a follower, or this leader's own acknowledgement after persisting (from advance). */
   handleAppendResponse(from: NodeId, m: Message): void {
     const pr = this.trk.progress.get(from)
     if (pr === undefined) return
-    pr.recentActive = true
+    this.markActive(pr)
     if (m.reject) {
       // Fast back-off: the follower's hint (the last index it has with a term <= the probe's term) lets us
       // skip a whole term of mismatching entries per round trip.
@@ -873,7 +904,9 @@ export class Raft {
         return undefined
       case 'MsgReadIndex': {
         if (this.lead === NONE) return errProposalDropped('no leader for read index')
-        const fwd = newMessage({ type: 'MsgReadIndex', to: this.lead })
+        // Keep the origin (as etcd does): a request that reached us because its sender still believed we
+        // lead must be answered to that sender, not to us.
+        const fwd = newMessage({ type: 'MsgReadIndex', to: this.lead, from: m.from })
         if (m.context !== undefined) fwd.context = m.context
         this.send(fwd)
         return undefined
@@ -966,10 +999,11 @@ export class Raft {
     this.trk.learners = new Set(cs.learners)
     this.trk.progress = new Map()
     const next = this.raftLog.lastIndex() + 1
-    for (const id of cs.voters) this.trk.progress.set(id, this.trk.newProgress(0, next, false))
+    for (const id of cs.voters)
+      this.trk.progress.set(id, this.trk.newProgress(0, next, false, false, this.ticks))
     for (const id of cs.learners) {
       if (this.trk.voters.has(id)) throw new Error(`${id} is in both voters and learners`)
-      this.trk.progress.set(id, this.trk.newProgress(0, next, true))
+      this.trk.progress.set(id, this.trk.newProgress(0, next, true, false, this.ticks))
     }
     this.trk.configChanged()
     const self = this.trk.progress.get(this.id)
@@ -999,7 +1033,7 @@ export class Raft {
           voters.add(id)
           // Start probing at our last index; recently active so that it is not counted as a failure
           // by CheckQuorum before it had a chance to answer.
-          progress.set(id, this.trk.newProgress(0, nextIndex, false, true))
+          progress.set(id, this.trk.newProgress(0, nextIndex, false, true, this.ticks))
         }
         break
       }
@@ -1011,7 +1045,7 @@ export class Raft {
           pr.isLearner = true
         } else if (pr === undefined) {
           learners.add(id)
-          progress.set(id, this.trk.newProgress(0, nextIndex, true, true))
+          progress.set(id, this.trk.newProgress(0, nextIndex, true, true, this.ticks))
         }
         break
       }

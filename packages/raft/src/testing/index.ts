@@ -7,3 +7,12 @@ export { runRaftBench } from './bench.js'
 export type { InteractionBlock } from './interaction.js'
 export { InteractionEnv, parseScript, rewriteScript } from './interaction.js'
 export { MemoryCluster, MemoryMember } from './memory-cluster.js'
+export type { Delivery, MessageFilter, TestRaftOptions } from './network.js'
+export {
+  appliedData,
+  ConfiguredStorage,
+  newTestRawNode,
+  storageWithLog,
+  TestMember,
+  TestNetwork,
+} from './network.js'

@@ -237,6 +237,16 @@ export class InteractionEnv {
           for (let i = 0, n = r.randomizedElectionTimeout; i < n; i++) r.tick()
         }
         return
+      case 'tick': {
+        // tick <id> [n=N] [stabilize=true]: N ticks of one member, optionally stabilizing everyone after each.
+        const id = Number(pos[0])
+        const n = Number(opts.get('n') ?? '1')
+        for (let i = 0; i < n; i++) {
+          this.get(id).node.tick()
+          if (opts.get('stabilize') === 'true') this.stabilize(this.ids([]))
+        }
+        return
+      }
       case 'tick-heartbeat':
         for (const id of this.ids(pos)) {
           const r = this.get(id).node.raft
