@@ -1,0 +1,35 @@
+/**
+ * @hakube/store — hakube-store, the etcd-compatible, Raft-replicated key-value store.
+ *
+ * Built in layers (see issue 3): the MVCC key space and watch hub (`@hakube/store/mvcc`, pure and
+ * also used in-process by the api-server's memory backend), the write-ahead log and snapshot files
+ * (`src/wal`), then the Raft-driven server, peer transport, etcd v3 gRPC API and JSON gateway.
+ *
+ * Guarantees and non-guarantees are stated per layer in its own entry module.
+ */
+
+// Write-ahead log and snapshot files (guarantees: src/wal/wal.ts).
+export type { SegmentName, SnapName, WalIo, WalOptions, WalReplay, WalStats } from './wal/index.js'
+export {
+  BATCH_BYTES_MAX_DEFAULT,
+  decodeSnapshotFile,
+  defaultWalIo,
+  encodeSnapshotFile,
+  isWalError,
+  listSegments,
+  listSnapFiles,
+  loadIntoStorage,
+  parseSegmentName,
+  parseSnapName,
+  readSnapshotFile,
+  SEGMENT_SIZE_BYTES_DEFAULT,
+  SNAPSHOTS_TO_KEEP_DEFAULT,
+  segmentFileName,
+  snapDir,
+  snapFileName,
+  Wal,
+  WalError,
+  WalErrorCode,
+  walDir,
+  writeSnapshotFile,
+} from './wal/index.js'
