@@ -6,10 +6,18 @@
 
 /** gRPC status codes (google.golang.org/grpc/codes) used by the errors below. */
 export const GrpcCode = {
+  Canceled: 1,
+  Unknown: 2,
   InvalidArgument: 3,
+  DeadlineExceeded: 4,
   NotFound: 5,
+  PermissionDenied: 7,
+  ResourceExhausted: 8,
   FailedPrecondition: 9,
   OutOfRange: 11,
+  Unimplemented: 12,
+  Internal: 13,
+  Unavailable: 14,
   DataLoss: 15,
 } as const
 export type GrpcCode = (typeof GrpcCode)[keyof typeof GrpcCode]
@@ -49,6 +57,76 @@ export const STORE_ERRORS = {
   STORE_ERR_LEASE_NOT_FOUND: {
     grpcCode: GrpcCode.NotFound,
     message: 'etcdserver: requested lease not found',
+  },
+  // Server, lease and cluster errors (etcd 3.4 rpctypes/error.go).
+  STORE_ERR_NO_SPACE: {
+    grpcCode: GrpcCode.ResourceExhausted,
+    message: 'etcdserver: mvcc: database space exceeded',
+  },
+  STORE_ERR_LEASE_EXISTS: {
+    grpcCode: GrpcCode.FailedPrecondition,
+    message: 'etcdserver: lease already exists',
+  },
+  STORE_ERR_LEASE_TTL_TOO_LARGE: {
+    grpcCode: GrpcCode.OutOfRange,
+    message: 'etcdserver: too large lease TTL',
+  },
+  STORE_ERR_MEMBER_EXISTS: {
+    grpcCode: GrpcCode.FailedPrecondition,
+    message: 'etcdserver: member ID already exist',
+  },
+  STORE_ERR_PEER_URL_EXISTS: {
+    grpcCode: GrpcCode.FailedPrecondition,
+    message: 'etcdserver: Peer URLs already exists',
+  },
+  STORE_ERR_MEMBER_NOT_ENOUGH_STARTED: {
+    grpcCode: GrpcCode.FailedPrecondition,
+    message: 'etcdserver: re-configuration failed due to not enough started members',
+  },
+  STORE_ERR_MEMBER_BAD_URLS: {
+    grpcCode: GrpcCode.InvalidArgument,
+    message: 'etcdserver: given member URLs are invalid',
+  },
+  STORE_ERR_MEMBER_NOT_FOUND: { grpcCode: GrpcCode.NotFound, message: 'etcdserver: member not found' },
+  STORE_ERR_MEMBER_NOT_LEARNER: {
+    grpcCode: GrpcCode.FailedPrecondition,
+    message: 'etcdserver: can only promote a learner member',
+  },
+  STORE_ERR_LEARNER_NOT_READY: {
+    grpcCode: GrpcCode.FailedPrecondition,
+    message: 'etcdserver: can only promote a learner member which is in sync with leader',
+  },
+  STORE_ERR_TOO_MANY_LEARNERS: {
+    grpcCode: GrpcCode.FailedPrecondition,
+    message: 'etcdserver: too many learner members in cluster',
+  },
+  STORE_ERR_TOO_MANY_REQUESTS: {
+    grpcCode: GrpcCode.ResourceExhausted,
+    message: 'etcdserver: too many requests',
+  },
+  STORE_ERR_NO_LEADER: { grpcCode: GrpcCode.Unavailable, message: 'etcdserver: no leader' },
+  STORE_ERR_NOT_LEADER: { grpcCode: GrpcCode.FailedPrecondition, message: 'etcdserver: not leader' },
+  STORE_ERR_LEADER_CHANGED: { grpcCode: GrpcCode.Unavailable, message: 'etcdserver: leader changed' },
+  STORE_ERR_NOT_CAPABLE: { grpcCode: GrpcCode.Unavailable, message: 'etcdserver: not capable' },
+  STORE_ERR_STOPPED: { grpcCode: GrpcCode.Unavailable, message: 'etcdserver: server stopped' },
+  STORE_ERR_TIMEOUT: { grpcCode: GrpcCode.Unavailable, message: 'etcdserver: request timed out' },
+  STORE_ERR_TIMEOUT_LEADER_FAIL: {
+    grpcCode: GrpcCode.Unavailable,
+    message: 'etcdserver: request timed out, possibly due to previous leader failure',
+  },
+  STORE_ERR_TIMEOUT_CONNECTION_LOST: {
+    grpcCode: GrpcCode.Unavailable,
+    message: 'etcdserver: request timed out, possibly due to connection lost',
+  },
+  STORE_ERR_UNHEALTHY: { grpcCode: GrpcCode.Unavailable, message: 'etcdserver: unhealthy cluster' },
+  STORE_ERR_CORRUPT: { grpcCode: GrpcCode.DataLoss, message: 'etcdserver: corrupt cluster' },
+  STORE_ERR_NOT_SUPPORTED_FOR_LEARNER: {
+    grpcCode: GrpcCode.Unavailable,
+    message: 'etcdserver: rpc not supported for learner',
+  },
+  STORE_ERR_BAD_LEADER_TRANSFEREE: {
+    grpcCode: GrpcCode.FailedPrecondition,
+    message: 'etcdserver: bad leader transferee',
   },
 } as const satisfies Record<string, { grpcCode: GrpcCode; message: string }>
 
