@@ -8,6 +8,24 @@
  * Guarantees and non-guarantees are stated per layer in its own entry module.
  */
 
+// Peer transport: Raft messages between members over HTTP (guarantees: src/peer/http-transport.ts).
+export type { HttpTransportOptions } from './peer/http-transport.js'
+export { HTTP_TRANSPORT_DEFAULTS, HttpTransport } from './peer/http-transport.js'
+export {
+  decodeMessage,
+  decodeMessages,
+  encodeMessage,
+  encodeMessages,
+  estimateMessageBytes,
+  PEER_CODEC_VERSION,
+  PeerCodecError,
+} from './peer/message-codec.js'
+export type { PeerBenchOptions, PeerBenchResult } from './peer/peer-bench.js'
+export { benchPeerTransport } from './peer/peer-bench.js'
+export type { PeerErrorCode, PeerLogger } from './peer/peer-protocol.js'
+export { PeerTransportError } from './peer/peer-protocol.js'
+export type { PeerSenderStats } from './peer/peer-sender.js'
+
 // Write-ahead log and snapshot files (guarantees: src/wal/wal.ts).
 export type { SegmentName, SnapName, WalIo, WalOptions, WalReplay, WalStats } from './wal/index.js'
 export {

@@ -1,0 +1,255 @@
+/**
+ * `HttpTransport`: hakube-store's {@link RaftTransport} over HTTP/1.1 between members.
+ *
+ * Guarantees:
+ * - `send` never blocks and never throws; per peer, messages are delivered in the order they were sent
+ *   (one batch in flight per peer), except MsgSnap, which travels on its own request and connection.
+ * - Memory is bounded: at most `queueMessagesMax` messages and `snapshotQueueMax + 1` snapshots wait per
+ *   peer; beyond that messages are dropped and the peer reported unreachable (Raft then probes).
+ * - Every failed batch is reported through `onUnreachable`; every MsgSnap gets exactly one
+ *   `onSnapshotStatus` ('finish' once the peer accepted it, 'failure' otherwise), unless the transport or
+ *   the peer is closed/removed first.
+ * - Requests from another cluster are refused with 412 and logged; from a removed member with 403.
+ * - `close()` stops the server and every client, rejects pending calls and drops queues; afterwards no
+ *   socket or timer of the transport remains.
+ * Non-guarantees: delivery (messages may be lost; Raft retransmits), no authentication or TLS.
+ */
+import type { Message, NodeId, SnapshotStatus } from '@hakube/raft'
+import type { FastifyInstance } from 'fastify'
+import type { RaftTransport } from '../backend.js'
+import { type PeerLogger, PeerTransportError } from './peer-protocol.js'
+import { PeerSender, type PeerSenderConfig, type PeerSenderStats } from './peer-sender.js'
+import { buildPeerServer } from './peer-server.js'
+
+export interface HttpTransportOptions {
+  memberId: NodeId
+  clusterId: number
+  /** The --listen-peer-urls address. Port 0 picks a free port (see {@link HttpTransport.address}). */
+  listen: { host: string; port: number }
+  logger: PeerLogger
+  /** Per-peer message queue bound (etcd's streamBufSize). Default 4096. */
+  queueMessagesMax?: number
+  /** Estimated bytes after which a batch stops growing. Default 4 MiB. */
+  batchBytesMax?: number
+  /** Snapshots that may wait behind the one in flight, per peer. Default 1. */
+  snapshotQueueMax?: number
+  /** Largest accepted message batch or call body. Default 64 MiB. */
+  messageBodyBytesMax?: number
+  /** Largest accepted snapshot body. Default 512 MiB. */
+  snapshotBodyBytesMax?: number
+  /** Timeout of one batch POST. Default 5000 ms. */
+  requestTimeoutMs?: number
+  /** Timeout of one snapshot POST. Default 120 000 ms. */
+  snapshotTimeoutMs?: number
+  /** TCP connect timeout. Default 1000 ms. */
+  dialTimeoutMs?: number
+  /** Pause after a failed batch. Default 100 ms. */
+  retryDelayMs?: number
+  /** Connections per peer for batches and calls. Default 4. */
+  connectionsPerPeer?: number
+}
+
+const MiB = 1024 * 1024
+
+export const HTTP_TRANSPORT_DEFAULTS = Object.freeze({
+  queueMessagesMax: 4096,
+  batchBytesMax: 4 * MiB,
+  snapshotQueueMax: 1,
+  messageBodyBytesMax: 64 * MiB,
+  snapshotBodyBytesMax: 512 * MiB,
+  requestTimeoutMs: 5000,
+  snapshotTimeoutMs: 120_000,
+  dialTimeoutMs: 1000,
+  retryDelayMs: 100,
+  connectionsPerPeer: 4,
+})
+
+type CallHandler = (body: Uint8Array) => Promise<Uint8Array>
+
+export class HttpTransport implements RaftTransport {
+  private readonly senders = new Map<NodeId, PeerSender>()
+  /** Member ids never come back (Raft ids are never reused), so a removed id stays refused. */
+  private readonly removed = new Set<NodeId>()
+  private readonly callHandlers = new Map<string, CallHandler>()
+  private readonly server: FastifyInstance
+  private readonly senderConfig: PeerSenderConfig
+  private messageHandler: ((m: Message) => void) | undefined
+  private unreachableHandler: ((id: NodeId) => void) | undefined
+  private snapshotStatusHandler: ((id: NodeId, status: SnapshotStatus) => void) | undefined
+  private listening: { host: string; port: number } | undefined
+  private closed = false
+
+  /** Creates the transport and starts listening. */
+  static async start(options: HttpTransportOptions): Promise<HttpTransport> {
+    const t = new HttpTransport(options)
+    await t.listen()
+    return t
+  }
+
+  constructor(private readonly options: HttpTransportOptions) {
+    const o = { ...HTTP_TRANSPORT_DEFAULTS, ...stripUndefined(options) }
+    for (const [name, v] of Object.entries(o)) {
+      if (name in HTTP_TRANSPORT_DEFAULTS && !(Number.isSafeInteger(v) && (v as number) >= 0)) {
+        throw new RangeError(`HttpTransport option ${name} must be a non-negative integer, got ${String(v)}`)
+      }
+    }
+    if (!Number.isSafeInteger(options.memberId) || options.memberId <= 0)
+      throw new RangeError(`HttpTransport memberId must be a positive safe integer, got ${options.memberId}`)
+    this.senderConfig = {
+      memberId: options.memberId,
+      clusterId: options.clusterId,
+      queueMessagesMax: Math.max(1, o.queueMessagesMax),
+      batchBytesMax: o.batchBytesMax,
+      snapshotQueueMax: o.snapshotQueueMax,
+      requestTimeoutMs: o.requestTimeoutMs,
+      snapshotTimeoutMs: o.snapshotTimeoutMs,
+      dialTimeoutMs: o.dialTimeoutMs,
+      retryDelayMs: o.retryDelayMs,
+      connectionsPerPeer: Math.max(1, o.connectionsPerPeer),
+    }
+    this.server = buildPeerServer({
+      memberId: options.memberId,
+      clusterId: options.clusterId,
+      log: options.logger,
+      messageBodyBytesMax: o.messageBodyBytesMax,
+      snapshotBodyBytesMax: o.snapshotBodyBytesMax,
+      isRemoved: (id) => this.removed.has(id),
+      deliver: (_from, messages) => this.deliver(messages),
+      callHandler: (method) => this.callHandlers.get(method),
+    })
+  }
+
+  /** Binds the peer listen address. */
+  async listen(): Promise<{ host: string; port: number }> {
+    if (this.listening !== undefined) return this.listening
+    const { host, port } = this.options.listen
+    await this.server.listen({ host, port })
+    const addr = this.server.server.address()
+    const bound = typeof addr === 'object' && addr !== null ? addr.port : port
+    this.listening = { host, port: bound }
+    this.options.logger.info({ host, port: bound }, 'peer transport listening')
+    return this.listening
+  }
+
+  /** The bound address (after {@link listen}). */
+  address(): { host: string; port: number } {
+    if (this.listening === undefined) throw new Error('HttpTransport is not listening yet')
+    return this.listening
+  }
+
+  /** `http://host:port` of the bound address, for peers' URL lists. */
+  url(): string {
+    const { host, port } = this.address()
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  }
+
+  send(messages: readonly Message[]): void {
+    if (this.closed) return
+    for (const m of messages) {
+      const sender = this.senders.get(m.to)
+      if (sender === undefined) {
+        this.options.logger.debug({ to: m.to, type: m.type }, 'ignored message to unknown peer')
+        continue
+      }
+      sender.send(m)
+    }
+  }
+
+  addPeer(id: NodeId, peerUrls: readonly string[]): void {
+    if (this.closed) return
+    if (this.senders.has(id)) {
+      this.updatePeer(id, peerUrls)
+      return
+    }
+    this.removed.delete(id)
+    const sender = new PeerSender(
+      id,
+      peerUrls,
+      this.senderConfig,
+      {
+        reportUnreachable: (peer) => this.unreachableHandler?.(peer),
+        reportSnapshot: (peer, status) => this.snapshotStatusHandler?.(peer, status),
+      },
+      this.options.logger,
+    )
+    this.senders.set(id, sender)
+    this.options.logger.info({ peer: id, peerUrls }, 'added peer')
+  }
+
+  updatePeer(id: NodeId, peerUrls: readonly string[]): void {
+    const sender = this.senders.get(id)
+    if (sender === undefined) {
+      this.addPeer(id, peerUrls)
+      return
+    }
+    sender.updateUrls(peerUrls)
+    this.options.logger.info({ peer: id, peerUrls }, 'updated peer')
+  }
+
+  removePeer(id: NodeId): void {
+    const sender = this.senders.get(id)
+    this.removed.add(id)
+    if (sender === undefined) return
+    this.senders.delete(id)
+    void sender.close()
+    this.options.logger.info({ peer: id }, 'removed peer')
+  }
+
+  onMessage(handler: (m: Message) => void): void {
+    this.messageHandler = handler
+  }
+
+  onUnreachable(handler: (id: NodeId) => void): void {
+    this.unreachableHandler = handler
+  }
+
+  onSnapshotStatus(handler: (id: NodeId, status: SnapshotStatus) => void): void {
+    this.snapshotStatusHandler = handler
+  }
+
+  call(to: NodeId, method: string, body: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(new PeerTransportError('PEER_ERR_CLOSED', 'peer transport closed'))
+    const sender = this.senders.get(to)
+    if (sender === undefined)
+      return Promise.reject(new PeerTransportError('PEER_ERR_UNREACHABLE', `unknown peer ${to}`))
+    return sender.call(method, body, timeoutMs)
+  }
+
+  handle(method: string, handler: (body: Uint8Array) => Promise<Uint8Array>): void {
+    this.callHandlers.set(method, handler)
+  }
+
+  /** Per-peer counters (for tests and metrics). */
+  peerStats(id: NodeId): PeerSenderStats | undefined {
+    return this.senders.get(id)?.stats()
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    const senders = [...this.senders.values()]
+    this.senders.clear()
+    await Promise.all([...senders.map((s) => s.close()), this.server.close()])
+    this.options.logger.info({}, 'peer transport closed')
+  }
+
+  private deliver(messages: Message[]): void {
+    const handler = this.messageHandler
+    if (handler === undefined || this.closed) return
+    for (const m of messages) {
+      try {
+        handler(m)
+      } catch (err) {
+        // The Raft loop's own bug; one bad message must not drop the rest of the batch.
+        this.options.logger.error(
+          { from: m.from, type: m.type, err: err instanceof Error ? err.message : String(err) },
+          'message handler threw',
+        )
+      }
+    }
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
