@@ -8,6 +8,10 @@
  * Guarantees and non-guarantees are stated per layer in its own entry module.
  */
 
+// etcd 3.4 flags, ETCD_* variables and config file (precedence: src/config/parse.ts).
+export type { StoreConfig, StoreFlagsResult } from './config/index.js'
+export { parseStoreFlags, storeHelpText, storeVersionText } from './config/index.js'
+
 // Peer transport: Raft messages between members over HTTP (guarantees: src/peer/http-transport.ts).
 export type { HttpTransportOptions } from './peer/http-transport.js'
 export { HTTP_TRANSPORT_DEFAULTS, HttpTransport } from './peer/http-transport.js'
