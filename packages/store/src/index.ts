@@ -12,6 +12,15 @@
 export type { StoreConfig, StoreFlagsResult } from './config/index.js'
 export { parseStoreFlags, storeHelpText, storeVersionText } from './config/index.js'
 
+// Client URL: etcd v3 gRPC services + JSON gateway on one port (src/grpc/client-server.ts).
+export {
+  type ClientServer,
+  type ClientServerOptions,
+  startClientServer,
+} from './grpc/client-server.js'
+// NOT the replicated server: a single-member in-memory EtcdBackend for tests of the edges.
+export { LocalBackend, type LocalBackendOptions } from './grpc/testing/local-backend.js'
+
 // Peer transport: Raft messages between members over HTTP (guarantees: src/peer/http-transport.ts).
 export type { HttpTransportOptions } from './peer/http-transport.js'
 export { HTTP_TRANSPORT_DEFAULTS, HttpTransport } from './peer/http-transport.js'

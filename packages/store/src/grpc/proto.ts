@@ -1,0 +1,83 @@
+/**
+ * Loads hakube-store's etcd v3 proto definitions (`packages/store/proto`) with @grpc/proto-loader.
+ *
+ * Options chosen for exactness at the edge: int64/uint64 decode as decimal strings (`longs: String`, no
+ * precision loss for lease ids), enums as their names, bytes as Buffers, proto field names kept
+ * (`keepCase`), defaults filled in for absent scalar fields, and oneofs name their set member.
+ */
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { type GrpcObject, loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js'
+import { Long, loadSync, type MessageTypeDefinition, type PackageDefinition } from '@grpc/proto-loader'
+
+/** Where the .proto files live (same relative path from src/grpc and dist/grpc). */
+export const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url))
+
+export interface EtcdProto {
+  packageDefinition: PackageDefinition
+  services: {
+    KV: ServiceDefinition
+    Watch: ServiceDefinition
+    Lease: ServiceDefinition
+    Cluster: ServiceDefinition
+    Maintenance: ServiceDefinition
+  }
+  /** Descriptor of a message by its full name (`etcdserverpb.RangeRequest`), for the JSON gateway. */
+  message(fullName: string): MessageTypeDefinition<unknown, unknown>
+}
+
+let cached: EtcdProto | undefined
+
+/**
+ * NB: protobufjs finds Long.js with a CommonJS `require` that fails under some loaders (vitest's among
+ * them); it then decodes int64 through doubles and loses precision (lease ids are random 63-bit
+ * numbers). Hand the protobufjs instance proto-loader uses the Long class proto-loader exports.
+ */
+function ensureLongPrecision(): void {
+  const requireFromLoader = createRequire(createRequire(import.meta.url).resolve('@grpc/proto-loader'))
+  const pb = requireFromLoader('protobufjs') as { util: { Long: unknown }; configure(): void }
+  // The ESM/CJS interop may wrap the class in a namespace object.
+  const wrapped = Long as unknown as { default?: unknown; fromNumber?: unknown }
+  const LongClass = typeof wrapped.fromNumber === 'function' ? Long : wrapped.default
+  if (pb.util.Long !== LongClass) {
+    pb.util.Long = LongClass
+    pb.configure()
+  }
+}
+
+export function loadEtcdProto(): EtcdProto {
+  if (cached !== undefined) return cached
+  ensureLongPrecision()
+  const packageDefinition = loadSync('etcdserverpb/rpc.proto', {
+    includeDirs: [PROTO_DIR],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    bytes: Buffer,
+    defaults: true,
+    oneofs: true,
+  })
+  const grpcObject = loadPackageDefinition(packageDefinition)
+  const pkg = grpcObject['etcdserverpb'] as GrpcObject
+  const service = (name: string): ServiceDefinition => {
+    const ctor = pkg[name] as { service?: ServiceDefinition } | undefined
+    if (ctor?.service === undefined) throw new Error(`proto: service etcdserverpb.${name} missing`)
+    return ctor.service
+  }
+  cached = {
+    packageDefinition,
+    services: {
+      KV: service('KV'),
+      Watch: service('Watch'),
+      Lease: service('Lease'),
+      Cluster: service('Cluster'),
+      Maintenance: service('Maintenance'),
+    },
+    message(fullName) {
+      const def = packageDefinition[fullName] as MessageTypeDefinition<unknown, unknown> | undefined
+      if (def === undefined || !('type' in def)) throw new Error(`proto: message ${fullName} missing`)
+      return def
+    },
+  }
+  return cached
+}
