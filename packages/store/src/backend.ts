@@ -98,7 +98,8 @@ export interface EtcdBackend {
   header(): ClusterHeader
 
   // KV (linearizable reads unless `serializable`; writes go through Raft and resolve once applied here).
-  range(req: RangeRequest): Promise<Result<RangeResponse>>
+  /** `serializable` (etcd's RangeRequest field) serves from this member's state without a ReadIndex round. */
+  range(req: RangeRequest & { serializable?: boolean }): Promise<Result<RangeResponse>>
   put(req: PutRequest): Promise<Result<PutResponse>>
   deleteRange(req: DeleteRangeRequest): Promise<Result<DeleteRangeResponse>>
   txn(req: TxnRequest): Promise<Result<TxnResponse>>

@@ -39,6 +39,11 @@ export type { PeerErrorCode, PeerLogger } from './peer/peer-protocol.js'
 export { PeerTransportError } from './peer/peer-protocol.js'
 export type { PeerSenderStats } from './peer/peer-sender.js'
 
+// Raft-replicated server core (guarantees: src/server/store-server.ts) and its in-memory test transport.
+export type { StoreLogger, StoreServerOptions } from './server/index.js'
+export { deriveClusterId, deriveMemberId, SERVER_VERSION, StoreServer } from './server/index.js'
+export { MemoryNetwork, MemoryTransport } from './server/testing/memory-transport.js'
+
 // Write-ahead log and snapshot files (guarantees: src/wal/wal.ts).
 export type { SegmentName, SnapName, WalIo, WalOptions, WalReplay, WalStats } from './wal/index.js'
 export {
