@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+/**
+ * hakube-store: the binary. Parses etcd's flags, creates the root logger, starts the peer transport, the
+ * Raft-replicated server and the client URLs (gRPC + JSON gateway), and handles signals:
+ * SIGTERM/SIGINT hand leadership over when leading, flush the WAL and close everything, then exit 0.
+ * Bad flags print one line and exit 2.
+ */
+import pino from 'pino'
+import { collectDefaultMetrics, Registry } from 'prom-client'
+import { parseStoreFlags } from './config/index.js'
+import { type ClientServer, startClientServer } from './grpc/client-server.js'
+import { HttpTransport } from './peer/http-transport.js'
+import { deriveClusterId, deriveMemberId } from './server/member-id.js'
+import { StoreServer } from './server/store-server.js'
+
+/** etcd's log levels onto pino's (pino has no "panic"). */
+const PINO_LEVEL: Record<string, string> = {
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  error: 'error',
+  panic: 'fatal',
+  fatal: 'fatal',
+}
+
+async function main(): Promise<void> {
+  const parsed = parseStoreFlags(process.argv.slice(2), process.env)
+  if (!parsed.ok) {
+    process.stderr.write(`hakube-store: ${parsed.error}\n`)
+    process.exit(2)
+  }
+  if (!('config' in parsed)) {
+    process.stdout.write(parsed.output.endsWith('\n') ? parsed.output : `${parsed.output}\n`)
+    process.exit(0)
+  }
+  const config = parsed.config
+  const log = pino({ level: PINO_LEVEL[config.logLevel] ?? 'info', base: { name: config.name } })
+  for (const warning of config.warnings) log.warn({ component: 'config' }, warning)
+
+  // The peer transport checks the cluster id on every request, so it must be known before the server
+  // starts. A founding member derives it from the initial cluster.
+  // TODO(issue 3): a member joining with `existing` should fetch it from a running peer, as etcd does
+  // (GetClusterFromRemotePeers); deriving it from the other members listed is only right when they are
+  // exactly the founding members.
+  const token = config.initialClusterToken
+  const ownPeerUrls = config.initialCluster[config.name] ?? []
+  const memberId = deriveMemberId(ownPeerUrls, token)
+  const allIds = Object.values(config.initialCluster).map((urls) => deriveMemberId(urls, token))
+  const foundingIds = config.initialClusterState === 'new' ? allIds : allIds.filter((id) => id !== memberId)
+  const clusterId = deriveClusterId(foundingIds)
+
+  const peerListen = config.listenPeerAddresses[0]
+  if (peerListen === undefined) throw new Error('no --listen-peer-urls address')
+  const transport = await HttpTransport.start({
+    memberId,
+    clusterId,
+    listen: peerListen,
+    logger: log.child({ component: 'peer' }),
+  })
+  const server = await StoreServer.start({
+    name: config.name,
+    dataDir: config.dataDir,
+    initialCluster: config.initialCluster,
+    initialClusterToken: token,
+    initialClusterState: config.initialClusterState,
+    clientUrls: config.advertiseClientUrls,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    electionTimeoutMs: config.electionTimeoutMs,
+    snapshotCount: config.snapshotCount,
+    maxRequestBytes: config.maxRequestBytes,
+    maxTxnOps: config.maxTxnOps,
+    transport,
+    logger: log.child({ component: 'server' }),
+  })
+
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const clients: ClientServer[] = []
+  for (const address of config.listenClientAddresses) {
+    clients.push(
+      await startClientServer({
+        host: address.host,
+        port: address.port,
+        backend: server,
+        registry,
+        logger: log.child({ component: 'client' }),
+      }),
+    )
+  }
+  log.info(
+    {
+      memberId: memberId.toString(16),
+      clusterId: clusterId.toString(16),
+      clientUrls: config.advertiseClientUrls,
+    },
+    'ready to serve client requests',
+  )
+
+  let stopping = false
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'received signal; shutting down')
+    // The server first: a leader hands leadership over while its peers can still reach it.
+    server
+      .stop()
+      .then(() => Promise.all(clients.map((c) => c.close())))
+      .then(
+        () => {
+          log.info({}, 'stopped')
+          process.exit(0)
+        },
+        (err: unknown) => {
+          log.error({ err }, 'error while shutting down')
+          process.exit(1)
+        },
+      )
+  }
+  process.on('SIGTERM', shutdown)
+  process.on('SIGINT', shutdown)
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`hakube-store: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})
