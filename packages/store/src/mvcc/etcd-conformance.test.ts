@@ -14,6 +14,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
+import { SeededRandom } from '@hakube/raft'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MvccStore } from './kv-store.js'
 import type {
@@ -288,15 +289,10 @@ async function call(etcd: Etcd, path: string, body: Json): Promise<Json> {
 
 // ---------------------------------------------------------------- seeded generator
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+/** Uniform floats in [0, 1) from the project's seeded generator, so a failing sequence replays. */
+function seededFloats(seed: number): () => number {
+  const r = new SeededRandom(seed)
+  return () => r.float()
 }
 
 const bin = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'))
@@ -310,7 +306,7 @@ class Gen {
     seed: number,
     private readonly store: MvccStore,
   ) {
-    this.rnd = mulberry32(seed)
+    this.rnd = seededFloats(seed)
   }
   int(n: number): number {
     return Math.floor(this.rnd() * n)

@@ -13,6 +13,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { SeededRandom } from '@hakube/raft'
 import ts from 'typescript'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Wal } from './wal.js'
@@ -52,16 +53,10 @@ afterAll(async () => {
   if (root !== '') await rm(root, { recursive: true, force: true })
 })
 
-/** mulberry32: small seeded PRNG, so a failing kill schedule can be replayed. */
+/** Uniform floats in [0, 1) from the project's seeded generator, so a failing kill schedule replays. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const r = new SeededRandom(seed)
+  return () => r.float()
 }
 
 function payload(index: number): Uint8Array {
