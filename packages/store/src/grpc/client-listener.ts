@@ -3,12 +3,15 @@
  * cmux; etcdctl speaks h2c with prior knowledge). Each accepted connection is peeked: one that opens
  * with the HTTP/2 preface ("PRI * HTTP/2.0") is injected into the grpc-js server
  * (`Server.createConnectionInjector`), any other is emitted as a connection of the HTTP/1.1 server. The
- * peeked bytes are put back (`unshift`), so no bytes are copied or proxied.
+ * peeked bytes are put back (`unshift`). An HTTP/1.1 connection is handed over as is; an HTTP/2 one
+ * is wrapped in an {@link AuthorityRewritingSocket}, which strips a URL scheme from `:authority`
+ * (etcdctl 3.4 sends `http://host:port` for Status/HashKV/MoveLeader; Node's HTTP/2 refuses it).
  */
 import { once } from 'node:events'
 import type { Server as HttpServer } from 'node:http'
 import { createServer, type Server as NetServer, type Socket } from 'node:net'
 import { type Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js'
+import { AuthorityRewritingSocket } from './authority-rewriter.js'
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0')
 
@@ -54,7 +57,8 @@ export class ClientListener {
       socket.off('error', onError)
       socket.pause()
       socket.unshift(head)
-      if (isH2) this.injector.injectConnection(socket)
+      // HTTP/2 goes through the :authority rewriter (see AuthorityRewriter), as a JS stream.
+      if (isH2) this.injector.injectConnection(new AuthorityRewritingSocket(socket))
       else {
         // The HTTP/1.1 server reads the socket's handle natively; resuming flushes the peeked bytes
         // (buffered in the stream) to its 'data' listener first.
