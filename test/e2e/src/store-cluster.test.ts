@@ -85,6 +85,13 @@ describe('a 3-member hakube-store cluster driven by etcdctl', () => {
       if (healthy < 3) await sleep(200)
     }
     expect(healthy, last).toBe(3)
+
+    // etcdctl dials the members' published http:// client URLs here (":authority" carries the scheme).
+    const table = await at(m2, 'endpoint', 'status', '--cluster', '-w', 'table')
+    expect(table.code, table.stderr).toBe(0)
+    const rows = table.stdout.split('\n').filter((l) => /^\| http:\/\/127\.0\.1\./.test(l))
+    expect(rows).toHaveLength(3)
+    expect(rows.filter((r) => r.split('|')[5]?.trim() === 'true')).toHaveLength(1)
   })
 
   it('a watch on one member sees a put made through another', async () => {
