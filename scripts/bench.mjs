@@ -2,12 +2,14 @@
 // `npm run bench`: runs every benchmark section and rewrites BENCHMARKS.md with medians and ratios.
 // Each section runs its subject and, where one exists, the reference implementation in the same run on
 // the same machine, so ratios stay meaningful on noisy machines. Flags: --runs N (default 5),
-// --only <section>, --quick (fewer proposals, for a smoke run).
+// --only <section> (the other sections of an existing BENCHMARKS.md are kept as they were), --quick
+// (fewer proposals and requests, for a smoke run).
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { runRaftBench } from '@hakube/raft/testing'
+import { benchStoreCluster, IMPLEMENTATIONS, STORE_CASES } from '../test/bench/store-bench.mjs'
 
 const { values: args } = parseArgs({
   options: {
@@ -56,7 +58,7 @@ function raftSection() {
     '`advance()`); a proposal counts when the leader has applied it. Each proposer waits for its proposal',
     'before the next; the proposals of idle proposers are batched into one `proposeBatch` per round, as the',
     'store batches client requests. No reference implementation runs in this section: etcd-io/raft is Go',
-    "and cannot run in-process here; the store's section (next issue) will compare the store with a real etcd.",
+    "and cannot run in-process here; the store's section compares the store with a real etcd.",
     '',
     `| proposers | proposals per run | median committed/s | min | max |`,
     `|---:|---:|---:|---:|---:|`,
@@ -71,7 +73,59 @@ function raftSection() {
   return lines.join('\n')
 }
 
-const sections = { raft: raftSection }
+const ms = (n) => n.toFixed(2)
+const ratio = (a, b) => `${(a / b).toFixed(2)}×`
+
+/** Section: hakube-store against a real etcd 3.4, both 3-member process clusters on loopback. */
+async function storeSection() {
+  const perImpl = {}
+  for (const impl of Object.keys(IMPLEMENTATIONS)) {
+    perImpl[impl] = await benchStoreCluster(impl, { runs, quick: args.quick })
+  }
+  const cases = STORE_CASES(args.quick)
+  const med = (impl, key, field) => median(perImpl[impl].results[key].map((r) => r[field]))
+  const rows = []
+  for (const c of cases) {
+    const key = `${c.op}/${c.clients}`
+    const m = {}
+    for (const impl of Object.keys(IMPLEMENTATIONS)) {
+      m[impl] = { rate: med(impl, key, 'perSecond'), p50: med(impl, key, 'p50'), p99: med(impl, key, 'p99') }
+    }
+    rows.push({ ...c, m })
+  }
+  const opName = { put: 'put', range: 'range (linearizable)' }
+  const lines = [
+    '## Store (`hakube-store` vs etcd 3.4)',
+    '',
+    'Two real 3-member clusters on this machine, one after the other, started as processes with the same',
+    'etcd flags and default timing (heartbeat 100 ms, election 1000 ms): hakube-store on 127.0.1.31-33 and',
+    "Debian's etcd 3.4.23 on 127.0.1.41-43, ports 2379/2380, fresh temporary data dirs. One gRPC client",
+    "(grpc-js over hakube's etcd v3 protos, one HTTP/2 connection, as `benchmark --conns=1`) talks to the",
+    'leader found through `Maintenance.Status`. Each case is a closed loop: every client waits for its answer',
+    "before the next request. Puts use sequential 8-byte keys and 256-byte values (etcd's `benchmark put",
+    '--sequential-keys`); ranges read one key with `serializable: false` (a linearizable read through the',
+    'leader). Each cluster is warmed up with 3,000 puts and 3,000 ranges (32 clients) first. Latency is',
+    `measured per request by the client. Medians of ${runs} run${runs === 1 ? '' : 's'} per case` +
+      (runs === 1 ? ' (a single run: read the figures as indicative only).' : '.'),
+    '',
+    '| operation | clients | requests | hakube req/s | etcd req/s | hakube/etcd req/s | hakube p50 ms | etcd p50 ms | hakube/etcd p50 | hakube p99 ms | etcd p99 ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${opName[r.op]} | ${r.clients} | ${fmt(r.requests)} | **${fmt(r.m.hakube.rate)}** | ${fmt(r.m.etcd.rate)} | ` +
+        `**${ratio(r.m.hakube.rate, r.m.etcd.rate)}** | ${ms(r.m.hakube.p50)} | ${ms(r.m.etcd.p50)} | ` +
+        `**${ratio(r.m.hakube.p50, r.m.etcd.p50)}** | ${ms(r.m.hakube.p99)} | ${ms(r.m.etcd.p99)} |`,
+    ),
+    '',
+    'A throughput ratio below 1× or a p50 ratio above 1× means hakube-store is slower than etcd.',
+    '',
+  ]
+  return lines.join('\n')
+}
+
+const sections = { raft: raftSection, store: storeSection }
+/** The `## ` heading each section's text starts with (to find it again in an existing BENCHMARKS.md). */
+const headings = { raft: '## Raft core', store: '## Store' }
 const selected = args.only === undefined ? Object.keys(sections) : [args.only]
 for (const name of selected) {
   if (!(name in sections)) {
@@ -89,13 +143,39 @@ const header = [
   '# Benchmarks',
   '',
   'Produced by `npm run bench` (this file is rewritten by it; do not edit by hand). Medians of',
-  `${runs} runs; these machines are noisy, so read medians and ratios, not single figures.`,
+  `${runs} run${runs === 1 ? '' : 's'}; these machines are noisy, so read medians and ratios, not single figures.`,
   '',
   `- date: ${new Date().toISOString().slice(0, 10)}, commit ${commit}`,
   `- machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
   `- command: \`npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``,
   '',
 ].join('\n')
-const body = selected.map((name) => sections[name]()).join('\n')
-writeFileSync(args.out, `${header}\n${body}`)
+const fresh = {}
+for (const name of selected) fresh[name] = await sections[name]()
+
+// With --only, keep the text of every other section from the existing file (split at `## ` headings).
+const previous = []
+if (args.only !== undefined && existsSync(args.out)) {
+  const text = readFileSync(args.out, 'utf8')
+  const parts = text.split(/^(?=## )/m).slice(1)
+  for (const part of parts) {
+    const name = Object.keys(headings).find((n) => part.startsWith(headings[n]))
+    previous.push({ name, text: `${part.trimEnd()}\n` })
+  }
+}
+const body = []
+for (const name of Object.keys(sections)) {
+  if (name in fresh) body.push(fresh[name])
+  else {
+    const old = previous.find((p) => p.name === name)
+    if (old !== undefined) body.push(old.text)
+  }
+}
+// Sections of the old file this script no longer knows: kept at the end, untouched.
+for (const p of previous) if (p.name === undefined) body.push(p.text)
+const partial =
+  args.only === undefined
+    ? ''
+    : `\nOnly the \`${args.only}\` section was rerun by the command above; the other sections are kept from earlier runs.\n`
+writeFileSync(args.out, `${header}${partial}\n${body.join('\n')}`)
 console.log(`bench: wrote ${args.out}`)
