@@ -53,8 +53,8 @@ export interface LeaseGrantResult {
 
 export interface LeaseTimeToLiveResult {
   id: bigint
-  /** Remaining seconds; -1 when the lease has expired or does not exist (etcd answers NotFound instead
-   * for an unknown lease: see STORE_ERR_LEASE_NOT_FOUND). */
+  /** Remaining seconds; -1 once expired. An unknown lease is STORE_ERR_LEASE_NOT_FOUND here; the gRPC
+   * edge answers it with TTL -1, as etcd 3.4's LeaseTimeToLive does on the wire. */
   ttl: number
   grantedTtl: number
   keys: Uint8Array[]
