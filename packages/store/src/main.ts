@@ -5,6 +5,7 @@
  * SIGTERM/SIGINT hand leadership over when leading, flush the WAL and close everything, then exit 0.
  * Bad flags print one line and exit 2.
  */
+import { isIP } from 'node:net'
 import pino from 'pino'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { parseStoreFlags } from './config/index.js'
@@ -55,6 +56,9 @@ async function main(): Promise<void> {
     memberId,
     clusterId,
     listen: peerListen,
+    // Outgoing peer connections leave from the address we listen on when it names one host (each emulated
+    // host has its own 127.0.1.x), so traffic between two members carries both their addresses.
+    localAddress: isSingleHostIp(peerListen.host) ? peerListen.host : undefined,
     logger: log.child({ component: 'peer' }),
   })
   const server = await StoreServer.start({
@@ -124,3 +128,8 @@ main().catch((err: unknown) => {
   process.stderr.write(`hakube-store: ${err instanceof Error ? err.message : String(err)}\n`)
   process.exit(1)
 })
+
+/** An IP address naming one host (not a wildcard, not a name that may resolve to several). */
+function isSingleHostIp(host: string): boolean {
+  return isIP(host) !== 0 && host !== '0.0.0.0' && host !== '::'
+}

@@ -32,6 +32,8 @@ export class StoreProcessCluster {
     size: number,
     hostBase: number,
     readonly timing: { heartbeatMs: number; electionMs: number },
+    /** Flags added to every member's command line (for example `--snapshot-count=100`). */
+    readonly extraArgs: readonly string[] = [],
   ) {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build the store first (npm run build)`)
     this.root = mkdtempSync(join(tmpdir(), 'hakube-e2e-store-'))
@@ -67,6 +69,7 @@ export class StoreProcessCluster {
       '--initial-cluster-state=new',
       `--heartbeat-interval=${this.timing.heartbeatMs}`,
       `--election-timeout=${this.timing.electionMs}`,
+      ...this.extraArgs,
     ]
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     const keep = (b: Buffer): void => {

@@ -27,6 +27,12 @@ export interface HttpTransportOptions {
   /** The --listen-peer-urls address. Port 0 picks a free port (see {@link HttpTransport.address}). */
   listen: { host: string; port: number }
   logger: PeerLogger
+  /**
+   * Source address of outgoing peer connections. Each emulated host has its own 127.0.1.x address; binding
+   * the client side to it too makes the member's traffic carry its own address both ways, so a firewall
+   * rule between two hosts (a partition test) cuts exactly that pair. Default: the kernel's choice.
+   */
+  localAddress?: string
   /** Per-peer message queue bound (etcd's streamBufSize). Default 4096. */
   queueMessagesMax?: number
   /** Estimated bytes after which a batch stops growing. Default 4 MiB. */
@@ -106,6 +112,7 @@ export class HttpTransport implements RaftTransport {
       dialTimeoutMs: o.dialTimeoutMs,
       retryDelayMs: o.retryDelayMs,
       connectionsPerPeer: Math.max(1, o.connectionsPerPeer),
+      localAddress: options.localAddress,
     }
     this.server = buildPeerServer({
       memberId: options.memberId,

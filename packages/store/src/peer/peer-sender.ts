@@ -52,6 +52,8 @@ export interface PeerSenderConfig {
   retryDelayMs: number
   /** Connections per peer for batches and calls (batches use one at a time; calls may use the rest). */
   connectionsPerPeer: number
+  /** Source address for outgoing connections (the member's own host); undefined lets the kernel choose. */
+  localAddress?: string | undefined
 }
 
 export interface PeerSenderHooks {
@@ -319,7 +321,10 @@ export class PeerSender {
         connections: snapshot ? 1 : this.config.connectionsPerPeer,
         pipelining: 1,
         keepAliveTimeout: 30_000,
-        connect: { timeout: this.config.dialTimeoutMs },
+        connect: {
+          timeout: this.config.dialTimeoutMs,
+          ...(this.config.localAddress === undefined ? {} : { localAddress: this.config.localAddress }),
+        },
         // Timeouts are enforced per request with an AbortSignal (the snapshot one is longer).
         headersTimeout: 0,
         bodyTimeout: 0,
