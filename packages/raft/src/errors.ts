@@ -37,10 +37,15 @@ export class RaftError extends Error {
 
 export const errProposalDropped = (why: string): RaftError =>
   new RaftError(RaftErrorCode.ProposalDropped, `raft proposal dropped: ${why}`)
-export const errCompacted = (): RaftError =>
-  new RaftError(RaftErrorCode.Compacted, 'requested index is unavailable due to compaction')
-export const errUnavailable = (): RaftError =>
-  new RaftError(RaftErrorCode.Unavailable, 'requested entry at index is unavailable')
+/**
+ * Storage's two routine outcomes are shared instances, as etcd's sentinel errors are: a follower asks
+ * for the term of an index past its log on every append (findConflict), and building an Error (with its
+ * stack trace) each time showed up in profiles. Callers compare codes, never identities or stacks.
+ */
+const COMPACTED = new RaftError(RaftErrorCode.Compacted, 'requested index is unavailable due to compaction')
+const UNAVAILABLE = new RaftError(RaftErrorCode.Unavailable, 'requested entry at index is unavailable')
+export const errCompacted = (): RaftError => COMPACTED
+export const errUnavailable = (): RaftError => UNAVAILABLE
 export const errSnapOutOfDate = (): RaftError =>
   new RaftError(RaftErrorCode.SnapOutOfDate, 'requested index is older than the existing snapshot')
 export const errSnapshotTemporarilyUnavailable = (): RaftError =>

@@ -1,4 +1,4 @@
-import { RaftError, RaftErrorCode } from './errors.js'
+import { errCompacted, errUnavailable, RaftError, RaftErrorCode } from './errors.js'
 import { Unstable } from './log-unstable.js'
 import type { RaftLogger } from './logger.js'
 import type { Storage } from './storage.js'
@@ -181,8 +181,8 @@ export class RaftLog {
     const ut = this.unstable.maybeTerm(i)
     if (ut !== undefined) return ut
     // The valid range is [firstIndex-1, lastIndex]: the entry before the first still has a known term.
-    if (i + 1 < this.firstIndex()) return new RaftError(RaftErrorCode.Compacted, 'compacted')
-    if (i > this.lastIndex()) return new RaftError(RaftErrorCode.Unavailable, 'unavailable')
+    if (i + 1 < this.firstIndex()) return errCompacted()
+    if (i > this.lastIndex()) return errUnavailable()
     const t = this.storage.term(i)
     if (
       t instanceof RaftError &&
@@ -269,7 +269,7 @@ export class RaftLog {
   private mustCheckOutOfBounds(lo: number, hi: number): RaftError | undefined {
     if (lo > hi) throw new Error(`invalid slice ${lo} > ${hi}`)
     const fi = this.firstIndex()
-    if (lo < fi) return new RaftError(RaftErrorCode.Compacted, 'compacted')
+    if (lo < fi) return errCompacted()
     const length = this.lastIndex() + 1 - fi
     if (hi > fi + length) throw new Error(`slice[${lo},${hi}) out of bound [${fi},${this.lastIndex()}]`)
     return undefined

@@ -28,7 +28,9 @@ import {
  *  1. Persist `snapshot` (if any), then `entries` (truncating any conflicting suffix), then `hardState`,
  *     durably (fsync) when `mustSync`.
  *  2. Send `messages`. Only now: a vote or an append acknowledgement must never leave before what it
- *     vouches for is on disk.
+ *     vouches for is on disk. Exception (etcd's raftNode, Raft thesis §10.2.1): while the node is leader
+ *     (per this Ready's softState, or the last one seen), it may send before step 1, writing its log in
+ *     parallel with replication: its own entries count towards a quorum only through advance().
  *  3. Apply `snapshot` and then `committedEntries` to the state machine; call `applyConfChange` for conf
  *     change entries. Serve the `readStates` whose index has been applied.
  *  4. Call `advance()`.
