@@ -5,6 +5,7 @@
  *
  * Also the one seam for durability syscalls (`WalIo`), so tests can count fsyncs and inject failures.
  */
+import { fdatasyncSync, writeSync } from 'node:fs'
 import { type FileHandle, open, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 
@@ -108,12 +109,23 @@ export async function listTempFiles(dir: string): Promise<string[]> {
  */
 export interface WalIo {
   fdatasync(fh: FileHandle): Promise<void>
+  /**
+   * Appends `buf` at `position` of the open file `fd` and, when `sync`, fdatasyncs it, on the calling
+   * thread. When present, the WAL appends its group-commit batches with this (see
+   * {@link WalOptions.blockingAppends}); an injected `io` without it keeps every append asynchronous.
+   */
+  appendSync?(fd: number, buf: Buffer, position: number, sync: boolean): void
   /** fsync a directory so that a create, rename or unlink in it survives a power loss. */
   fsyncDir(dir: string): Promise<void>
 }
 
 export const defaultWalIo: WalIo = {
   fdatasync: (fh) => fh.datasync(),
+  appendSync: (fd, buf, position, sync) => {
+    let done = 0
+    while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done, position + done)
+    if (sync) fdatasyncSync(fd)
+  },
   fsyncDir: async (dir) => {
     const fh = await open(dir, 'r')
     try {

@@ -277,6 +277,35 @@ describe('Wal group commit', () => {
     await wal.close()
   })
 
+  it('blocking appends (the default io) still group-commit, sync only when asked, and poison on failure', async () => {
+    const dir = await tempDataDir()
+    const calls: Array<{ bytes: number; sync: boolean }> = []
+    let fail = false
+    const io: WalIo = {
+      ...defaultWalIo,
+      appendSync: (fd, buf, position, sync) => {
+        calls.push({ bytes: buf.length, sync })
+        if (fail) throw new Error('EIO')
+        defaultWalIo.appendSync?.(fd, buf, position, sync)
+      },
+    }
+    const wal = await Wal.create(dir, meta, { io })
+    const n = 100
+    await Promise.all(Array.from({ length: n }, (_, i) => wal.save(undefined, [ent(i + 1, 1)], true)))
+    expect(calls).toHaveLength(1)
+    expect(calls[0]?.sync).toBe(true)
+    await wal.save({ term: 1, vote: 1, commit: 5 }, [], false)
+    expect(calls.at(-1)?.sync).toBe(false)
+    fail = true
+    const err = await wal.save(undefined, [ent(n + 1, 1)], true).catch((e: unknown) => e)
+    expect(isWalError(err, WalErrorCode.Failed)).toBe(true)
+    await wal.close()
+    const { wal: w2, replay } = await reopen(dir)
+    expect(replay.entries).toHaveLength(n)
+    expect(replay.hardState.commit).toBe(5)
+    await w2.close()
+  })
+
   it('does not sync when no save asks for it, and poisons the WAL after a failed sync', async () => {
     const dir = await tempDataDir()
     let fail = false
