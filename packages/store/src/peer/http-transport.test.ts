@@ -329,3 +329,26 @@ function activeHandles(): number {
     .getActiveResourcesInfo()
     .filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap' || r === 'Timeout').length
 }
+
+describe('HttpTransport localAddress', () => {
+  it('opens outgoing peer connections from localAddress (each emulated host its own 127.0.x.y)', async () => {
+    const sources: string[] = []
+    const peer = createServer((s) => {
+      sources.push(s.remoteAddress ?? '')
+      s.destroy()
+    })
+    await new Promise<void>((r) => peer.listen(0, '127.0.0.1', r))
+    try {
+      const addr = peer.address()
+      if (typeof addr !== 'object' || addr === null) throw new Error('no port')
+      const a = await start(1, { listen: { host: '127.0.0.2', port: 0 }, localAddress: '127.0.0.2' })
+      a.t.addPeer(2, [`http://127.0.0.1:${addr.port}`])
+      a.t.send([msg('MsgHeartbeat', 1, 2, 1)])
+      await waitFor(() => sources.length > 0, 'a connection to the peer')
+      // Without it the kernel picks 127.0.0.1 for any loopback destination.
+      expect(new Set(sources)).toEqual(new Set(['127.0.0.2']))
+    } finally {
+      await new Promise((r) => peer.close(r))
+    }
+  })
+})

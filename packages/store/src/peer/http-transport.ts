@@ -14,12 +14,14 @@
  *   socket or timer of the transport remains.
  * Non-guarantees: delivery (messages may be lost; Raft retransmits), no authentication or TLS.
  */
+import type { ServerResponse } from 'node:http'
 import type { Message, NodeId, SnapshotStatus } from '@hakube/raft'
 import type { FastifyInstance } from 'fastify'
 import type { RaftTransport } from '../backend.js'
 import { type PeerLogger, PeerTransportError } from './peer-protocol.js'
-import { PeerSender, type PeerSenderConfig, type PeerSenderStats } from './peer-sender.js'
+import { normalizeUrls, PeerSender, type PeerSenderConfig, type PeerSenderStats } from './peer-sender.js'
 import { buildPeerServer } from './peer-server.js'
+import { StreamReader, StreamWriter } from './peer-stream.js'
 
 export interface HttpTransportOptions {
   memberId: NodeId
@@ -53,6 +55,10 @@ export interface HttpTransportOptions {
   retryDelayMs?: number
   /** Connections per peer for batches and calls. Default 4. */
   connectionsPerPeer?: number
+  /** A stream silent this long (no keepalive either) is dropped and dialled again. Default 5000 ms. */
+  streamSilenceMs?: number
+  /** An idle stream writer sends a keepalive frame this often. Default 1000 ms. */
+  streamKeepaliveMs?: number
 }
 
 const MiB = 1024 * 1024
@@ -68,12 +74,17 @@ export const HTTP_TRANSPORT_DEFAULTS = Object.freeze({
   dialTimeoutMs: 1000,
   retryDelayMs: 100,
   connectionsPerPeer: 4,
+  streamSilenceMs: 5000,
+  streamKeepaliveMs: 1000,
 })
 
 type CallHandler = (body: Uint8Array) => Promise<Uint8Array>
 
 export class HttpTransport implements RaftTransport {
   private readonly senders = new Map<NodeId, PeerSender>()
+  /** The streams we read from each peer (they write their messages for us into them). */
+  private readonly readers = new Map<NodeId, StreamReader>()
+  private readonly streamConfig: { silenceMs: number; keepaliveMs: number; maxFrameBytes: number }
   /** Member ids never come back (Raft ids are never reused), so a removed id stays refused. */
   private readonly removed = new Set<NodeId>()
   private readonly callHandlers = new Map<string, CallHandler>()
@@ -114,6 +125,11 @@ export class HttpTransport implements RaftTransport {
       connectionsPerPeer: Math.max(1, o.connectionsPerPeer),
       localAddress: options.localAddress,
     }
+    this.streamConfig = {
+      silenceMs: Math.max(1, o.streamSilenceMs),
+      keepaliveMs: Math.max(1, o.streamKeepaliveMs),
+      maxFrameBytes: o.messageBodyBytesMax,
+    }
     this.server = buildPeerServer({
       memberId: options.memberId,
       clusterId: options.clusterId,
@@ -123,6 +139,8 @@ export class HttpTransport implements RaftTransport {
       isRemoved: (id) => this.removed.has(id),
       deliver: (_from, messages) => this.deliver(messages),
       callHandler: (method) => this.callHandlers.get(method),
+      isKnownPeer: (id) => this.senders.has(id),
+      attachStream: (from, res) => this.attachStream(from, res),
     })
   }
 
@@ -180,6 +198,7 @@ export class HttpTransport implements RaftTransport {
       this.options.logger,
     )
     this.senders.set(id, sender)
+    this.startReader(id, peerUrls)
     this.options.logger.info({ peer: id, peerUrls }, 'added peer')
   }
 
@@ -190,12 +209,16 @@ export class HttpTransport implements RaftTransport {
       return
     }
     sender.updateUrls(peerUrls)
+    this.readers.get(id)?.updateUrls(normalizeUrls(peerUrls))
     this.options.logger.info({ peer: id, peerUrls }, 'updated peer')
   }
 
   removePeer(id: NodeId): void {
     const sender = this.senders.get(id)
     this.removed.add(id)
+    const reader = this.readers.get(id)
+    this.readers.delete(id)
+    void reader?.close()
     if (sender === undefined) return
     this.senders.delete(id)
     void sender.close()
@@ -235,9 +258,55 @@ export class HttpTransport implements RaftTransport {
     if (this.closed) return
     this.closed = true
     const senders = [...this.senders.values()]
+    const readers = [...this.readers.values()]
     this.senders.clear()
-    await Promise.all([...senders.map((s) => s.close()), this.server.close()])
+    this.readers.clear()
+    await Promise.all([
+      ...senders.map((s) => s.close()),
+      ...readers.map((r) => r.close()),
+      this.server.close(),
+    ])
     this.options.logger.info({}, 'peer transport closed')
+  }
+
+  /** True while the peer's stream to us is attached (tests). */
+  isStreaming(id: NodeId): boolean {
+    return this.senders.get(id)?.streaming ?? false
+  }
+
+  /** Times we established the stream from `id` (tests). */
+  streamConnects(id: NodeId): number {
+    return this.readers.get(id)?.connects ?? 0
+  }
+
+  private startReader(id: NodeId, peerUrls: readonly string[]): void {
+    if (this.closed || this.readers.has(id)) return
+    const reader = new StreamReader(normalizeUrls(peerUrls), {
+      memberId: this.options.memberId,
+      clusterId: this.options.clusterId,
+      peerId: id,
+      silenceMs: this.streamConfig.silenceMs,
+      dialTimeoutMs: this.senderConfig.dialTimeoutMs,
+      retryDelayMs: Math.max(this.senderConfig.retryDelayMs, 50),
+      maxFrameBytes: this.streamConfig.maxFrameBytes,
+      localAddress: this.options.localAddress,
+      log: this.options.logger,
+      deliver: (messages) => this.deliver(messages),
+    })
+    this.readers.set(id, reader)
+    reader.start()
+  }
+
+  private attachStream(from: NodeId, res: ServerResponse): void {
+    const sender = this.senders.get(from)
+    const writer = new StreamWriter(res, {
+      keepaliveMs: this.streamConfig.keepaliveMs,
+      bufferedBytesMax: this.senderConfig.batchBytesMax * 4,
+      log: this.options.logger,
+      peerId: from,
+    })
+    if (sender === undefined || this.closed) writer.close()
+    else sender.attachStream(writer)
   }
 
   private deliver(messages: Message[]): void {

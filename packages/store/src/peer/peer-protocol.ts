@@ -5,13 +5,16 @@
  * Learned from etcd's rafthttp (server/etcdserver/api/rafthttp/http.go, util.go): every peer request
  * carries the sender's cluster id and member id in headers, and the receiver refuses a request from
  * another cluster with 412 Precondition Failed (and logs it) before reading the body, and a request from
- * a removed member with 403 Forbidden. Unlike etcd (long-lived GET streams for small messages plus a
- * POST "pipeline"), we only POST: batches to {@link PEER_PATH_MESSAGES}, snapshots on their own route and
- * connection ({@link PEER_PATH_SNAPSHOT}, etcd's snapshot_sender.go does the same), and request/response
- * calls to {@link PEER_PATH_CALL}.
+ * a removed member with 403 Forbidden. As etcd, messages travel on long-lived streams (a member GETs
+ * {@link PEER_PATH_STREAM} from each peer and the peer writes its messages for it into the response;
+ * peer-stream.ts) and, while no stream is up, as POSTed batches ({@link PEER_PATH_MESSAGES}, etcd's
+ * "pipeline"); snapshots go on their own route and connection ({@link PEER_PATH_SNAPSHOT}, etcd's
+ * snapshot_sender.go does the same), and request/response calls to {@link PEER_PATH_CALL}.
  */
 
 export const PEER_PATH_MESSAGES = '/raft/messages'
+/** GET: the peer answers with an endless body of the messages it has for the requester. */
+export const PEER_PATH_STREAM = '/raft/stream'
 export const PEER_PATH_SNAPSHOT = '/raft/snapshot'
 /** Followed by the URI-encoded method name. */
 export const PEER_PATH_CALL = '/raft/call/'

@@ -1,15 +1,17 @@
 /**
- * The sending half of the peer transport for one remote member: a bounded queue, a sender loop that
- * drains it in batches over a keep-alive undici Pool, a separate snapshot sender, and request/response
- * calls.
+ * The sending half of the peer transport for one remote member: the stream the peer opened to us (the
+ * fast path, peer-stream.ts: each turn's messages written as one frame), else a bounded queue with a
+ * sender loop that drains it in POSTed batches over a keep-alive undici Pool; a separate snapshot
+ * sender, and request/response calls.
  *
  * Design, learned from etcd's rafthttp (server/etcdserver/api/rafthttp/peer.go, stream.go, pipeline.go,
  * snapshot_sender.go), adapted to request/response HTTP:
  * - etcd keeps a 4096-message buffer per peer (streamBufSize) and, when it is full, drops the message and
  *   reports the peer unreachable instead of blocking Raft. Same here: {@link PeerSenderConfig.queueMessagesMax}.
- * - etcd writes small messages on a long-lived stream so they stay ordered and cheap. We get the same
- *   with at most ONE batch POST in flight per peer on a keep-alive connection: whatever queued while a
- *   batch was in flight goes in the next one, so batching grows with load (group commit for the network).
+ * - etcd writes small messages on a long-lived stream so they stay ordered and cheap, and falls back to
+ *   its POST pipeline while the stream is down. Same here; the fallback keeps at most ONE batch POST in
+ *   flight per peer on a keep-alive connection: whatever queued while a batch was in flight goes in the
+ *   next one, so batching grows with load (group commit for the network).
  * - etcd sends MsgSnap via snapshot_sender.go on its own HTTP request, reports the outcome through
  *   ReportSnapshot, and reports the peer unreachable on failure. Same here, on a separate Pool, so a large
  *   snapshot never sits in front of heartbeats on one connection.
@@ -32,6 +34,7 @@ import {
   type PeerLogger,
   PeerTransportError,
 } from './peer-protocol.js'
+import type { StreamWriter } from './peer-stream.js'
 
 export interface PeerSenderConfig {
   memberId: NodeId
@@ -73,6 +76,11 @@ export interface PeerSenderStats {
 export class PeerSender {
   /** Invariant: length <= config.queueMessagesMax; MsgSnap never sits here. */
   private queue: Message[] = []
+  /** The peer's stream to us, while attached (the fast path; see peer-stream.ts). */
+  private stream: StreamWriter | undefined
+  /** Messages sent this turn, written to the stream as one frame at the end of the turn. */
+  private streamBatch: Message[] = []
+  private flushScheduled = false
   private snapshots: Message[] = []
   private sending = false
   private sendingSnapshot = false
@@ -119,20 +127,84 @@ export class PeerSender {
       if (!this.sendingSnapshot) void this.runSnapshotSender()
       return
     }
+    if (this.stream !== undefined) {
+      this.streamBatch.push(m)
+      if (!this.flushScheduled) {
+        this.flushScheduled = true
+        // Everything sent in this turn (one Ready's messages) goes out as one frame.
+        queueMicrotask(() => this.flushStream())
+      }
+      return
+    }
+    this.enqueuePost(m)
+  }
+
+  /**
+   * The peer opened a stream to us (peer-stream.ts): messages for it go there from now on, replacing
+   * any earlier stream, until it closes.
+   */
+  attachStream(w: StreamWriter): void {
+    if (this.closed) {
+      w.close()
+      return
+    }
+    const old = this.stream
+    this.stream = w
+    old?.close()
+    w.onClose(() => {
+      if (this.stream === w) this.stream = undefined
+    })
+  }
+
+  /** True while a stream to the peer is attached (tests). */
+  get streaming(): boolean {
+    return this.stream !== undefined
+  }
+
+  private flushStream(): void {
+    this.flushScheduled = false
+    let batch = this.streamBatch
+    this.streamBatch = []
+    while (batch.length > 0) {
+      const w = this.stream
+      if (w === undefined) {
+        // The stream closed in between: the POST path takes over.
+        for (const m of batch) this.enqueuePost(m)
+        return
+      }
+      const n = this.batchLength(batch)
+      if (!w.write(n === batch.length ? batch : batch.slice(0, n))) {
+        if (w.closed) continue
+        // Attached but not draining (the peer stopped reading): drop, as a full queue does.
+        this.stats_.droppedMessages += batch.length
+        this.reportOverflow()
+        return
+      }
+      this.stats_.sentBatches++
+      this.stats_.sentMessages += n
+      this.overflowReported = false
+      batch = batch.slice(n)
+    }
+  }
+
+  private enqueuePost(m: Message): void {
     if (this.queue.length >= this.config.queueMessagesMax) {
       this.stats_.droppedMessages++
-      if (!this.overflowReported) {
-        this.overflowReported = true
-        this.log.warn(
-          { to: this.peerId, queueMessagesMax: this.config.queueMessagesMax },
-          'dropped message to peer: queue full',
-        )
-        this.hooks.reportUnreachable(this.peerId)
-      }
+      this.reportOverflow()
       return
     }
     this.queue.push(m)
     if (!this.sending) void this.runSender()
+  }
+
+  private reportOverflow(): void {
+    if (this.overflowReported) return
+    this.overflowReported = true
+    this.log.warn(
+      { to: this.peerId, queueMessagesMax: this.config.queueMessagesMax },
+      'dropped message to peer: queue full',
+    )
+    this.hooks.reportUnreachable(this.peerId)
   }
 
   updateUrls(peerUrls: readonly string[]): void {
@@ -162,6 +234,9 @@ export class PeerSender {
     this.closed = true
     this.queue = []
     this.snapshots = []
+    this.streamBatch = []
+    this.stream?.close()
+    this.stream = undefined
     this.closing.abort(new PeerTransportError('PEER_ERR_CLOSED', `transport to member ${this.peerId} closed`))
     const pools = [...this.pools.values(), ...this.snapshotPools.values()]
     this.pools.clear()
@@ -241,13 +316,18 @@ export class PeerSender {
 
   /** Takes messages from the head of the queue until the batch's estimated size passes the limit. */
   private takeBatch(): Message[] {
+    return this.queue.splice(0, this.batchLength(this.queue))
+  }
+
+  /** How many messages from the head of `ms` make one batch (at least one). */
+  private batchLength(ms: readonly Message[]): number {
     let bytes = 0
     let n = 0
-    while (n < this.queue.length && (n === 0 || bytes < this.config.batchBytesMax)) {
-      bytes += estimateMessageBytes(this.queue[n] as Message)
+    while (n < ms.length && (n === 0 || bytes < this.config.batchBytesMax)) {
+      bytes += estimateMessageBytes(ms[n] as Message)
       n++
     }
-    return this.queue.splice(0, n)
+    return n
   }
 
   /**
@@ -321,10 +401,9 @@ export class PeerSender {
         connections: snapshot ? 1 : this.config.connectionsPerPeer,
         pipelining: 1,
         keepAliveTimeout: 30_000,
-        connect: {
-          timeout: this.config.dialTimeoutMs,
-          ...(this.config.localAddress === undefined ? {} : { localAddress: this.config.localAddress }),
-        },
+        connect: { timeout: this.config.dialTimeoutMs },
+        // A Pool option: undici's connector ignores `connect.localAddress` (the client's own value wins).
+        ...(this.config.localAddress === undefined ? {} : { localAddress: this.config.localAddress }),
         // Timeouts are enforced per request with an AbortSignal (the snapshot one is longer).
         headersTimeout: 0,
         bodyTimeout: 0,
@@ -345,7 +424,7 @@ export class PeerSender {
   }
 }
 
-function normalizeUrls(urls: readonly string[]): string[] {
+export function normalizeUrls(urls: readonly string[]): string[] {
   const out: string[] = []
   for (const u of urls) {
     const origin = new URL(u).origin

@@ -5,11 +5,14 @@
  * removed member) cannot make us buffer a large snapshot only to drop it (etcd's rafthttp checks the
  * cluster id header first too: http.go `checkClusterCompatibilityFromHeader`).
  *
- * Order: the sender keeps at most one batch in flight per peer, and a batch is handed to `onMessages`
- * synchronously in the request handler, so messages from one sender arrive in the order they were sent.
+ * Order: on a stream (GET /raft/stream, see peer-stream.ts) frames arrive in the order written. On the
+ * POST fallback the sender keeps at most one batch in flight per peer, and a batch is handed over
+ * synchronously in the request handler, so those arrive in order too; across the two paths order is not
+ * kept (only while a stream is being (re)established).
  * Snapshots travel on their own route and may overtake or trail batches (Raft tolerates this: a leader
  * does not send log entries to a follower while a snapshot to it is pending).
  */
+import type { ServerResponse } from 'node:http'
 import type { Message, NodeId } from '@hakube/raft'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { decodeMessage, decodeMessages, PeerCodecError } from './message-codec.js'
@@ -21,9 +24,11 @@ import {
   PEER_PATH_CALL,
   PEER_PATH_MESSAGES,
   PEER_PATH_SNAPSHOT,
+  PEER_PATH_STREAM,
   type PeerLogger,
   parseIdHeader,
 } from './peer-protocol.js'
+import { STREAM_CONTENT_TYPE } from './peer-stream.js'
 
 export interface PeerServerOptions {
   memberId: NodeId
@@ -39,6 +44,10 @@ export interface PeerServerOptions {
   deliver(from: NodeId, messages: Message[]): void
   /** The handler for a call method, if any. */
   callHandler(method: string): ((body: Uint8Array) => Promise<Uint8Array>) | undefined
+  /** True when `from` is a current peer; a stream from anyone else gets 404 (etcd answers the same). */
+  isKnownPeer(from: NodeId): boolean
+  /** A peer opened its stream: the response is ours to write messages into (see peer-stream.ts). */
+  attachStream(from: NodeId, res: ServerResponse): void
 }
 
 declare module 'fastify' {
@@ -121,6 +130,21 @@ export function buildPeerServer(opts: PeerServerOptions): FastifyInstance {
   }
 
   app.post(PEER_PATH_MESSAGES, (req, reply) => deliverFrame(req, reply, decodeMessages))
+
+  app.get(PEER_PATH_STREAM, (req, reply) => {
+    if (req.headers[HEADER_TO] === undefined)
+      return reply.code(400).type('text/plain').send(`missing ${HEADER_TO} header`)
+    if (!opts.isKnownPeer(req.peerFrom)) {
+      log.debug({ from: req.peerFrom }, 'refused stream from unknown peer')
+      return reply.code(404).type('text/plain').send('unknown peer')
+    }
+    reply.hijack()
+    const res = reply.raw
+    res.writeHead(200, { 'content-type': STREAM_CONTENT_TYPE, 'cache-control': 'no-store' })
+    res.flushHeaders()
+    opts.attachStream(req.peerFrom, res)
+    return reply
+  })
 
   app.post(PEER_PATH_SNAPSHOT, { bodyLimit: opts.snapshotBodyBytesMax }, (req, reply) =>
     deliverFrame(req, reply, (b) => {
