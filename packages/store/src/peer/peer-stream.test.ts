@@ -52,7 +52,7 @@ async function start(
 
 describe('FrameSplitter', () => {
   it('reassembles frames from any chunking, skips keepalives, refuses oversized frames', () => {
-    const seed = Number(process.env.STREAM_SEED ?? 20261122)
+    const seed = Number(process.env['STREAM_SEED'] ?? 20261122)
     const rnd = new SeededRandom(seed)
     for (let round = 0; round < 50; round++) {
       const batches: Message[][] = []
