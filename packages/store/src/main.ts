@@ -25,7 +25,13 @@ const PINO_LEVEL: Record<string, string> = {
 }
 
 async function main(): Promise<void> {
-  const parsed = parseStoreFlags(process.argv.slice(2), process.env)
+  const argv = process.argv.slice(2)
+  // `hakube-store snapshot restore|status ...`: etcdctl's offline snapshot commands (src/restore).
+  if (argv[0] === 'snapshot') {
+    const { runSnapshotCommand } = await import('./restore/cli.js')
+    process.exit(await runSnapshotCommand(argv.slice(1), process))
+  }
+  const parsed = parseStoreFlags(argv, process.env)
   if (!parsed.ok) {
     process.stderr.write(`hakube-store: ${parsed.error}\n`)
     process.exit(2)

@@ -29,7 +29,14 @@
 export { StoreError, type StoreErrorCode } from '../errors.js'
 export { prefixRangeEnd } from './bytes.js'
 export { type CommitListener, MvccStore, type MvccStoreOptions } from './kv-store.js'
-export { deserialize, type HashKvResult, hashKV, imageDigest, serialize } from './state-image.js'
+export {
+  deserialize,
+  deserializePrefix,
+  type HashKvResult,
+  hashKV,
+  imageDigest,
+  serialize,
+} from './state-image.js'
 export type {
   CompactResponse,
   Compare,

@@ -113,8 +113,8 @@ class Reader {
     return out
   }
 
-  done(): boolean {
-    return this.pos === this.buf.length
+  get offset(): number {
+    return this.pos
   }
 }
 
@@ -144,7 +144,20 @@ export function serialize(store: MvccStore): Uint8Array {
 
 /** Rebuilds a store from an image; throws a MVCC_ERR_CORRUPT_SNAPSHOT StoreError on bad input. */
 export function deserialize(image: Uint8Array, options: MvccStoreOptions = {}): MvccStore {
-  const r = new Reader(image)
+  const { store, length } = deserializePrefix(image, options)
+  if (length !== image.length) throw new StoreError('MVCC_ERR_CORRUPT_SNAPSHOT', 'trailing bytes')
+  return store
+}
+
+/**
+ * Rebuilds a store from the image at the start of `bytes`, which may continue with other data (a
+ * snapshot file's lease section and padding); `length` is the image's size in bytes.
+ */
+export function deserializePrefix(
+  bytes: Uint8Array,
+  options: MvccStoreOptions = {},
+): { store: MvccStore; length: number } {
+  const r = new Reader(bytes)
   for (const b of MAGIC) {
     if (r.byte() !== b) throw new StoreError('MVCC_ERR_CORRUPT_SNAPSHOT', 'bad magic')
   }
@@ -177,10 +190,9 @@ export function deserialize(image: Uint8Array, options: MvccStoreOptions = {}): 
     }
     histories.push({ key, records })
   }
-  if (!r.done()) throw new StoreError('MVCC_ERR_CORRUPT_SNAPSHOT', 'trailing bytes')
   const store = new MvccStore(options)
   store.restoreState(currentRev, compactRev, histories)
-  return store
+  return { store, length: r.offset }
 }
 
 export interface HashKvResult {
