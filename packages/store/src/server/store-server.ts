@@ -71,6 +71,7 @@ import {
   type WatchCreateRequest,
   type WatchResponse,
 } from '../mvcc/index.js'
+import { encodeBackupImage } from '../restore/snapshot-file.js'
 import type { Wal } from '../wal/index.js'
 import { isLearnerReady, newMember, pickTransferee, randomLeaseId } from './cluster-rules.js'
 import { approxRequestBytes, decodeJson, encodeJson } from './codec.js'
@@ -286,6 +287,17 @@ export class StoreServer implements EtcdBackend {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState !== undefined) this.onSoftState(rd.softState)
+    // A leader replicates while it writes its own log (Raft thesis §10.2.1; etcd's raftNode does the
+    // same): its entries count towards a quorum only once it has persisted them itself (the core
+    // acknowledges its own entries after advance), so nothing is committed by an unsaved leader entry.
+    // A follower or candidate must persist its term, vote and entries before answering anyone.
+    const sendFirst = this.isLeader
+    if (sendFirst) this.transport.send(rd.messages)
+    // Committed entries are handed out only once they are durable here (the core's contract), so
+    // without a snapshot in this Ready they are applied, and their clients answered, while this Ready's
+    // new entries are still being written (etcd applies concurrently with its WAL write as well).
+    const applyFirst = rd.snapshot === undefined
+    if (applyFirst) this.applyCommitted(rd)
     if (rd.snapshot !== undefined) {
       await this.wal.saveSnapshot(rd.snapshot)
       if (this.halted) return
@@ -298,14 +310,19 @@ export class StoreServer implements EtcdBackend {
     }
     this.storage.append(rd.entries)
     if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState)
-    this.transport.send(rd.messages)
+    if (!sendFirst) this.transport.send(rd.messages)
     if (rd.snapshot !== undefined) this.installSnapshotState(rd.snapshot)
-    for (const e of rd.committedEntries) this.applyEntry(e)
-    for (const rs of rd.readStates) this.reads.onReadState(rs)
-    this.reads.onApplied(this.appliedIndex)
+    if (!applyFirst) this.applyCommitted(rd)
     if (this.appliedIndex - this.snapshotIndex >= this.opts.snapshotCount) await this.takeSnapshot()
     if (this.halted) return
     this.node.advance()
+  }
+
+  /** Applies the Ready's committed entries and serves the reads they make possible. */
+  private applyCommitted(rd: Ready): void {
+    for (const e of rd.committedEntries) this.applyEntry(e)
+    for (const rs of rd.readStates) this.reads.onReadState(rs)
+    this.reads.onApplied(this.appliedIndex)
   }
 
   private onSoftState(ss: SoftState): void {
@@ -625,11 +642,12 @@ export class StoreServer implements EtcdBackend {
         dbSize,
         dbSizeInUse: dbSize,
         leader: this.leaderId,
-        raftIndex: this.node.raft.raftLog.lastIndex(),
+        // etcd 3.4's Maintenance.Status: the committed index, and "no leader" among the errors.
+        raftIndex: this.node.raft.raftLog.committed,
         raftTerm: this.node.raft.term,
         raftAppliedIndex: this.appliedIndex,
         isLearner: this.sm.member(this.memberId)?.isLearner ?? false,
-        errors: [],
+        errors: this.leaderId === NONE ? [new StoreError('STORE_ERR_NO_LEADER').message] : [],
       },
     }
   }
@@ -679,7 +697,7 @@ export class StoreServer implements EtcdBackend {
   }
 
   async snapshot(): Promise<Result<Uint8Array>> {
-    return { ok: true, response: serialize(this.sm.mvcc) }
+    return { ok: true, response: encodeBackupImage(serialize(this.sm.mvcc), this.sm.lessor.toSnapshot()) }
   }
 
   // -- Introspection for tests and metrics --------------------------------------------------------
