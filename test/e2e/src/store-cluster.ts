@@ -159,3 +159,27 @@ export async function findLeader(endpoints: readonly string[]): Promise<string |
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Polls `probe` until it returns a value other than undefined, pausing `intervalMs` between tries;
+ * throws `describe()` (evaluated then, so it can include fresh member logs) once `timeoutMs` has passed.
+ */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  describe: () => string,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`)
+    await sleep(intervalMs)
+  }
+}
+
+/** Every member's recent output, for failure messages. */
+export function memberLogs(cluster: StoreProcessCluster, tailChars = 3000): string {
+  return cluster.members.map((m) => `--- ${m.name}\n${m.output.join('').slice(-tailChars)}`).join('\n')
+}
