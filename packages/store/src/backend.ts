@@ -98,20 +98,22 @@ export interface EtcdBackend {
   header(): ClusterHeader
 
   // KV (linearizable reads unless `serializable`; writes go through Raft and resolve once applied here).
+  // A write's optional `signal` is the client's cancellation or deadline: a write aborted before it was
+  // proposed (while no leader is known) is never proposed and fails with STORE_ERR_CANCELED.
   /** `serializable` (etcd's RangeRequest field) serves from this member's state without a ReadIndex round. */
   range(req: RangeRequest & { serializable?: boolean }): Promise<Result<RangeResponse>>
-  put(req: PutRequest): Promise<Result<PutResponse>>
-  deleteRange(req: DeleteRangeRequest): Promise<Result<DeleteRangeResponse>>
-  txn(req: TxnRequest): Promise<Result<TxnResponse>>
-  compact(revision: number, physical: boolean): Promise<Result<CompactResponse>>
+  put(req: PutRequest, signal?: AbortSignal): Promise<Result<PutResponse>>
+  deleteRange(req: DeleteRangeRequest, signal?: AbortSignal): Promise<Result<DeleteRangeResponse>>
+  txn(req: TxnRequest, signal?: AbortSignal): Promise<Result<TxnResponse>>
+  compact(revision: number, physical: boolean, signal?: AbortSignal): Promise<Result<CompactResponse>>
 
   // Watch: served from this member's applied state (as etcd). `sink` returns false when the consumer's
   // buffer is full (the watch then falls behind and catches up from history).
   watch(req: WatchCreateRequest, sink: (resp: WatchResponse) => boolean): Result<WatchHandle>
 
   // Lease.
-  leaseGrant(ttlSeconds: number, id: bigint): Promise<Result<LeaseGrantResult>>
-  leaseRevoke(id: bigint): Promise<Result<{ revision: number }>>
+  leaseGrant(ttlSeconds: number, id: bigint, signal?: AbortSignal): Promise<Result<LeaseGrantResult>>
+  leaseRevoke(id: bigint, signal?: AbortSignal): Promise<Result<{ revision: number }>>
   /** One keep-alive: the remaining TTL after renewal (forwarded to the leader when this is a follower). */
   leaseKeepAlive(id: bigint): Promise<Result<{ ttl: number }>>
   leaseTimeToLive(id: bigint, keys: boolean): Promise<Result<LeaseTimeToLiveResult>>

@@ -37,6 +37,11 @@ export const STORE_ERRORS = {
     grpcCode: GrpcCode.InvalidArgument,
     message: 'mvcc: duplicate watch ID provided on the WatchStream',
   },
+  /** Also a canceled WatchCreate response in etcd 3.4 (key >= range end); code is ours. */
+  MVCC_ERR_EMPTY_WATCHER_RANGE: {
+    grpcCode: GrpcCode.InvalidArgument,
+    message: 'mvcc: watcher range is empty',
+  },
   MVCC_ERR_CORRUPT_SNAPSHOT: { grpcCode: GrpcCode.DataLoss, message: 'mvcc: corrupt state image' },
   STORE_ERR_EMPTY_KEY: { grpcCode: GrpcCode.InvalidArgument, message: 'etcdserver: key is not provided' },
   STORE_ERR_KEY_NOT_FOUND: { grpcCode: GrpcCode.InvalidArgument, message: 'etcdserver: key not found' },
@@ -110,6 +115,8 @@ export const STORE_ERRORS = {
   STORE_ERR_NOT_CAPABLE: { grpcCode: GrpcCode.Unavailable, message: 'etcdserver: not capable' },
   STORE_ERR_STOPPED: { grpcCode: GrpcCode.Unavailable, message: 'etcdserver: server stopped' },
   STORE_ERR_TIMEOUT: { grpcCode: GrpcCode.Unavailable, message: 'etcdserver: request timed out' },
+  /** The client cancelled or its deadline passed before the request was proposed (rpctypes.ErrGRPCCanceled). */
+  STORE_ERR_CANCELED: { grpcCode: GrpcCode.Canceled, message: 'etcdserver: request canceled' },
   STORE_ERR_TIMEOUT_LEADER_FAIL: {
     grpcCode: GrpcCode.Unavailable,
     message: 'etcdserver: request timed out, possibly due to previous leader failure',

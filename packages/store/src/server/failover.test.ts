@@ -117,6 +117,33 @@ describe('StoreServer failover', () => {
     expect(leader.header().raftTerm).toBe(term)
   })
 
+  it('never proposes a write whose client gave up while no leader was known', async () => {
+    cluster = await TestCluster.start(3)
+    const leader = await cluster.leader()
+    const [lonely] = cluster.running().filter((s) => s !== leader)
+    cluster.network.isolate([lonely!.memberId])
+    await until('the isolated member to lose its leader', () => lonely!.leader() === 0)
+    const abort = new AbortController()
+    const pending = lonely!.put({ key: enc('gave-up'), value: enc('x') }, abort.signal)
+    await sleep(50)
+    abort.abort()
+    const res = await pending
+    expect(res.ok).toBe(false)
+    if (!res.ok) expect(res.error.code).toBe('STORE_ERR_CANCELED')
+    // Healing now, well within the request timeout, must not bring the abandoned write back.
+    cluster.network.heal()
+    await until('the member rejoins', () => lonely!.leader() === leader.memberId)
+    await leader.put({ key: enc('after'), value: enc('y') })
+    await until('the member applied the later write', async () => {
+      const r = await lonely!.range({ key: enc('after'), serializable: true })
+      return r.ok && r.response.kvs.length === 1
+    })
+    for (const s of cluster.running()) {
+      const r = await s.range({ key: enc('gave-up'), serializable: true })
+      expect(r.ok && r.response.kvs.length).toBe(0)
+    }
+  })
+
   it('hands leadership over on a graceful stop and fails requests after it', async () => {
     cluster = await TestCluster.start(3)
     const leader = await cluster.leader()

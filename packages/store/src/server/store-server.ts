@@ -422,12 +422,20 @@ export class StoreServer implements EtcdBackend {
   }
 
   /** Proposes through Raft and resolves when this member applies the entry (or on timeout). */
-  private async waitApplied<T>(id: string, propose: () => RaftError | undefined): Promise<Result<T>> {
+  private async waitApplied<T>(
+    id: string,
+    propose: () => RaftError | undefined,
+    signal?: AbortSignal,
+  ): Promise<Result<T>> {
     const admit = this.admissionError()
     if (admit !== undefined) return { ok: false, error: admit }
     const startedMs = Date.now()
-    // As etcd's raft node, hold proposals while there is no leader (an election is usually brief).
-    if (!(await this.waitForLeader((l) => l !== NONE, this.opts.requestTimeoutMs)))
+    // As etcd's raft node, hold proposals while there is no leader (an election is usually brief), but
+    // not past the client's own deadline: a request its client gave up on is never proposed (etcd's
+    // proposal waits on the request's context the same way).
+    const led = await this.waitForLeader((l) => l !== NONE, this.opts.requestTimeoutMs, signal)
+    if (signal?.aborted === true) return { ok: false, error: new StoreError('STORE_ERR_CANCELED') }
+    if (!led)
       return {
         ok: false,
         error: this.state === 'running' ? this.timeoutError() : new StoreError('STORE_ERR_STOPPED'),
@@ -450,7 +458,7 @@ export class StoreServer implements EtcdBackend {
       : undefined
   }
 
-  private propose<T>(body: RequestBody): Promise<Result<T>> {
+  private propose<T>(body: RequestBody, signal?: AbortSignal): Promise<Result<T>> {
     const learner = body.kind === 'publish' ? undefined : this.learnerRefusal()
     if (learner !== undefined) return Promise.resolve({ ok: false, error: learner })
     const id = this.nextRequestId()
@@ -458,7 +466,7 @@ export class StoreServer implements EtcdBackend {
     // etcd limits the client's request, not our envelope (base64 would inflate it by a third).
     const tooBig = checkRequestBytes(approxRequestBytes(body), this.opts.maxRequestBytes)
     if (tooBig !== undefined) return Promise.resolve({ ok: false, error: tooBig })
-    return this.waitApplied<T>(id, () => this.node.propose(data))
+    return this.waitApplied<T>(id, () => this.node.propose(data), signal)
   }
 
   private proposeConfChange(cc: Omit<ConfChange, 'context'>, member: Member): Promise<Result<Member[]>> {
@@ -494,26 +502,26 @@ export class StoreServer implements EtcdBackend {
     return this.sm.mvcc.range(req)
   }
 
-  put(req: PutRequest): Promise<Result<PutResponse>> {
+  put(req: PutRequest, signal?: AbortSignal): Promise<Result<PutResponse>> {
     const bad = checkPutRequest(req)
     if (bad !== undefined) return Promise.resolve({ ok: false, error: bad })
-    return this.propose({ kind: 'put', req })
+    return this.propose({ kind: 'put', req }, signal)
   }
 
-  deleteRange(req: DeleteRangeRequest): Promise<Result<DeleteRangeResponse>> {
+  deleteRange(req: DeleteRangeRequest, signal?: AbortSignal): Promise<Result<DeleteRangeResponse>> {
     const bad = checkDeleteRangeRequest(req)
     if (bad !== undefined) return Promise.resolve({ ok: false, error: bad })
-    return this.propose({ kind: 'deleteRange', req })
+    return this.propose({ kind: 'deleteRange', req }, signal)
   }
 
-  txn(req: TxnRequest): Promise<Result<TxnResponse>> {
+  txn(req: TxnRequest, signal?: AbortSignal): Promise<Result<TxnResponse>> {
     const bad = checkTxnRequest(req, this.opts.maxTxnOps)
     if (bad !== undefined) return Promise.resolve({ ok: false, error: bad })
-    return this.propose({ kind: 'txn', req })
+    return this.propose({ kind: 'txn', req }, signal)
   }
 
-  compact(revision: number, _physical: boolean): Promise<Result<CompactResponse>> {
-    return this.propose({ kind: 'compact', revision })
+  compact(revision: number, _physical: boolean, signal?: AbortSignal): Promise<Result<CompactResponse>> {
+    return this.propose({ kind: 'compact', revision }, signal)
   }
 
   watch(req: WatchCreateRequest, sink: (resp: WatchResponse) => boolean): Result<WatchHandle> {
@@ -523,13 +531,13 @@ export class StoreServer implements EtcdBackend {
 
   // -- EtcdBackend: leases ---------------------------------------------------------------------------
 
-  leaseGrant(ttlSeconds: number, id: bigint): Promise<Result<LeaseGrantResult>> {
+  leaseGrant(ttlSeconds: number, id: bigint, signal?: AbortSignal): Promise<Result<LeaseGrantResult>> {
     const leaseId = id === 0n ? randomLeaseId(this.random) : id
-    return this.propose({ kind: 'leaseGrant', leaseId, ttl: ttlSeconds })
+    return this.propose({ kind: 'leaseGrant', leaseId, ttl: ttlSeconds }, signal)
   }
 
-  leaseRevoke(id: bigint): Promise<Result<{ revision: number }>> {
-    return this.propose({ kind: 'leaseRevoke', leaseId: id })
+  leaseRevoke(id: bigint, signal?: AbortSignal): Promise<Result<{ revision: number }>> {
+    return this.propose({ kind: 'leaseRevoke', leaseId: id }, signal)
   }
 
   async leaseKeepAlive(id: bigint): Promise<Result<{ ttl: number }>> {
@@ -666,21 +674,29 @@ export class StoreServer implements EtcdBackend {
     return moved ? { ok: true, response: undefined } : fail('STORE_ERR_TIMEOUT')
   }
 
-  /** Resolves true once `pred(leader)` holds, false after `timeoutMs`. */
-  private waitForLeader(pred: (leader: NodeId) => boolean, timeoutMs: number): Promise<boolean> {
+  /** Resolves true once `pred(leader)` holds, false after `timeoutMs` or when `signal` aborts. */
+  private waitForLeader(
+    pred: (leader: NodeId) => boolean,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
     if (pred(this.leaderId)) return Promise.resolve(true)
+    if (signal?.aborted === true) return Promise.resolve(false)
     return new Promise((resolve) => {
       const done = (ok: boolean): void => {
         clearTimeout(timer)
         this.leaderListeners.delete(listener)
+        signal?.removeEventListener('abort', onAbort)
         resolve(ok)
       }
       const listener = (changed: boolean): void => {
         if (!changed) done(false)
         else if (pred(this.leaderId)) done(true)
       }
+      const onAbort = (): void => done(false)
       const timer = setTimeout(() => done(false), timeoutMs)
       this.leaderListeners.add(listener)
+      signal?.addEventListener('abort', onAbort, { once: true })
     })
   }
 
@@ -701,6 +717,11 @@ export class StoreServer implements EtcdBackend {
   }
 
   // -- Introspection for tests and metrics --------------------------------------------------------
+
+  /** The members as this member has applied them. */
+  membersNow(): readonly Member[] {
+    return this.sm.members
+  }
 
   leader(): NodeId {
     return this.leaderId
