@@ -10,7 +10,9 @@ import pino from 'pino'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { parseStoreFlags } from './config/index.js'
 import { type ClientServer, startClientServer } from './grpc/client-server.js'
+import { discoverCluster } from './peer/cluster-discovery.js'
 import { HttpTransport } from './peer/http-transport.js'
+import { readClusterIdFile, writeClusterIdFile } from './server/cluster-file.js'
 import { deriveClusterId, deriveMemberId } from './server/member-id.js'
 import { StoreServer } from './server/store-server.js'
 
@@ -45,16 +47,31 @@ async function main(): Promise<void> {
   for (const warning of config.warnings) log.warn({ component: 'config' }, warning)
 
   // The peer transport checks the cluster id on every request, so it must be known before the server
-  // starts. A founding member derives it from the initial cluster.
-  // TODO(issue 3): a member joining with `existing` should fetch it from a running peer, as etcd does
-  // (GetClusterFromRemotePeers); deriving it from the other members listed is only right when they are
-  // exactly the founding members.
+  // starts: remembered from an earlier start, derived from the initial cluster by a founding member, or
+  // asked from a running peer by a member joining with `existing` (etcd's GetClusterFromRemotePeers).
   const token = config.initialClusterToken
   const ownPeerUrls = config.initialCluster[config.name] ?? []
   const memberId = deriveMemberId(ownPeerUrls, token)
-  const allIds = Object.values(config.initialCluster).map((urls) => deriveMemberId(urls, token))
-  const foundingIds = config.initialClusterState === 'new' ? allIds : allIds.filter((id) => id !== memberId)
-  const clusterId = deriveClusterId(foundingIds)
+  const stored = readClusterIdFile(config.dataDir)
+  let clusterId: number
+  if (stored !== undefined) clusterId = stored
+  else if (config.initialClusterState === 'new')
+    clusterId = deriveClusterId(
+      Object.values(config.initialCluster).map((urls) => deriveMemberId(urls, token)),
+    )
+  else {
+    const peers = Object.entries(config.initialCluster)
+      .filter(([name]) => name !== config.name)
+      .flatMap(([, urls]) => urls)
+    const found = await discoverCluster(peers, { timeoutMs: 10_000 })
+    if (!found.members.some((m) => m.id === memberId)) {
+      throw new Error(
+        `member ${memberId.toString(16)} (--name ${config.name}, peer URLs ${ownPeerUrls.join(',')}) is not ` +
+          'in the running cluster: add it first with `etcdctl member add`',
+      )
+    }
+    clusterId = found.clusterId
+  }
 
   const peerListen = config.listenPeerAddresses[0]
   if (peerListen === undefined) throw new Error('no --listen-peer-urls address')
@@ -82,6 +99,10 @@ async function main(): Promise<void> {
     transport,
     logger: log.child({ component: 'server' }),
   })
+  if (stored === undefined) writeClusterIdFile(config.dataDir, clusterId)
+  transport.serveClusterMembers(() =>
+    server.membersNow().map((m) => ({ id: String(m.id), name: m.name, peerUrls: [...m.peerUrls] })),
+  )
 
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })

@@ -22,6 +22,8 @@ export interface StoreMember {
   proc: ChildProcess | undefined
   /** Everything the process logged, for failure messages. */
   output: string[]
+  /** Not in the initial cluster: added with `member add` and started with `existing`. */
+  joiner?: boolean
 }
 
 export class StoreProcessCluster {
@@ -30,7 +32,7 @@ export class StoreProcessCluster {
 
   constructor(
     size: number,
-    hostBase: number,
+    private readonly hostBase: number,
     readonly timing: { heartbeatMs: number; electionMs: number },
     /** Flags added to every member's command line (for example `--snapshot-count=100`). */
     readonly extraArgs: readonly string[] = [],
@@ -52,10 +54,34 @@ export class StoreProcessCluster {
   }
 
   initialCluster(): string {
-    return this.members.map((m) => `${m.name}=http://${m.host}:2380`).join(',')
+    return this.members
+      .filter((m) => !m.joiner)
+      .map((m) => `${m.name}=http://${m.host}:2380`)
+      .join(',')
   }
 
-  start(m: StoreMember): void {
+  /** Adds a member that is not part of the initial cluster (started later with `start(m, { ... })`). */
+  addJoiner(name: string, hostOffset: number): StoreMember {
+    const host = `127.0.1.${this.hostBase + hostOffset}`
+    const m: StoreMember = {
+      name,
+      host,
+      clientUrl: `http://${host}:2379`,
+      endpoint: `${host}:2379`,
+      dataDir: join(this.root, name),
+      proc: undefined,
+      output: [],
+      joiner: true,
+    }
+    this.members.push(m)
+    return m
+  }
+
+  /**
+   * Starts `m` (again). `join` starts it as a member joining the running cluster (after `member add`),
+   * with the initial cluster `etcdctl member add` printed.
+   */
+  start(m: StoreMember, join?: { initialCluster: string }): void {
     if (m.proc !== undefined) throw new Error(`${m.name} is already running`)
     const args = [
       MAIN,
@@ -65,8 +91,8 @@ export class StoreProcessCluster {
       `--initial-advertise-peer-urls=http://${m.host}:2380`,
       `--listen-client-urls=${m.clientUrl}`,
       `--advertise-client-urls=${m.clientUrl}`,
-      `--initial-cluster=${this.initialCluster()}`,
-      '--initial-cluster-state=new',
+      `--initial-cluster=${join?.initialCluster ?? this.initialCluster()}`,
+      `--initial-cluster-state=${join === undefined ? 'new' : 'existing'}`,
       `--heartbeat-interval=${this.timing.heartbeatMs}`,
       `--election-timeout=${this.timing.electionMs}`,
       ...this.extraArgs,

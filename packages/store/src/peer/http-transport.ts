@@ -20,7 +20,7 @@ import type { FastifyInstance } from 'fastify'
 import type { RaftTransport } from '../backend.js'
 import { type PeerLogger, PeerTransportError } from './peer-protocol.js'
 import { normalizeUrls, PeerSender, type PeerSenderConfig, type PeerSenderStats } from './peer-sender.js'
-import { buildPeerServer } from './peer-server.js'
+import { buildPeerServer, type ClusterMemberInfo } from './peer-server.js'
 import { StreamReader, StreamWriter } from './peer-stream.js'
 
 export interface HttpTransportOptions {
@@ -141,7 +141,15 @@ export class HttpTransport implements RaftTransport {
       callHandler: (method) => this.callHandlers.get(method),
       isKnownPeer: (id) => this.senders.has(id),
       attachStream: (from, res) => this.attachStream(from, res),
+      clusterMembers: () => this.clusterMembers?.(),
     })
+  }
+
+  private clusterMembers: (() => ClusterMemberInfo[]) | undefined
+
+  /** Serves the member list to joining members (GET /raft/cluster) once the server knows it. */
+  serveClusterMembers(members: () => ClusterMemberInfo[]): void {
+    this.clusterMembers = members
   }
 
   /** Binds the peer listen address. */

@@ -16,6 +16,11 @@ export const PEER_PATH_MESSAGES = '/raft/messages'
 /** GET: the peer answers with an endless body of the messages it has for the requester. */
 export const PEER_PATH_STREAM = '/raft/stream'
 export const PEER_PATH_SNAPSHOT = '/raft/snapshot'
+/**
+ * GET, no cluster-id check: the cluster id and members, for a member joining with
+ * `--initial-cluster-state existing` (etcd's GetClusterFromRemotePeers asks peers' /members).
+ */
+export const PEER_PATH_CLUSTER = '/raft/cluster'
 /** Followed by the URI-encoded method name. */
 export const PEER_PATH_CALL = '/raft/call/'
 

@@ -22,6 +22,7 @@ import {
   HEADER_FROM,
   HEADER_TO,
   PEER_PATH_CALL,
+  PEER_PATH_CLUSTER,
   PEER_PATH_MESSAGES,
   PEER_PATH_SNAPSHOT,
   PEER_PATH_STREAM,
@@ -48,6 +49,21 @@ export interface PeerServerOptions {
   isKnownPeer(from: NodeId): boolean
   /** A peer opened its stream: the response is ours to write messages into (see peer-stream.ts). */
   attachStream(from: NodeId, res: ServerResponse): void
+  /** The current members, for {@link PEER_PATH_CLUSTER}; undefined until the server knows them. */
+  clusterMembers(): ClusterMemberInfo[] | undefined
+}
+
+/** A member as {@link PEER_PATH_CLUSTER} lists it (ids as decimal strings: 53-bit safe, but JSON-proof). */
+export interface ClusterMemberInfo {
+  id: string
+  name: string
+  peerUrls: string[]
+}
+
+/** The body of {@link PEER_PATH_CLUSTER}. */
+export interface ClusterInfo {
+  clusterId: string
+  members: ClusterMemberInfo[]
 }
 
 declare module 'fastify' {
@@ -70,6 +86,8 @@ export function buildPeerServer(opts: PeerServerOptions): FastifyInstance {
   app.addContentTypeParser(CONTENT_TYPE, { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
 
   app.addHook('onRequest', async (req, reply) => {
+    // Asked by members that do not know the cluster id yet: the one route without the checks.
+    if (req.method === 'GET' && req.url === PEER_PATH_CLUSTER) return undefined
     const clusterId = parseIdHeader(req.headers[HEADER_CLUSTER_ID])
     const from = parseIdHeader(req.headers[HEADER_FROM])
     if (clusterId !== opts.clusterId) {
@@ -130,6 +148,13 @@ export function buildPeerServer(opts: PeerServerOptions): FastifyInstance {
   }
 
   app.post(PEER_PATH_MESSAGES, (req, reply) => deliverFrame(req, reply, decodeMessages))
+
+  app.get(PEER_PATH_CLUSTER, (_req, reply) => {
+    const members = opts.clusterMembers()
+    if (members === undefined) return reply.code(503).type('text/plain').send('member not started yet')
+    const body: ClusterInfo = { clusterId: String(opts.clusterId), members }
+    return reply.code(200).send(body)
+  })
 
   app.get(PEER_PATH_STREAM, (req, reply) => {
     if (req.headers[HEADER_TO] === undefined)
