@@ -89,7 +89,14 @@ async function storeSection() {
     const key = `${c.op}/${c.clients}`
     const m = {}
     for (const impl of Object.keys(IMPLEMENTATIONS)) {
-      m[impl] = { rate: med(impl, key, 'perSecond'), p50: med(impl, key, 'p50'), p99: med(impl, key, 'p99') }
+      m[impl] = {
+        rate: med(impl, key, 'perSecond'),
+        p50: med(impl, key, 'p50'),
+        p99: med(impl, key, 'p99'),
+        cpuLeader: med(impl, key, 'cpuLeaderUs'),
+        cpuFollowers: med(impl, key, 'cpuFollowersUs'),
+        cpuClient: med(impl, key, 'cpuClientUs'),
+      }
     }
     rows.push({ ...c, m })
   }
@@ -118,6 +125,20 @@ async function storeSection() {
     ),
     '',
     'A throughput ratio below 1× or a p50 ratio above 1× means hakube-store is slower than etcd.',
+    '',
+    'CPU time per request (user + system, from /proc, medians): where each implementation spends the',
+    "machine's cores. The client is the same program for both; the three servers and the client share",
+    'the cores, so CPU per request bounds throughput once the machine is saturated.',
+    '',
+    '| operation | clients | hakube leader µs | etcd leader µs | hakube/etcd | hakube followers µs (both) | etcd followers µs (both) | hakube/etcd | client µs (hakube run / etcd run) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${opName[r.op]} | ${r.clients} | ${fmt(r.m.hakube.cpuLeader)} | ${fmt(r.m.etcd.cpuLeader)} | ` +
+        `**${ratio(r.m.hakube.cpuLeader, r.m.etcd.cpuLeader)}** | ${fmt(r.m.hakube.cpuFollowers)} | ` +
+        `${fmt(r.m.etcd.cpuFollowers)} | **${ratio(r.m.hakube.cpuFollowers, r.m.etcd.cpuFollowers)}** | ` +
+        `${fmt(r.m.hakube.cpuClient)} / ${fmt(r.m.etcd.cpuClient)} |`,
+    ),
     '',
   ]
   return lines.join('\n')

@@ -6,7 +6,7 @@
 // Range of one key (as `benchmark range --consistency=l`). Every process started here is killed on
 // every path: `finally`, process exit, SIGINT and SIGTERM.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -143,6 +143,15 @@ async function waitForLeader(cluster, timeoutMs = 30_000) {
   }
 }
 
+/** CPU time (user + system) a process has used, in microseconds, from /proc (Linux). */
+function cpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12])
+  return (ticks * 1e6) / CLOCK_TICKS
+}
+// USER_HZ: 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)); Node offers no binding to ask.
+const CLOCK_TICKS = 100
+
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
 
 /**
@@ -204,14 +213,27 @@ export async function benchStoreCluster(impl, { runs = 1, quick = false, log = c
       const key = `${c.op}/${c.clients}`
       results[key] = []
       for (let r = 0; r < runs; r++) {
+        const followers = cluster.members.filter((m) => m !== leader)
+        const cpu0 = {
+          leader: cpuMicros(leader.proc.pid),
+          followers: followers.map((m) => cpuMicros(m.proc.pid)),
+        }
+        const client0 = process.cpuUsage()
         const res =
           c.op === 'put'
             ? await closedLoop(kv, 'Put', c.clients, c.requests, putReq)
             : await closedLoop(kv, 'Range', c.clients, c.requests, rangeReq)
+        const client = process.cpuUsage(client0)
+        // CPU microseconds per request: where each implementation spends the machine's two cores.
+        res.cpuLeaderUs = (cpuMicros(leader.proc.pid) - cpu0.leader) / c.requests
+        res.cpuFollowersUs =
+          followers.reduce((n, m, i) => n + cpuMicros(m.proc.pid) - cpu0.followers[i], 0) / c.requests
+        res.cpuClientUs = (client.user + client.system) / c.requests
         results[key].push(res)
         log(
           `store: ${IMPLEMENTATIONS[impl].label} ${c.op} ${c.clients} client(s), run ${r + 1}/${runs}: ` +
-            `${Math.round(res.perSecond)} req/s, p50 ${res.p50.toFixed(2)} ms, p99 ${res.p99.toFixed(2)} ms`,
+            `${Math.round(res.perSecond)} req/s, p50 ${res.p50.toFixed(2)} ms, p99 ${res.p99.toFixed(2)} ms, ` +
+            `CPU µs/req leader ${Math.round(res.cpuLeaderUs)} followers ${Math.round(res.cpuFollowersUs)}`,
         )
       }
     }
