@@ -128,10 +128,12 @@ async function main(): Promise<void> {
   )
 
   let stopping = false
-  const shutdown = (signal: NodeJS.Signals): void => {
+  const shutdown = (signal: NodeJS.Signals | 'removed'): void => {
     if (stopping) return
     stopping = true
-    log.info({ signal }, 'received signal; shutting down')
+    if (signal === 'removed')
+      log.warn({}, 'the member has been permanently removed from the cluster; stopping')
+    else log.info({ signal }, 'received signal; shutting down')
     // The server first: a leader hands leadership over while its peers can still reach it.
     server
       .stop()
@@ -147,6 +149,7 @@ async function main(): Promise<void> {
         },
       )
   }
+  server.onRemoved(() => shutdown('removed'))
   process.on('SIGTERM', shutdown)
   process.on('SIGINT', shutdown)
 }

@@ -39,14 +39,21 @@ describe('membership changes on a running hakube-store cluster, with etcdctl', (
     const [m1, m2, m3] = cluster.members as [StoreMember, StoreMember, StoreMember]
     for (let i = 0; i < 20; i++) expect((await at(m1, 'put', `before/${i}`, String(i))).code).toBe(0)
 
-    // Remove m2 (its id from the member list) and stop it.
+    // Remove m2 (its id from the member list); it stops by itself, as etcd does.
     const list = JSON.parse((await at(m1, 'member', 'list', '-w', 'json')).stdout) as {
       members: Array<{ ID: number | string; name: string }>
     }
     const m2Id = BigInt(list.members.find((m) => m.name === m2.name)?.ID ?? 0).toString(16)
     const removed = await at(m1, 'member', 'remove', m2Id)
     expect(removed.stdout, removed.stderr).toMatch(new RegExp(`Member\\s+${m2Id} removed from cluster`))
-    cluster.kill(m2)
+    const exited = await Promise.race([
+      new Promise<number | null>((resolve) =>
+        m2.proc === undefined ? resolve(null) : m2.proc.once('exit', (code) => resolve(code)),
+      ),
+      new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 10_000)),
+    ])
+    expect(exited, memberLogs(cluster)).toBe(0)
+    expect(m2.output.join('')).toContain('the member has been permanently removed from the cluster')
     // If m2 led, the others elect a new leader first; a membership change proposed before that leader has
     // applied its first entry is refused by Raft (one change at a time), as an operator would see etcd time
     // out. Wait for a leader, as `etcdctl endpoint status` shows it.

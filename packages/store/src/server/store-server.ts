@@ -131,6 +131,7 @@ export class StoreServer implements EtcdBackend {
   private readonly timers: NodeJS.Timeout[] = []
   /** Waiters for a leader change; called with `true` on a change, `false` when the member stops. */
   private readonly leaderListeners = new Set<(changed: boolean) => void>()
+  private readonly removedListeners: Array<() => void> = []
   private readonly watches: WatchRegistry
   private published = false
 
@@ -363,7 +364,13 @@ export class StoreServer implements EtcdBackend {
       if (updated !== undefined && updated.id !== this.memberId)
         this.transport.updatePeer(updated.id, updated.peerUrls)
       if (removed !== undefined && removed !== this.memberId) this.transport.removePeer(removed)
-      if (removed === this.memberId) this.log.warn({}, 'this member was removed from the cluster')
+      if (removed === this.memberId) {
+        this.log.warn({}, 'this member was removed from the cluster')
+        // Outside the Raft loop: the listeners stop the member (etcd stops a removed member too).
+        setImmediate(() => {
+          for (const l of this.removedListeners.splice(0)) l()
+        })
+      }
       this.log.info({ change: cc.type, member: cc.nodeId, index: e.index }, 'applied membership change')
     }
     if (ctx !== undefined) this.pending.finish(ctx.reqId, r.ok ? { ok: true, response: this.sm.members } : r)
@@ -714,6 +721,14 @@ export class StoreServer implements EtcdBackend {
 
   async snapshot(): Promise<Result<Uint8Array>> {
     return { ok: true, response: encodeBackupImage(serialize(this.sm.mvcc), this.sm.lessor.toSnapshot()) }
+  }
+
+  /**
+   * Called once when this member applies its own removal from the cluster. It can never rejoin with the
+   * same identity (Raft ids are not reused), so the process should stop, as etcd's does.
+   */
+  onRemoved(listener: () => void): void {
+    this.removedListeners.push(listener)
   }
 
   // -- Introspection for tests and metrics --------------------------------------------------------
