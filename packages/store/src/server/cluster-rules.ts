@@ -11,7 +11,28 @@ import { deriveMemberId } from './member-id.js'
 
 type Progress = RaftStatus['progress']
 
-/** The member `member add` would create, or etcd's error for it. */
+/**
+ * Whether `u` is a peer URL etcd 3.4's `types.NewURLs` accepts and this member's peer transport can dial:
+ * scheme http or https, an authority of the form host:port, no path. (etcd also accepts unix and unixs,
+ * which hakube's transport cannot dial: refused here as bad URLs rather than crashing every member that
+ * applies the membership change.)
+ */
+export function isValidPeerUrl(u: string): boolean {
+  const m = /^(https?):\/\/([^/?#]*)(.*)$/.exec(u)
+  if (m === null) return false
+  const authority = (m[2] ?? '').replace(/^[^@]*@/, '')
+  if (!/^(\[[^\]]*\]|[^:[\]]*):[^:[\]]*$/.test(authority)) return false
+  const rest = m[3] ?? ''
+  if (rest !== '' && !rest.startsWith('?') && !rest.startsWith('#')) return false
+  try {
+    new URL(u)
+  } catch {
+    return false
+  }
+  return true
+}
+
+/** The member `member add` would create, or etcd's error for it (in etcd's order of checks). */
 export function newMember(
   members: readonly Member[],
   removed: readonly NodeId[],
@@ -19,14 +40,19 @@ export function newMember(
   clusterToken: string,
   isLearner: boolean,
 ): Result<Member> {
-  if (peerUrls.length === 0) return { ok: false, error: new StoreError('STORE_ERR_MEMBER_BAD_URLS') }
-  const id = deriveMemberId(peerUrls, clusterToken)
+  const trimmed = peerUrls.map((u) => u.trim())
+  if (trimmed.length === 0 || !trimmed.every(isValidPeerUrl)) {
+    return { ok: false, error: new StoreError('STORE_ERR_MEMBER_BAD_URLS') }
+  }
+  // etcd derives a new member's id from its URLs and the time, so it never equals an existing id and
+  // the URL check decides first; ours is derived from the URLs alone (equal for equal URLs).
+  const urls = new Set(members.flatMap((m) => m.peerUrls))
+  if (trimmed.some((u) => urls.has(u)))
+    return { ok: false, error: new StoreError('STORE_ERR_PEER_URL_EXISTS') }
+  const id = deriveMemberId(trimmed, clusterToken)
   if (members.some((m) => m.id === id) || removed.includes(id))
     return { ok: false, error: new StoreError('STORE_ERR_MEMBER_EXISTS') }
-  const urls = new Set(members.flatMap((m) => m.peerUrls))
-  if (peerUrls.some((u) => urls.has(u)))
-    return { ok: false, error: new StoreError('STORE_ERR_PEER_URL_EXISTS') }
-  return { ok: true, response: { id, name: '', peerUrls: [...peerUrls], clientUrls: [], isLearner } }
+  return { ok: true, response: { id, name: '', peerUrls: [...trimmed], clientUrls: [], isLearner } }
 }
 
 /** etcd's isLearnerReady: the learner's match index is at least 90% of the leader's. */

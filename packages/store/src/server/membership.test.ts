@@ -21,7 +21,8 @@ describe('StoreServer membership', () => {
     expect(add.response.member.isLearner).toBe(true)
     expect(add.response.members).toHaveLength(4)
     const dup = await leader.memberAdd(urls, true)
-    expect(!dup.ok && dup.error.code).toBe('STORE_ERR_MEMBER_EXISTS')
+    // etcd's answer: the URLs are checked first (its new member ids include the time, never colliding).
+    expect(!dup.ok && dup.error.code).toBe('STORE_ERR_PEER_URL_EXISTS')
 
     c.initialCluster['m4'] = urls
     expect(c.idOf('m4')).toBe(add.response.member.id)
