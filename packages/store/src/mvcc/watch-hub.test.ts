@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { bytesToKey, prefixRangeEnd } from './bytes.js'
 import { MvccStore } from './kv-store.js'
 import type { Result } from './types.js'
-import { type WatchCreateRequest, WatchHub, type WatchResponse } from './watch-hub.js'
+import { WATCH_BATCH_MAX_REVS, type WatchCreateRequest, WatchHub, type WatchResponse } from './watch-hub.js'
 
 const b = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'))
 
@@ -72,14 +72,45 @@ describe('WatchHub', () => {
     expect(w.got[1]?.header.revision).toBe(2)
   })
 
-  it('replays retained history from the start revision, then continues live, with no gap or duplicate', () => {
+  it('replays retained history from the start revision in one response, then continues live, with no gap or duplicate', () => {
     const { store, hub } = setup()
     for (let i = 0; i < 5; i++) unwrap(store.put({ key: b(i % 2 ? 'a' : 'b'), value: b(String(i)) }))
     const w = collect(hub, { key: b('a'), rangeEnd: Uint8Array.of(0), startRevision: 3 })
-    expect(summary(w.got)).toEqual(['PUT a@3', 'PUT b@4', 'PUT a@5', 'PUT b@6'])
-    expect(w.got[1]?.header.revision).toBe(6) // replayed responses carry the current revision
+    // As etcd's syncWatchers: the whole replay in one response, header = the current revision.
+    expect(summary(w.got)).toEqual(['PUT a@3,PUT b@4,PUT a@5,PUT b@6'])
+    expect(w.got[1]?.header.revision).toBe(6)
     unwrap(store.put({ key: b('a'), value: b('z') }))
-    expect(summary(w.got)).toEqual(['PUT a@3', 'PUT b@4', 'PUT a@5', 'PUT b@6', 'PUT a@7'])
+    expect(summary(w.got)).toEqual(['PUT a@3,PUT b@4,PUT a@5,PUT b@6', 'PUT a@7'])
+  })
+
+  it(`replays at most ${WATCH_BATCH_MAX_REVS} revisions per response, never splitting a txn`, () => {
+    const { store, hub } = setup()
+    for (let i = 0; i < WATCH_BATCH_MAX_REVS - 1; i++) unwrap(store.put({ key: b('a'), value: b(String(i)) }))
+    const twoKeys = (v: string) => ({
+      success: [
+        { op: 'put' as const, request: { key: b('a'), value: b(v) } },
+        { op: 'put' as const, request: { key: b('b'), value: b(v) } },
+      ],
+    })
+    unwrap(store.txn(twoKeys('t1'))) // revision WATCH_BATCH_MAX_REVS + 1: the 1000th replayed
+    unwrap(store.txn(twoKeys('t2')))
+    unwrap(store.put({ key: b('a'), value: b('last') }))
+    const w = collect(hub, { key: b('a'), rangeEnd: b('c'), startRevision: 2 })
+    const replies = w.got.filter((r) => r.events.length > 0)
+    expect(replies.map((r) => r.events.length)).toEqual([WATCH_BATCH_MAX_REVS + 1, 3])
+    expect(replies[0]?.events.at(-1)?.kv.modRevision).toBe(WATCH_BATCH_MAX_REVS + 1)
+    expect(replies.map((r) => r.header.revision)).toEqual([store.revision, store.revision])
+  })
+
+  it('retries a refused replay batch whole, from its first revision', () => {
+    const { store, hub } = setup()
+    for (const k of ['a1', 'a2', 'a3']) unwrap(store.put({ key: b(k) }))
+    let open = false
+    const w = collect(hub, { key: b('a'), rangeEnd: b('b'), startRevision: 2 }, () => open)
+    expect(hub.stats.victims).toBe(1)
+    open = true
+    hub.retryVictims()
+    expect(summary(w.got)).toEqual(['PUT a1@2,PUT a2@3,PUT a3@4'])
   })
 
   it('watches single keys, ranges, prefixes and from-key', () => {
@@ -137,11 +168,12 @@ describe('WatchHub', () => {
     const w = collect(hub, { key: b('a'), startRevision: 3 })
     expect(w.got).toEqual([
       { watchId: w.id, header: { revision: 5 }, created: true, events: [] },
-      { watchId: w.id, header: { revision: 5 }, canceled: true, compactRevision: 4, events: [] },
+      // etcd's compacted response carries no revision (header revision 0).
+      { watchId: w.id, header: { revision: 0 }, canceled: true, compactRevision: 4, events: [] },
     ])
     expect(hub.stats.watchers).toBe(0)
     const ok = collect(hub, { key: b('a'), startRevision: 4 })
-    expect(summary(ok.got)).toEqual(['PUT a@4', 'PUT a@5'])
+    expect(summary(ok.got)).toEqual(['PUT a@4,PUT a@5'])
   })
 
   it('assigns ids, honours requested ones, rejects duplicates, and stops after cancel', () => {
@@ -151,12 +183,36 @@ describe('WatchHub', () => {
     expect([w0.id, w7.id]).toEqual([0, 7])
     const dup = hub.watch({ key: b('a'), watchId: 7 }, () => true)
     expect(!dup.ok && dup.error.code).toBe('MVCC_ERR_WATCH_ID_EXISTS')
-    expect(hub.watch({ key: new Uint8Array(0) }, () => true).ok).toBe(false)
     expect(hub.cancel(7)).toBe(true)
     expect(hub.cancel(7)).toBe(false)
     unwrap(store.put({ key: b('a') }))
     expect(summary(w7.got)).toEqual([])
     expect(summary(w0.got)).toEqual(['PUT a@2'])
+  })
+
+  it('accepts an empty key as etcd 3.4 does: alone it matches nothing, with range end [0] every key', () => {
+    const { store, hub } = setup()
+    const empty = collect(hub, { key: new Uint8Array(0) })
+    const all = collect(hub, { key: new Uint8Array(0), rangeEnd: Uint8Array.of(0) })
+    unwrap(store.put({ key: b('a') }))
+    unwrap(store.put({ key: b('\x00') }))
+    expect(empty.got).toHaveLength(1)
+    expect(summary(all.got)).toEqual(['PUT a@2', 'PUT \x00@3'])
+  })
+
+  it('refuses a key at or after its range end as etcd does (mvcc: watcher range is empty)', () => {
+    const { hub } = setup()
+    for (const [key, rangeEnd] of [
+      ['b', 'a'],
+      ['a', 'a'],
+    ] as const) {
+      const r = hub.watch({ key: b(key), rangeEnd: b(rangeEnd) }, () => true)
+      expect(!r.ok && r.error.message).toBe('mvcc: watcher range is empty')
+    }
+    expect(hub.watch({ key: b('a'), rangeEnd: b('a\x00') }, () => true).ok).toBe(true)
+    expect(hub.watch({ key: b('z'), rangeEnd: Uint8Array.of(0) }, () => true).ok).toBe(true)
+    expect(hub.watch({ key: b('z'), rangeEnd: new Uint8Array(0) }, () => true).ok).toBe(true)
+    expect(hub.stats.watchers).toBe(3)
   })
 
   it('answers progress requests for synced watchers with the current revision', () => {
@@ -185,7 +241,8 @@ describe('WatchHub', () => {
     hub.retryVictims()
     expect(hub.stats.victims).toBe(0)
     unwrap(store.put({ key: b('a4') }))
-    expect(summary(w.got)).toEqual(['PUT a1@2', 'PUT a2@3', 'PUT a3@4', 'PUT a4@5'])
+    // The missed revisions come back as one replay response (etcd's victim batch), then live again.
+    expect(summary(w.got)).toEqual(['PUT a1@2', 'PUT a2@3,PUT a3@4', 'PUT a4@5'])
   })
 
   it('cancels a victim whose missed revisions were compacted meanwhile', () => {

@@ -2,8 +2,11 @@
  * The watch hub: etcd v3 watches over an {@link MvccStore} (mvcc/watchable_store.go,
  * etcdserver/api/v3rpc/watch.go of etcd 3.4), synchronous and deterministic.
  *
- * Delivery: the hub calls each watcher's sink synchronously, one response per revision (a txn's events
- * are never split), in revision order. The hub buffers nothing itself: the per-watcher bounded buffer
+ * Delivery: the hub calls each watcher's sink synchronously, in revision order, never splitting a
+ * revision's (a txn's) events. Live events go out one response per revision; a replay of retained
+ * history (a start revision in the past, or a victim catching up) goes out as etcd's syncWatchers sends
+ * it: one response holding up to {@link WATCH_BATCH_MAX_REVS} revisions, header = the current revision.
+ * The hub buffers nothing itself: the per-watcher bounded buffer
  * lives in the consumer, and the sink returns `false` when that buffer is full. The refused response is
  * then not consumed and the watcher becomes a *victim* (etcd's term): it receives nothing more until
  * the driver calls `resume(id)` or `retryVictims()`, which replays the missed revisions from the
@@ -13,12 +16,15 @@
  * Sinks must not write to the store synchronously (writes would nest inside delivery).
  */
 import { StoreError } from '../errors.js'
-import { bytesToKey, rangeEndOf } from './bytes.js'
+import { bytesToKey, compareBytes, rangeEndOf } from './bytes.js'
 import { IntervalTree } from './interval-tree.js'
 import type { MvccStore } from './kv-store.js'
 import type { MvccEvent, ResponseHeader, Result } from './types.js'
 
 export type WatchFilter = 'NOPUT' | 'NODELETE'
+
+/** Revisions per replayed response (etcd 3.4 mvcc/watchable_store.go `watchBatchMaxRevs`). */
+export const WATCH_BATCH_MAX_REVS = 1000
 
 export interface WatchCreateRequest {
   key: Uint8Array
@@ -40,7 +46,10 @@ export interface WatchResponse {
   created?: boolean
   /** Last response of a watch canceled by the hub (compaction). */
   canceled?: boolean
-  /** Set when the start (or resume) revision is below the compacted revision; the watch is canceled. */
+  /**
+   * Set when the start (or resume) revision is below the compacted revision; the watch is canceled. As
+   * etcd's, this response's header revision is 0.
+   */
   compactRevision?: number
   /** Empty for created, canceled and progress responses. */
   events: MvccEvent[]
@@ -104,9 +113,16 @@ export class WatchHub {
    * Creates a watch. The sink first gets a `created` response, then (synchronously) the retained events
    * from the start revision to the current one, then live events as revisions commit. A start revision
    * below the compacted revision yields a `compactRevision` response and the watch is canceled.
+   * An empty key is accepted, as etcd 3.4 accepts it (with range end `[0]`: every key); a key at or
+   * after its range end is refused as etcd refuses it (`mvcc: watcher range is empty`).
    */
   watch(req: WatchCreateRequest, sink: WatchSink): Result<{ watchId: number }> {
-    if (req.key.length === 0) return { ok: false, error: new StoreError('STORE_ERR_EMPTY_KEY') }
+    const end = req.rangeEnd
+    if (end !== undefined && end.length > 0 && !(end.length === 1 && end[0] === 0)) {
+      if (compareBytes(req.key, end) >= 0) {
+        return { ok: false, error: new StoreError('MVCC_ERR_EMPTY_WATCHER_RANGE') }
+      }
+    }
     let id = req.watchId ?? 0
     if (id === 0) {
       while (this.watchers.has(this.nextId)) this.nextId++
@@ -224,7 +240,7 @@ export class WatchHub {
       this.remove(w)
       w.sink({
         watchId: w.id,
-        header: this.header(),
+        header: { revision: 0 },
         canceled: true,
         compactRevision: compactRev,
         events: [],
@@ -236,11 +252,22 @@ export class WatchHub {
       const events = this.store.eventsBetween(w.keyBytes, w.rangeEndBytes, w.nextRev, cur)
       let i = 0
       while (i < events.length) {
-        const rev = (events[i] as MvccEvent).kv.modRevision
+        const first = (events[i] as MvccEvent).kv.modRevision
+        // One batch: the events of up to WATCH_BATCH_MAX_REVS revisions, never splitting a revision.
         let j = i
-        while (j < events.length && (events[j] as MvccEvent).kv.modRevision === rev) j++
+        let revs = 0
+        let last = -1
+        while (j < events.length) {
+          const rev = (events[j] as MvccEvent).kv.modRevision
+          if (rev !== last) {
+            if (revs === WATCH_BATCH_MAX_REVS) break
+            revs++
+            last = rev
+          }
+          j++
+        }
         if (!this.deliver(w, events.slice(i, j), cur)) {
-          this.markVictim(w, rev)
+          this.markVictim(w, first)
           return
         }
         if (w.closed) return
@@ -252,7 +279,7 @@ export class WatchHub {
     this.victims.delete(w)
   }
 
-  /** Filters and completes one revision's events for `w`, then hands them to its sink. */
+  /** Filters and completes one batch of events for `w`, then hands them to its sink. */
   private deliver(w: Watcher, events: readonly MvccEvent[], headerRev: number): boolean {
     const out: MvccEvent[] = []
     for (const ev of events) {
