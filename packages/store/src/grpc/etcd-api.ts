@@ -5,6 +5,7 @@
  */
 import type { AlarmMember, AlarmType, EtcdBackend } from '../backend.js'
 
+import { StoreError } from '../errors.js'
 import type { Result } from '../mvcc/index.js'
 import {
   big,
@@ -160,7 +161,12 @@ export class EtcdApi {
     return { header: this.clusterHeader(), members: members.map(wireMember) }
   }
 
-  async memberUpdate(): Promise<WireResponse> {
+  /** Unsupported; but an unknown member gets etcd's "member not found" first, as from etcd. */
+  async memberUpdate(r: { ID?: string }): Promise<WireResponse> {
+    const members = unwrap(await this.backend.memberList())
+    if (!members.some((m) => String(m.id) === String(num(r.ID)))) {
+      throw new StoreError('STORE_ERR_MEMBER_NOT_FOUND')
+    }
     throw new UnsupportedError('etcdserver: member update is not supported by hakube-store')
   }
 
@@ -180,9 +186,10 @@ export class EtcdApi {
     }
   }
 
+  /** etcd 3.4 answers Alarm with no header (v3rpc/maintenance.go passes the server's answer through). */
   async alarm(r: { action?: string; memberID?: string; alarm?: string }): Promise<WireResponse> {
     const wire = (alarms: AlarmMember[]) => ({
-      header: this.header(),
+      header: null,
       alarms: alarms.map((a) => ({ memberID: String(a.memberId), alarm: a.alarm })),
     })
     if (r.action === 'DEACTIVATE') {
@@ -193,9 +200,10 @@ export class EtcdApi {
     return wire(unwrap(await this.backend.alarmList()))
   }
 
+  /** etcd 3.4 answers Defragment with an empty message, no header. */
   async defragment(): Promise<WireResponse> {
     unwrap(await this.backend.defragment())
-    return { header: this.header() }
+    return { header: null }
   }
 
   async hash(): Promise<WireResponse> {

@@ -3,13 +3,16 @@
  * `/health`, `/version` and `/metrics`, as a fastify app. Routes exist under `/v3/` and the `/v3beta/`
  * alias 3.4 keeps. Errors are grpc-gateway's body `{"error", "code", "message"}` with its HTTP status.
  */
-import Fastify, { type FastifyInstance } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { EtcdBackend } from '../backend.js'
+import { big } from './convert.js'
 import { EtcdApi } from './etcd-api.js'
 import { toServiceError } from './grpc-services.js'
-import { JsonMapping } from './json-mapping.js'
+import { JsonMapping, parseGatewayJson } from './json-mapping.js'
 import { loadEtcdProto } from './proto.js'
+import { WatchStream } from './watch-stream.js'
 
 /** path (after /v3) → service, method, request and response message names. */
 const ROUTES: Array<[string, string, string, string, string]> = [
@@ -25,11 +28,29 @@ const ROUTES: Array<[string, string, string, string, string]> = [
   ['/kv/lease/timetolive', 'Lease', 'LeaseTimeToLive', 'LeaseTimeToLiveRequest', 'LeaseTimeToLiveResponse'],
   ['/lease/leases', 'Lease', 'LeaseLeases', 'LeaseLeasesRequest', 'LeaseLeasesResponse'],
   ['/kv/lease/leases', 'Lease', 'LeaseLeases', 'LeaseLeasesRequest', 'LeaseLeasesResponse'],
+  ['/cluster/member/add', 'Cluster', 'MemberAdd', 'MemberAddRequest', 'MemberAddResponse'],
+  ['/cluster/member/remove', 'Cluster', 'MemberRemove', 'MemberRemoveRequest', 'MemberRemoveResponse'],
+  ['/cluster/member/update', 'Cluster', 'MemberUpdate', 'MemberUpdateRequest', 'MemberUpdateResponse'],
   ['/cluster/member/list', 'Cluster', 'MemberList', 'MemberListRequest', 'MemberListResponse'],
+  ['/cluster/member/promote', 'Cluster', 'MemberPromote', 'MemberPromoteRequest', 'MemberPromoteResponse'],
+  ['/maintenance/alarm', 'Maintenance', 'Alarm', 'AlarmRequest', 'AlarmResponse'],
   ['/maintenance/status', 'Maintenance', 'Status', 'StatusRequest', 'StatusResponse'],
+  ['/maintenance/defragment', 'Maintenance', 'Defragment', 'DefragmentRequest', 'DefragmentResponse'],
+  // etcd 3.4 maps both Hash and HashKV to this path; its gateway serves Hash there.
+  ['/maintenance/hash', 'Maintenance', 'Hash', 'HashRequest', 'HashResponse'],
+  [
+    '/maintenance/transfer-leadership',
+    'Maintenance',
+    'MoveLeader',
+    'MoveLeaderRequest',
+    'MoveLeaderResponse',
+  ],
 ]
 
-/** grpc-gateway v1's HTTP status for a gRPC code (runtime.HTTPStatusFromCode). */
+/**
+ * The HTTP status for a gRPC code, as etcd 3.4's grpc-gateway (v1.9) `runtime.HTTPStatusFromCode` has
+ * it: FailedPrecondition is 412 there (later grpc-gateway releases changed it to 400).
+ */
 const HTTP_STATUS: Record<number, number> = {
   0: 200,
   1: 408,
@@ -40,7 +61,7 @@ const HTTP_STATUS: Record<number, number> = {
   6: 409,
   7: 403,
   8: 429,
-  9: 400,
+  9: 412,
   10: 409,
   11: 400,
   12: 501,
@@ -66,15 +87,15 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
   const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 })
   // grpc-gateway reads any body as JSON, whatever the content type (curl -d sends a form type).
   app.removeAllContentTypeParsers()
+  // As grpc-gateway's json.Decoder, a body may hold several JSON values one after another: a unary
+  // request reads the first (the rest is ignored), a streaming one sends them all in order.
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = String(body)
-    if (text.trim() === '') return done(null, {})
-    try {
-      done(null, JSON.parse(text))
-    } catch (err) {
-      done(err as Error, undefined)
-    }
+    done(null, new RawBody(String(body)))
   })
+  const firstValue = (body: unknown): unknown => {
+    const first = body instanceof RawBody ? splitJsonValues(body.text)[0] : undefined
+    return first === undefined ? {} : parseGatewayJson(first)
+  }
   app.setErrorHandler((err, _req, reply) => {
     const message = err instanceof Error ? err.message : String(err)
     void reply.status(400).send({ error: message, message, code: 3 })
@@ -86,7 +107,13 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
       if (fn === undefined) throw new Error(`gateway: no handler for ${service}.${method}`)
       app.post(`${prefix}${path}`, async (req, reply) => {
         try {
-          const wireReq = json.fromJson(`etcdserverpb.${reqType}`, req.body)
+          let wireReq: Record<string, unknown>
+          try {
+            wireReq = json.fromJson(`etcdserverpb.${reqType}`, firstValue(req.body))
+          } catch (err) {
+            const message = err instanceof Error ? err.message : String(err)
+            return reply.status(400).send({ error: message, message, code: 3 })
+          }
           const resp = await fn(wireReq)
           return reply.send(json.toJson(`etcdserverpb.${respType}`, resp))
         } catch (err) {
@@ -97,6 +124,11 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
         }
       })
     }
+  }
+
+  for (const prefix of ['/v3', '/v3beta']) {
+    app.post(`${prefix}/watch`, (req, reply) => serveWatch(req.body, reply, json, opts.backend))
+    app.post(`${prefix}/lease/keepalive`, (req, reply) => serveKeepAlive(req.body, reply, json, api))
   }
 
   app.get('/health', async (_req, reply) => {
@@ -111,4 +143,129 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
   })
   await app.ready()
   return app
+}
+
+/** A request body as received; routes decode it (see the content type parser). */
+class RawBody {
+  constructor(readonly text: string) {}
+}
+
+/** The JSON values one after another in `text` (Go's json.Decoder reading a stream), as texts. */
+export function splitJsonValues(text: string): string[] {
+  const out: string[] = []
+  const ws = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r'
+  const skipString = (at: number): number => {
+    let j = at + 1
+    while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1
+    return j + 1
+  }
+  let i = 0
+  for (;;) {
+    while (ws(text[i])) i++
+    if (i >= text.length) return out
+    const start = i
+    const c = text[i]
+    if (c === '{' || c === '[') {
+      let depth = 0
+      while (i < text.length) {
+        const d = text[i]
+        if (d === '"') {
+          i = skipString(i)
+          continue
+        }
+        if (d === '{' || d === '[') depth++
+        else if (d === '}' || d === ']') depth--
+        i++
+        if (depth === 0) break
+      }
+    } else if (c === '"') {
+      i = skipString(i)
+    } else {
+      while (i < text.length && !ws(text[i]) && !'{["'.includes(text[i] as string)) i++
+    }
+    out.push(text.slice(start, i))
+  }
+}
+
+/** grpc-gateway's error body for a stream that failed before its first message: code 2, HTTP 500. */
+function streamDecodeError(reply: FastifyReply, err: unknown): FastifyReply {
+  const message = err instanceof Error ? err.message : String(err)
+  return reply.status(500).send({ error: message, message, code: 2 })
+}
+
+/**
+ * POST /v3/watch: every WatchRequest in the body goes to one watch stream; its responses are written as
+ * newline-delimited `{"result": WatchResponse}` until the client goes away (grpc-gateway streaming).
+ */
+function serveWatch(body: unknown, reply: FastifyReply, json: JsonMapping, backend: EtcdBackend): void {
+  const texts = body instanceof RawBody ? splitJsonValues(body.text) : []
+  const requests: Record<string, unknown>[] = []
+  for (const [i, t] of texts.entries()) {
+    try {
+      requests.push(json.fromJson('etcdserverpb.WatchRequest', parseGatewayJson(t)))
+    } catch (err) {
+      if (i === 0) {
+        void streamDecodeError(reply, err)
+        return
+      }
+      break // as grpc-gateway: a later undecodable request ends what the client sends
+    }
+  }
+  reply.hijack()
+  const raw = reply.raw
+  raw.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
+  const stream = new WatchStream(backend, {
+    write: (resp) =>
+      raw.write(`${JSON.stringify({ result: json.toJson('etcdserverpb.WatchResponse', resp) })}\n`),
+    pending: () => (raw.writableNeedDrain ? Number.MAX_SAFE_INTEGER : 0),
+  })
+  raw.on('close', () => stream.close())
+  for (const r of requests) stream.handle(r)
+}
+
+/** POST /v3/lease/keepalive: one `{"result": LeaseKeepAliveResponse}` line per request in the body. */
+async function serveKeepAlive(
+  body: unknown,
+  reply: FastifyReply,
+  json: JsonMapping,
+  api: EtcdApi,
+): Promise<void> {
+  const texts = body instanceof RawBody ? splitJsonValues(body.text) : []
+  const ids: bigint[] = []
+  for (const [i, t] of texts.entries()) {
+    try {
+      ids.push(big(json.fromJson('etcdserverpb.LeaseKeepAliveRequest', parseGatewayJson(t))['ID'] as string))
+    } catch (err) {
+      if (i === 0) {
+        void streamDecodeError(reply, err)
+        return
+      }
+      break
+    }
+  }
+  let out = ''
+  for (const id of ids) {
+    const res = await api.backend.leaseKeepAlive(id)
+    if (!res.ok && res.error.code !== 'STORE_ERR_LEASE_NOT_FOUND') {
+      // grpc-gateway's stream error chunk; the status is the error's only if nothing was written yet.
+      const e = toServiceError(res.error)
+      const grpcCode = e.code ?? 2
+      const httpCode = HTTP_STATUS[grpcCode] ?? 500
+      const error = {
+        grpc_code: grpcCode,
+        http_code: httpCode,
+        message: e.details ?? '',
+        http_status: STATUS_CODES[httpCode],
+      }
+      void reply
+        .status(out === '' ? httpCode : 200)
+        .header('content-type', 'application/json')
+        .send(`${out}${JSON.stringify({ error })}`)
+      return
+    }
+    // etcd 3.4: an unknown or expired lease answers TTL 0 (omitted from the JSON), not an error.
+    const resp = { header: api.header(), ID: id.toString(), TTL: String(res.ok ? res.response.ttl : 0) }
+    out += `${JSON.stringify({ result: json.toJson('etcdserverpb.LeaseKeepAliveResponse', resp) })}\n`
+  }
+  void reply.status(200).header('content-type', 'application/json').send(out)
 }

@@ -110,5 +110,8 @@ export interface WireMember {
   isLearner: boolean
 }
 
-/** Any response message: an object with a header; the rest is message-specific. */
-export type WireResponse = { header: WireHeader } & Record<string, unknown>
+/**
+ * Any response message: an object with a header (null where etcd 3.4 sends none: Alarm, Defragment);
+ * the rest is message-specific.
+ */
+export type WireResponse = { header: WireHeader | null } & Record<string, unknown>
