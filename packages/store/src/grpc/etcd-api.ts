@@ -39,7 +39,8 @@ export function unwrap<T>(r: Result<T>): T {
   return r.response
 }
 
-type Unary = (req: Record<string, unknown>) => Promise<WireResponse>
+/** `signal`: the client's cancellation or deadline, where the transport knows it (gRPC). */
+type Unary = (req: Record<string, unknown>, signal?: AbortSignal) => Promise<WireResponse>
 
 /** Unary RPC handlers by gRPC service and method name. */
 export type UnaryHandlers = Record<string, Record<string, Unary>>
@@ -62,16 +63,16 @@ export class EtcdApi {
     }
   }
 
-  async put(r: WirePutRequest): Promise<WireResponse> {
-    const res = unwrap(await this.backend.put(putRequest(r)))
+  async put(r: WirePutRequest, signal?: AbortSignal): Promise<WireResponse> {
+    const res = unwrap(await this.backend.put(putRequest(r), signal))
     return {
       header: this.header(res.header.revision),
       prev_kv: res.prevKv === undefined ? null : wireKv(res.prevKv),
     }
   }
 
-  async deleteRange(r: WireDeleteRangeRequest): Promise<WireResponse> {
-    const res = unwrap(await this.backend.deleteRange(deleteRangeRequest(r)))
+  async deleteRange(r: WireDeleteRangeRequest, signal?: AbortSignal): Promise<WireResponse> {
+    const res = unwrap(await this.backend.deleteRange(deleteRangeRequest(r), signal))
     return {
       header: this.header(res.header.revision),
       deleted: String(res.deleted),
@@ -79,8 +80,8 @@ export class EtcdApi {
     }
   }
 
-  async txn(r: WireTxnRequest): Promise<WireResponse> {
-    const res = unwrap(await this.backend.txn(txnRequest(r)))
+  async txn(r: WireTxnRequest, signal?: AbortSignal): Promise<WireResponse> {
+    const res = unwrap(await this.backend.txn(txnRequest(r), signal))
     // As etcd, the responses inside a txn carry only a revision in their headers.
     const h = (rev: number): WireHeader => ({
       cluster_id: '0',
@@ -95,18 +96,18 @@ export class EtcdApi {
     }
   }
 
-  async compact(r: { revision?: string; physical?: boolean }): Promise<WireResponse> {
-    const res = unwrap(await this.backend.compact(num(r.revision), r.physical === true))
+  async compact(r: { revision?: string; physical?: boolean }, signal?: AbortSignal): Promise<WireResponse> {
+    const res = unwrap(await this.backend.compact(num(r.revision), r.physical === true, signal))
     return { header: this.header(res.header.revision) }
   }
 
-  async leaseGrant(r: { TTL?: string; ID?: string }): Promise<WireResponse> {
-    const res = unwrap(await this.backend.leaseGrant(num(r.TTL), big(r.ID)))
+  async leaseGrant(r: { TTL?: string; ID?: string }, signal?: AbortSignal): Promise<WireResponse> {
+    const res = unwrap(await this.backend.leaseGrant(num(r.TTL), big(r.ID), signal))
     return { header: this.header(), ID: res.id.toString(), TTL: String(res.ttl), error: '' }
   }
 
-  async leaseRevoke(r: { ID?: string }): Promise<WireResponse> {
-    const res = unwrap(await this.backend.leaseRevoke(big(r.ID)))
+  async leaseRevoke(r: { ID?: string }, signal?: AbortSignal): Promise<WireResponse> {
+    const res = unwrap(await this.backend.leaseRevoke(big(r.ID), signal))
     return { header: this.header(res.revision) }
   }
 

@@ -45,13 +45,17 @@ export function toServiceError(err: unknown, logger?: Logger): Partial<ServiceEr
 }
 
 function unaryService(
-  methods: Record<string, (req: Record<string, unknown>) => Promise<unknown>>,
+  methods: Record<string, (req: Record<string, unknown>, signal?: AbortSignal) => Promise<unknown>>,
   logger?: Logger,
 ): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {}
   for (const [name, fn] of Object.entries(methods)) {
     impl[name] = (call: ServerUnaryCall<Record<string, unknown>, unknown>, cb: sendUnaryData<unknown>) => {
-      fn(call.request).then(
+      // grpc-js cancels the call when the client cancels or its deadline passes: a write still waiting
+      // for a leader then is dropped rather than proposed later (etcd ties proposals to the context).
+      const cancelled = new AbortController()
+      call.once('cancelled', () => cancelled.abort())
+      fn(call.request, cancelled.signal).then(
         (resp) => cb(null, resp),
         (err: unknown) => cb(toServiceError(err, logger)),
       )
