@@ -170,6 +170,16 @@ describe('HttpTransport', () => {
     await waitFor(() => b.got.some((m) => m.index === 424242), 'delivery after return')
   })
 
+  it('a peer whose URLs do not parse is unreachable, never a crash', async () => {
+    const a = await start(1)
+    const b = await start(2)
+    expect(() => a.t.addPeer(3, ['not a url', 'http://'])).not.toThrow()
+    a.t.addPeer(2, ['::bad::', b.t.url()])
+    a.t.send([msg('MsgHeartbeat', 1, 3, 1), msg('MsgHeartbeat', 1, 2, 1)])
+    await waitFor(() => b.got.length === 1, 'delivery to the peer with one good URL')
+    expect(() => a.t.updatePeer(2, ['still not a url'])).not.toThrow()
+  })
+
   it('fails over to the next peer URL', async () => {
     const dead = await freePort()
     const a = await start(1, { retryDelayMs: 10 })

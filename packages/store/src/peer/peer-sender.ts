@@ -424,11 +424,20 @@ export class PeerSender {
   }
 }
 
+/**
+ * The distinct origins of `urls`. A URL that does not parse is skipped (member add refuses such URLs, but
+ * one already in a replicated log must not stop the member that applies it); none left = unreachable.
+ */
 export function normalizeUrls(urls: readonly string[]): string[] {
   const out: string[] = []
   for (const u of urls) {
-    const origin = new URL(u).origin
-    if (!out.includes(origin)) out.push(origin)
+    let origin: string
+    try {
+      origin = new URL(u).origin
+    } catch {
+      continue
+    }
+    if (origin !== 'null' && !out.includes(origin)) out.push(origin)
   }
   return out
 }
