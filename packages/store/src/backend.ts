@@ -152,6 +152,11 @@ export interface RaftTransport {
   onUnreachable(handler: (id: NodeId) => void): void
   onSnapshotStatus(handler: (id: NodeId, status: SnapshotStatus) => void): void
   /**
+   * A peer refused us as a removed member (etcd's rafthttp reports errMemberRemoved the same way): the
+   * commit of our own removal may never reach us, since the leader stops sending to a removed member.
+   */
+  onRemoved?(handler: () => void): void
+  /**
    * A request/response call to a peer outside Raft (etcd forwards lease keep-alives and time-to-live
    * queries from followers to the leader this way). Rejects on timeout or when the peer is unreachable.
    */

@@ -134,8 +134,13 @@ describe('HttpTransport', () => {
     const b = await start(2)
     b.t.addPeer(1, [a.t.url()])
     b.t.removePeer(1)
+    let told = 0
+    a.t.onRemoved(() => told++)
     a.t.addPeer(2, [b.t.url()])
     await expect(a.t.call(2, 'x', new Uint8Array(), 1000)).rejects.toMatchObject({ statusCode: 403 })
+    // Its stream and its messages are refused the same way, and it is told it was removed.
+    a.t.send([msg('MsgHeartbeatResp', 1, 2, 1)])
+    await waitFor(() => told >= 2, 'the removed member is told so')
     const c = await start(3)
     c.t.addPeer(2, [b.t.url()])
     const unreachable: NodeId[] = []

@@ -93,6 +93,7 @@ export class HttpTransport implements RaftTransport {
   private messageHandler: ((m: Message) => void) | undefined
   private unreachableHandler: ((id: NodeId) => void) | undefined
   private snapshotStatusHandler: ((id: NodeId, status: SnapshotStatus) => void) | undefined
+  private removedHandler: (() => void) | undefined
   private listening: { host: string; port: number } | undefined
   private closed = false
 
@@ -202,6 +203,7 @@ export class HttpTransport implements RaftTransport {
       {
         reportUnreachable: (peer) => this.unreachableHandler?.(peer),
         reportSnapshot: (peer, status) => this.snapshotStatusHandler?.(peer, status),
+        reportRemoved: () => this.removedHandler?.(),
       },
       this.options.logger,
     )
@@ -243,6 +245,10 @@ export class HttpTransport implements RaftTransport {
 
   onSnapshotStatus(handler: (id: NodeId, status: SnapshotStatus) => void): void {
     this.snapshotStatusHandler = handler
+  }
+
+  onRemoved(handler: () => void): void {
+    this.removedHandler = handler
   }
 
   call(to: NodeId, method: string, body: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
@@ -300,6 +306,7 @@ export class HttpTransport implements RaftTransport {
       localAddress: this.options.localAddress,
       log: this.options.logger,
       deliver: (messages) => this.deliver(messages),
+      onRemoved: () => this.removedHandler?.(),
     })
     this.readers.set(id, reader)
     reader.start()

@@ -33,6 +33,10 @@ export const HEADER_TO = 'x-hakube-to'
 
 export const CONTENT_TYPE = 'application/octet-stream'
 
+/** How a member answers a request from a member that was removed from the cluster. */
+export const REMOVED_STATUS = 403
+export const REMOVED_BODY = 'removed member'
+
 /** The pino-compatible subset the transport logs through (pass `log.child({ component: 'peer' })`). */
 export interface PeerLogger {
   debug(obj: object, msg: string): void

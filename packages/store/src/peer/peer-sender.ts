@@ -33,6 +33,8 @@ import {
   PEER_PATH_SNAPSHOT,
   type PeerLogger,
   PeerTransportError,
+  REMOVED_BODY,
+  REMOVED_STATUS,
 } from './peer-protocol.js'
 import type { StreamWriter } from './peer-stream.js'
 
@@ -62,6 +64,8 @@ export interface PeerSenderConfig {
 export interface PeerSenderHooks {
   reportUnreachable(id: NodeId): void
   reportSnapshot(id: NodeId, status: SnapshotStatus): void
+  /** The peer answered that we were removed from the cluster. */
+  reportRemoved(): void
 }
 
 /** Counters for tests and metrics. */
@@ -385,6 +389,7 @@ export class PeerSender {
     }
     if (res.statusCode === 200 || res.statusCode === 204) return payload
     const text = Buffer.from(payload).toString('utf8').slice(0, 200)
+    if (res.statusCode === REMOVED_STATUS && text === REMOVED_BODY) this.hooks.reportRemoved()
     const code = res.statusCode === 412 || res.statusCode === 403 ? 'PEER_ERR_REJECTED' : 'PEER_ERR_REMOTE'
     throw new PeerTransportError(
       code,

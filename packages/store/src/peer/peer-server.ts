@@ -28,6 +28,8 @@ import {
   PEER_PATH_STREAM,
   type PeerLogger,
   parseIdHeader,
+  REMOVED_BODY,
+  REMOVED_STATUS,
 } from './peer-protocol.js'
 import { STREAM_CONTENT_TYPE } from './peer-stream.js'
 
@@ -111,7 +113,7 @@ export function buildPeerServer(opts: PeerServerOptions): FastifyInstance {
     }
     if (opts.isRemoved(from)) {
       log.warn({ from }, 'rejected peer request from a removed member')
-      return reply.code(403).type('text/plain').send('removed member')
+      return reply.code(REMOVED_STATUS).type('text/plain').send(REMOVED_BODY)
     }
     req.peerFrom = from
     return undefined

@@ -165,6 +165,7 @@ describe('message streams between transports', () => {
       maxFrameBytes: 1 << 20,
       log: silent,
       deliver: () => undefined,
+      onRemoved: () => undefined,
     })
     open.push(reader)
     const t0 = Date.now()

@@ -27,6 +27,8 @@ import {
   HEADER_TO,
   PEER_PATH_STREAM,
   type PeerLogger,
+  REMOVED_BODY,
+  REMOVED_STATUS,
 } from './peer-protocol.js'
 
 export const STREAM_CONTENT_TYPE = 'application/x-hakube-raft-stream'
@@ -165,6 +167,8 @@ export interface StreamReaderOptions {
   log: PeerLogger
   /** Hands over the messages of one frame, in order; already checked to be from the peer to us. */
   deliver(messages: Message[]): void
+  /** The peer refused the stream because we were removed from the cluster. */
+  onRemoved(): void
 }
 
 /** The receiving end: dials the peer's stream and keeps it open, redialling while not closed. */
@@ -260,6 +264,7 @@ export class StreamReader {
       })
       if (res.statusCode !== 200) {
         const text = (await res.body.text()).slice(0, 200)
+        if (res.statusCode === REMOVED_STATUS && text === REMOVED_BODY) this.opts.onRemoved()
         this.opts.log.debug({ peer: peerId, status: res.statusCode, body: text }, 'stream refused by peer')
         return false
       }

@@ -132,6 +132,7 @@ export class StoreServer implements EtcdBackend {
   /** Waiters for a leader change; called with `true` on a change, `false` when the member stops. */
   private readonly leaderListeners = new Set<(changed: boolean) => void>()
   private readonly removedListeners: Array<() => void> = []
+  private removedLearned = false
   private readonly watches: WatchRegistry
   private published = false
 
@@ -217,6 +218,9 @@ export class StoreServer implements EtcdBackend {
       if (this.state === 'stopped') return
       this.node.reportUnreachable(id)
       this.scheduleReady()
+    })
+    this.transport.onRemoved?.(() => {
+      if (this.state === 'running') this.learnedRemoved('a peer refused it as a removed member')
     })
     this.transport.onSnapshotStatus((id, status) => {
       if (this.state === 'stopped') return
@@ -364,13 +368,7 @@ export class StoreServer implements EtcdBackend {
       if (updated !== undefined && updated.id !== this.memberId)
         this.transport.updatePeer(updated.id, updated.peerUrls)
       if (removed !== undefined && removed !== this.memberId) this.transport.removePeer(removed)
-      if (removed === this.memberId) {
-        this.log.warn({}, 'this member was removed from the cluster')
-        // Outside the Raft loop: the listeners stop the member (etcd stops a removed member too).
-        setImmediate(() => {
-          for (const l of this.removedListeners.splice(0)) l()
-        })
-      }
+      if (removed === this.memberId) this.learnedRemoved('applied its own removal')
       this.log.info({ change: cc.type, member: cc.nodeId, index: e.index }, 'applied membership change')
     }
     if (ctx !== undefined) this.pending.finish(ctx.reqId, r.ok ? { ok: true, response: this.sm.members } : r)
@@ -723,8 +721,20 @@ export class StoreServer implements EtcdBackend {
     return { ok: true, response: encodeBackupImage(serialize(this.sm.mvcc), this.sm.lessor.toSnapshot()) }
   }
 
+  private learnedRemoved(how: string): void {
+    if (this.removedLearned) return
+    this.removedLearned = true
+    this.log.warn({ how }, 'this member was removed from the cluster')
+    // Outside the Raft loop: the listeners stop the member (etcd stops a removed member too).
+    const listeners = this.removedListeners.splice(0)
+    setImmediate(() => {
+      for (const l of listeners) l()
+    })
+  }
+
   /**
-   * Called once when this member applies its own removal from the cluster. It can never rejoin with the
+   * Called once when this member learns it was removed from the cluster: it applied its own removal, or
+   * a peer refused it as removed (the commit of the removal may never reach it). It can never rejoin with the
    * same identity (Raft ids are not reused), so the process should stop, as etcd's does.
    */
   onRemoved(listener: () => void): void {
