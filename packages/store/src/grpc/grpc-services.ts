@@ -53,11 +53,22 @@ function unaryService(
     impl[name] = (call: ServerUnaryCall<Record<string, unknown>, unknown>, cb: sendUnaryData<unknown>) => {
       // grpc-js cancels the call when the client cancels or its deadline passes: a write still waiting
       // for a leader then is dropped rather than proposed later (etcd ties proposals to the context).
+      // grpc-js also reports 'cancelled' when a finished call's stream closes: only a pending call is
+      // aborted (abort() builds a DOMException with a stack, which showed in profiles).
       const cancelled = new AbortController()
-      call.once('cancelled', () => cancelled.abort())
+      let pending = true
+      call.once('cancelled', () => {
+        if (pending) cancelled.abort()
+      })
       fn(call.request, cancelled.signal).then(
-        (resp) => cb(null, resp),
-        (err: unknown) => cb(toServiceError(err, logger)),
+        (resp) => {
+          pending = false
+          cb(null, resp)
+        },
+        (err: unknown) => {
+          pending = false
+          cb(toServiceError(err, logger))
+        },
       )
     }
   }
