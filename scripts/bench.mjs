@@ -9,7 +9,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { runRaftBench } from '@hakube/raft/testing'
-import { benchStoreCluster, IMPLEMENTATIONS, STORE_CASES } from '../test/bench/store-bench.mjs'
+import {
+  benchGrpcFloor,
+  benchStoreCluster,
+  IMPLEMENTATIONS,
+  STORE_CASES,
+} from '../test/bench/store-bench.mjs'
 
 const { values: args } = parseArgs({
   options: {
@@ -76,12 +81,36 @@ function raftSection() {
 const ms = (n) => n.toFixed(2)
 const ratio = (a, b) => `${(a / b).toFixed(2)}×`
 
+/** The grpc-js floor table: a server that answers Put at once, against the two stores. */
+function floorLines(floor, rows) {
+  const out = [
+    'The grpc-js floor: the same client and loads against a grpc-js server on the same protos that answers',
+    'every Put at once (no Raft, no disk, no peers; `test/bench/grpc-floor-server.mjs`, one process on',
+    '127.0.1.49). It bounds any store whose client API is grpc-js, as the design requires: its CPU per',
+    "request is set against etcd's whole leader.",
+    '',
+    '| operation | clients | floor req/s | floor p50 ms | floor server µs/req | etcd leader µs/req | hakube leader µs/req |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ]
+  for (const r of rows.filter((x) => x.op === 'put')) {
+    const f = floor[`${r.op}/${r.clients}`]
+    const m = (field) => median(f.map((x) => x[field]))
+    out.push(
+      `| put | ${r.clients} | ${fmt(m('perSecond'))} | ${ms(m('p50'))} | **${fmt(m('cpuServerUs'))}** | ` +
+        `${fmt(r.m.etcd.cpuLeader)} | ${fmt(r.m.hakube.cpuLeader)} |`,
+    )
+  }
+  out.push('')
+  return out
+}
+
 /** Section: hakube-store against a real etcd 3.4, both 3-member process clusters on loopback. */
 async function storeSection() {
   const perImpl = {}
   for (const impl of Object.keys(IMPLEMENTATIONS)) {
     perImpl[impl] = await benchStoreCluster(impl, { runs, quick: args.quick })
   }
+  const floor = await benchGrpcFloor({ runs, quick: args.quick })
   const cases = STORE_CASES(args.quick)
   const med = (impl, key, field) => median(perImpl[impl].results[key].map((r) => r[field]))
   const rows = []
@@ -126,6 +155,7 @@ async function storeSection() {
     '',
     'A throughput ratio below 1× or a p50 ratio above 1× means hakube-store is slower than etcd.',
     '',
+    ...floorLines(floor, rows),
     'CPU time per request (user + system, from /proc, medians): where each implementation spends the',
     "machine's cores. The client is the same program for both; the three servers and the client share",
     'the cores, so CPU per request bounds throughput once the machine is saturated.',

@@ -243,3 +243,53 @@ export async function benchStoreCluster(impl, { runs = 1, quick = false, log = c
     await stopCluster(cluster)
   }
 }
+
+const FLOOR_SERVER = fileURLToPath(new URL('./grpc-floor-server.mjs', import.meta.url))
+
+/**
+ * The grpc-js floor: the same client and closed loops against a grpc-js server that answers Put at once
+ * (grpc-floor-server.mjs, its own process on 127.0.1.49). Resolves with `{ [caseKey]: [result per run] }`
+ * for the put cases, each with the server's CPU microseconds per request.
+ */
+export async function benchGrpcFloor({ runs = 1, quick = false, log = console.log } = {}) {
+  installExitHandlers()
+  const endpoint = '127.0.1.49:2379'
+  const proc = spawn(process.execPath, [FLOOR_SERVER, endpoint], { stdio: ['ignore', 'pipe', 'inherit'] })
+  live.add(proc)
+  const exited = new Promise((resolve) => proc.on('exit', () => resolve(live.delete(proc))))
+  let kv
+  try {
+    await new Promise((resolve, reject) => {
+      proc.stdout.once('data', resolve)
+      proc.once('exit', (code) => reject(new Error(`grpc floor server exited (${code})`)))
+    })
+    kv = new (etcdserverpb().KV)(endpoint, credentials.createInsecure())
+    let seq = 0
+    const putReq = () => {
+      const key = Buffer.alloc(8)
+      key.writeBigUInt64BE(BigInt(seq++))
+      return { key, value: VALUE }
+    }
+    await closedLoop(kv, 'Put', 32, quick ? 500 : 3_000, putReq)
+    const results = {}
+    for (const c of STORE_CASES(quick).filter((x) => x.op === 'put')) {
+      const key = `${c.op}/${c.clients}`
+      results[key] = []
+      for (let r = 0; r < runs; r++) {
+        const cpu0 = cpuMicros(proc.pid)
+        const res = await closedLoop(kv, 'Put', c.clients, c.requests, putReq)
+        res.cpuServerUs = (cpuMicros(proc.pid) - cpu0) / c.requests
+        results[key].push(res)
+        log(
+          `store: grpc-js floor put ${c.clients} client(s), run ${r + 1}/${runs}: ${Math.round(res.perSecond)} req/s, ` +
+            `p50 ${res.p50.toFixed(2)} ms, server CPU µs/req ${Math.round(res.cpuServerUs)}`,
+        )
+      }
+    }
+    return results
+  } finally {
+    kv?.close()
+    proc.kill('SIGKILL')
+    await exited
+  }
+}
