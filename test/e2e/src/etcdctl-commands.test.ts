@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +6,7 @@ import {
   etcdctl,
   findLeader,
   memberLogs,
+  requireTool,
   type StoreMember,
   StoreProcessCluster,
   waitFor,
@@ -19,14 +19,6 @@ import {
 // what only the leader can answer (lease keep-alive and time-to-live).
 
 const TIMING = { heartbeatMs: 100, electionMs: 1000 }
-
-function requireTool(name: string): void {
-  try {
-    execFileSync('which', [name], { stdio: 'pipe' })
-  } catch {
-    throw new Error(`${name} is not installed: apt-get install etcd-server etcd-client (see .ci/run)`)
-  }
-}
 
 describe('etcdctl commands against a 3-member hakube-store cluster', () => {
   let cluster: StoreProcessCluster

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -6,6 +6,7 @@ import {
   etcdctl,
   findLeader,
   memberLogs,
+  requireTool,
   type StoreMember,
   StoreProcessCluster,
   waitFor,
@@ -18,14 +19,6 @@ import {
 // in the same situation.
 
 const TIMING = { heartbeatMs: 100, electionMs: 1000 }
-
-function requireTool(name: string): void {
-  try {
-    execFileSync('which', [name], { stdio: 'pipe' })
-  } catch {
-    throw new Error(`${name} is not installed: apt-get install etcd-server etcd-client (see .ci/run)`)
-  }
-}
 
 const lines = (s: string): string[] => s.split('\n').filter(Boolean)
 

@@ -1,20 +1,18 @@
-import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { etcdctl, findLeader, type StoreMember, StoreProcessCluster, sleep } from './store-cluster.js'
+import {
+  etcdctl,
+  findLeader,
+  requireTool,
+  type StoreMember,
+  StoreProcessCluster,
+  sleep,
+} from './store-cluster.js'
 
 // Goal: a real 3-member hakube-store cluster (three processes, each on its own 127.0.1.x host) behaves
 // for the unmodified etcdctl like an etcd cluster, and survives losing its leader without losing an
 // acknowledged write. Method: drive it only through etcdctl and signals, as a user would.
 
 const TIMING = { heartbeatMs: 100, electionMs: 1000 }
-
-function requireTool(name: string): void {
-  try {
-    execFileSync('which', [name], { stdio: 'pipe' })
-  } catch {
-    throw new Error(`${name} is not installed: apt-get install etcd-server etcd-client (see .ci/run)`)
-  }
-}
 
 describe('a 3-member hakube-store cluster driven by etcdctl', () => {
   let cluster: StoreProcessCluster

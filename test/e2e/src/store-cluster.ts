@@ -1,16 +1,42 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /**
- * A cluster of real `hakube-store` processes on loopback, one emulated host per member: member i binds
- * 127.0.1.<base+i> on etcd's standard ports (2379 clients, 2380 peers). Every process is killed by
- * `destroy()`; tests call it in afterAll.
+ * A cluster of real `hakube-store` processes on loopback, or of real etcd 3.4 processes with the same
+ * flags (the reference), one emulated host per member: member i binds 127.0.1.<base+i> on etcd's
+ * standard ports (2379 clients, 2380 peers). Every process is killed by `destroy()` (tests call it in
+ * afterAll), and by a process-exit hook if the test process dies first.
  */
 
 const MAIN = fileURLToPath(new URL('../../../packages/store/dist/main.js', import.meta.url))
+/** The reference implementation: Debian's etcd-server 3.4. */
+export const ETCD_BINARY = '/usr/bin/etcd'
+
+/** Which server a cluster runs: hakube-store, or the real etcd 3.4 with the same flags. */
+export type Implementation = 'hakube' | 'etcd'
+
+/** Every child process started here, killed if the test process exits first. */
+const live = new Set<ChildProcess>()
+let exitHookInstalled = false
+function installExitHook(): void {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.once('exit', () => {
+    for (const p of live) p.kill('SIGKILL')
+  })
+}
+
+/** Fails with how to install `name` (a Debian package the tests need) when it is not on PATH. */
+export function requireTool(name: string): void {
+  try {
+    execFileSync('which', [name], { stdio: 'pipe' })
+  } catch {
+    throw new Error(`${name} is not installed: apt-get install etcd-server etcd-client (see .ci/run)`)
+  }
+}
 
 export interface StoreMember {
   name: string
@@ -36,9 +62,15 @@ export class StoreProcessCluster {
     readonly timing: { heartbeatMs: number; electionMs: number },
     /** Flags added to every member's command line (for example `--snapshot-count=100`). */
     readonly extraArgs: readonly string[] = [],
+    readonly implementation: Implementation = 'hakube',
   ) {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build the store first (npm run build)`)
-    this.root = mkdtempSync(join(tmpdir(), 'hakube-e2e-store-'))
+    if (implementation === 'hakube' && !existsSync(MAIN))
+      throw new Error(`${MAIN} is missing: build the store first (npm run build)`)
+    if (implementation === 'etcd' && !existsSync(ETCD_BINARY))
+      throw new Error(
+        `${ETCD_BINARY} is missing: install the real etcd 3.4 server (apt-get install etcd-server)`,
+      )
+    this.root = mkdtempSync(join(tmpdir(), `hakube-e2e-${implementation}-`))
     for (let i = 1; i <= size; i++) {
       const host = `127.0.1.${hostBase + i}`
       this.members.push({
@@ -83,8 +115,7 @@ export class StoreProcessCluster {
    */
   start(m: StoreMember, join?: { initialCluster: string }): void {
     if (m.proc !== undefined) throw new Error(`${m.name} is already running`)
-    const args = [
-      MAIN,
+    const flags = [
       `--name=${m.name}`,
       `--data-dir=${m.dataDir}`,
       `--listen-peer-urls=http://${m.host}:2380`,
@@ -97,14 +128,21 @@ export class StoreProcessCluster {
       `--election-timeout=${this.timing.electionMs}`,
       ...this.extraArgs,
     ]
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    installExitHook()
+    const proc =
+      this.implementation === 'hakube'
+        ? spawn(process.execPath, [MAIN, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn(ETCD_BINARY, flags, { stdio: ['ignore', 'pipe', 'pipe'] })
+    live.add(proc)
     const keep = (b: Buffer): void => {
       m.output.push(b.toString())
       if (m.output.length > 200) m.output.shift()
     }
     proc.stdout?.on('data', keep)
     proc.stderr?.on('data', keep)
-    proc.on('exit', () => {
+    proc.on('exit', (code, signal) => {
+      live.delete(proc)
+      m.output.push(`[exited: ${signal ?? code}]\n`)
       if (m.proc === proc) m.proc = undefined
     })
     m.proc = proc

@@ -2,7 +2,6 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { StoreProcessCluster } from '../store-cluster.js'
-import { EtcdProcessCluster } from './etcd-cluster.js'
 import { alignTtls } from './normalize.js'
 import { ClusterClients, runScenario } from './runner.js'
 import { scenarios } from './scenarios.js'
@@ -21,17 +20,15 @@ const DUMP = process.env['CONFORMANCE_DUMP']
 const SEED = Number(process.env['CONFORMANCE_SEED'] ?? Date.now() % 1_000_000)
 
 describe('etcd 3.4 conformance: hakube-store vs a real etcd cluster, same requests', () => {
-  let etcd: EtcdProcessCluster | undefined
+  let etcd: StoreProcessCluster | undefined
   let hakube: StoreProcessCluster | undefined
   let etcdClients: ClusterClients
   let hakubeClients: ClusterClients
-  const killHakube = (): void => hakube?.destroy()
 
   beforeAll(async () => {
     console.log(`conformance: random-ops seed ${SEED} (rerun with CONFORMANCE_SEED=${SEED})`)
-    etcd = new EtcdProcessCluster(3, 60, TIMING)
+    etcd = new StoreProcessCluster(3, 60, TIMING, ['--initial-cluster-token=hakube-conformance'], 'etcd')
     hakube = new StoreProcessCluster(3, 70, TIMING)
-    process.once('exit', killHakube)
     etcd.startAll()
     hakube.startAll()
     etcdClients = new ClusterClients({ label: 'etcd', members: etcd.members })
@@ -51,7 +48,6 @@ describe('etcd 3.4 conformance: hakube-store vs a real etcd cluster, same reques
     hakubeClients?.close()
     etcd?.destroy()
     hakube?.destroy()
-    process.removeListener('exit', killHakube)
   })
 
   for (const [i, sc] of scenarios(SEED).entries()) {
