@@ -14,6 +14,7 @@ import { discoverCluster } from './peer/cluster-discovery.js'
 import { HttpTransport } from './peer/http-transport.js'
 import { readClusterIdFile, writeClusterIdFile } from './server/cluster-file.js'
 import { deriveClusterId, deriveMemberId } from './server/member-id.js'
+import { StoreMetrics } from './server/metrics.js'
 import { StoreServer } from './server/store-server.js'
 
 /** etcd's log levels onto pino's (pino has no "panic"). */
@@ -84,6 +85,8 @@ async function main(): Promise<void> {
     localAddress: isSingleHostIp(peerListen.host) ? peerListen.host : undefined,
     logger: log.child({ component: 'peer' }),
   })
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
   const server = await StoreServer.start({
     name: config.name,
     dataDir: config.dataDir,
@@ -98,14 +101,13 @@ async function main(): Promise<void> {
     maxTxnOps: config.maxTxnOps,
     transport,
     logger: log.child({ component: 'server' }),
+    metrics: new StoreMetrics(registry),
   })
   if (stored === undefined) writeClusterIdFile(config.dataDir, clusterId)
   transport.serveClusterMembers(() =>
     server.membersNow().map((m) => ({ id: String(m.id), name: m.name, peerUrls: [...m.peerUrls] })),
   )
 
-  const registry = new Registry()
-  collectDefaultMetrics({ register: registry })
   const clients: ClientServer[] = []
   for (const address of config.listenClientAddresses) {
     clients.push(

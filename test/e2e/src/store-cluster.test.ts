@@ -92,6 +92,25 @@ describe('a 3-member hakube-store cluster driven by etcdctl', () => {
     expect(rows.filter((r) => r.split('|')[5]?.trim() === 'true')).toHaveLength(1)
   })
 
+  it('serves Prometheus metrics under etcd names on every client URL: one leader, all see it', async () => {
+    const texts = await Promise.all(
+      cluster.members.map(async (m) => (await fetch(`${m.clientUrl}/metrics`)).text()),
+    )
+    const metric = (text: string, name: string): number =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`${name} `))
+          ?.split(' ')[1],
+      )
+    expect(texts.map((t) => metric(t, 'etcd_server_has_leader'))).toEqual([1, 1, 1])
+    expect(texts.map((t) => metric(t, 'etcd_server_is_leader')).sort()).toEqual([0, 0, 1])
+    for (const t of texts) {
+      expect(metric(t, 'etcd_server_proposals_applied_total')).toBeGreaterThan(0)
+      expect(metric(t, 'etcd_disk_wal_fsync_duration_seconds_count')).toBeGreaterThan(0)
+    }
+  })
+
   it('a watch on one member sees a put made through another', async () => {
     const [, m2, m3] = cluster.members as [StoreMember, StoreMember, StoreMember]
     const { spawn } = await import('node:child_process')

@@ -5,6 +5,7 @@
 import type { RandomSource } from '@hakube/raft'
 import type { RaftTransport } from '../backend.js'
 import type { WalOptions } from '../wal/index.js'
+import type { StoreMetrics } from './metrics.js'
 
 /** The pino subset the server logs through (a pino child logger satisfies it). */
 export interface StoreLogger {
@@ -46,6 +47,8 @@ export interface StoreServerOptions {
   /** Randomness for election timeouts and generated lease ids. Default seeded from the member id and clock. */
   random?: RandomSource
   logger?: StoreLogger
+  /** Prometheus metrics under etcd's names (main.ts registers them on the /metrics registry). */
+  metrics?: StoreMetrics
   wal?: WalOptions
 }
 

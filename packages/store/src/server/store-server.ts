@@ -77,6 +77,7 @@ import { isLearnerReady, newMember, pickTransferee, randomLeaseId } from './clus
 import { approxRequestBytes, decodeJson, encodeJson } from './codec.js'
 import { deriveMemberId } from './member-id.js'
 import { openMemberLog } from './member-log.js'
+import type { StoreMetrics } from './metrics.js'
 import {
   LEASE_EXPIRY_CHECK_MS,
   MAX_APPLY_BACKLOG_ENTRIES,
@@ -132,6 +133,7 @@ export class StoreServer implements EtcdBackend {
   /** Waiters for a leader change; called with `true` on a change, `false` when the member stops. */
   private readonly leaderListeners = new Set<(changed: boolean) => void>()
   private readonly removedListeners: Array<() => void> = []
+  private readonly metrics: StoreMetrics | undefined
   private removedLearned = false
   private readonly watches: WatchRegistry
   private published = false
@@ -142,6 +144,9 @@ export class StoreServer implements EtcdBackend {
   ) {
     this.opts = resolveOptions(options)
     this.log = options.logger ?? silentStoreLogger
+    this.metrics = options.metrics
+    this.metrics?.hasLeader.set(0)
+    this.metrics?.isLeader.set(0)
     this.now = options.now ?? Date.now
     this.transport = options.transport
     const self = options.initialCluster[options.name]
@@ -310,7 +315,9 @@ export class StoreServer implements EtcdBackend {
       if (err !== undefined) this.log.warn({ err: err.message }, 'received snapshot is out of date')
     }
     if (rd.entries.length > 0 || rd.hardState !== undefined) {
+      const t0 = performance.now()
       await this.wal.save(rd.hardState, rd.entries, rd.mustSync)
+      if (rd.mustSync) this.metrics?.walFsync.observe((performance.now() - t0) / 1000)
       if (this.halted) return
     }
     this.storage.append(rd.entries)
@@ -325,16 +332,34 @@ export class StoreServer implements EtcdBackend {
 
   /** Applies the Ready's committed entries and serves the reads they make possible. */
   private applyCommitted(rd: Ready): void {
-    for (const e of rd.committedEntries) this.applyEntry(e)
+    const m = this.metrics
+    for (const e of rd.committedEntries) {
+      if (m === undefined) this.applyEntry(e)
+      else {
+        const t0 = performance.now()
+        this.applyEntry(e)
+        m.applyDuration.observe((performance.now() - t0) / 1000)
+      }
+    }
     for (const rs of rd.readStates) this.reads.onReadState(rs)
     this.reads.onApplied(this.appliedIndex)
+    if (m !== undefined && rd.committedEntries.length > 0) {
+      m.proposalsCommitted.set(this.node.raft.raftLog.committed)
+      m.proposalsApplied.set(this.appliedIndex)
+      m.proposalsPending.set(this.pending.size)
+      m.revision.set(this.sm.mvcc.revision)
+    }
   }
 
   private onSoftState(ss: SoftState): void {
-    if (ss.lead !== this.leaderId)
+    if (ss.lead !== this.leaderId) {
       this.log.info({ leader: ss.lead, term: this.node.raft.term }, 'leader changed')
+      if (ss.lead !== NONE) this.metrics?.leaderChanges.inc()
+    }
     this.leaderId = ss.lead
     const leading = ss.raftState === 'leader'
+    this.metrics?.hasLeader.set(ss.lead === NONE ? 0 : 1)
+    this.metrics?.isLeader.set(leading ? 1 : 0)
     if (leading && !this.isLeader) {
       this.isLeader = true
       this.sm.lessor.promote(this.now(), this.opts.electionTimeoutMs)
@@ -446,11 +471,15 @@ export class StoreServer implements EtcdBackend {
         error: this.state === 'running' ? this.timeoutError() : new StoreError('STORE_ERR_STOPPED'),
       }
     const remainingMs = Math.max(1, this.opts.requestTimeoutMs - (Date.now() - startedMs))
-    const result = this.pending.wait<T>(id, remainingMs, () => this.timeoutError())
+    const result = this.pending.wait<T>(id, remainingMs, () => {
+      this.metrics?.proposalsFailed.inc()
+      return this.timeoutError()
+    })
     const err = propose()
     this.scheduleReady()
     if (err !== undefined) {
       this.log.debug({ err: err.message }, 'proposal dropped')
+      this.metrics?.proposalsFailed.inc()
       this.pending.finish(id, { ok: false, error: this.timeoutError() })
     }
     return result
