@@ -99,6 +99,7 @@ async function main(): Promise<void> {
     snapshotCount: config.snapshotCount,
     maxRequestBytes: config.maxRequestBytes,
     maxTxnOps: config.maxTxnOps,
+    quotaBackendBytes: config.backendQuotaBytes,
     transport,
     logger: log.child({ component: 'server' }),
     metrics: new StoreMetrics(registry),

@@ -189,3 +189,60 @@ describe('etcdctl commands against a 3-member hakube-store cluster', () => {
     expect(back.stderr).toContain('Error: etcdserver: mvcc: required revision has been compacted')
   })
 })
+
+describe('--quota-backend-bytes and the NOSPACE alarm, through etcdctl', () => {
+  // Expected texts from etcdctl 3.4.23 against a real etcd 3.4.23 that ran out of its quota.
+  let cluster: StoreProcessCluster
+  const at = (m: StoreMember, args: string[], input?: string) =>
+    etcdctl([`--endpoints=${m.clientUrl}`, '--command-timeout=5s', ...args], input)
+
+  beforeAll(async () => {
+    requireTool('etcdctl')
+    cluster = new StoreProcessCluster(3, 120, TIMING, ['--quota-backend-bytes=262144'])
+    cluster.startAll()
+    await waitFor(
+      () => findLeader(cluster.members.map((m) => m.endpoint)),
+      20_000,
+      () => `no leader\n${memberLogs(cluster)}`,
+    )
+  })
+
+  afterAll(() => {
+    cluster?.destroy()
+  })
+
+  it("refuses puts past the quota with etcd's error, lists and disarms the alarm, allows deletes", async () => {
+    const [m1, m2, m3] = cluster.members as [StoreMember, StoreMember, StoreMember]
+    const value = 'x'.repeat(20_000)
+    let failed: { i: number; stderr: string } | undefined
+    for (let i = 0; i < 40 && failed === undefined; i++) {
+      const r = await at(m1, ['put', `q/${String(i).padStart(2, '0')}`], value)
+      if (r.code !== 0) failed = { i, stderr: r.stderr }
+    }
+    expect(failed, memberLogs(cluster)).toBeDefined()
+    expect(failed?.stderr.trim().split('\n').at(-1)).toBe('Error: etcdserver: mvcc: database space exceeded')
+    const alarms = await waitFor(
+      async () => {
+        const r = await at(m2, ['alarm', 'list'])
+        return /^memberID:\d+ alarm:NOSPACE $/m.test(r.stdout) ? r.stdout : undefined
+      },
+      10_000,
+      () => `no NOSPACE alarm listed\n${memberLogs(cluster)}`,
+    )
+    expect(alarms.split('\n').filter(Boolean)).toHaveLength(1)
+    // Every member refuses growth now, even a small put; endpoint status shows the alarm.
+    const small = await at(m3, ['put', 'small', 'x'])
+    expect(small.stderr.trim().split('\n').at(-1)).toBe('Error: etcdserver: mvcc: database space exceeded')
+    const status = JSON.parse((await at(m3, ['endpoint', 'status', '-w', 'json'])).stdout) as Array<{
+      Status: { errors?: string[] }
+    }>
+    expect(status[0]?.Status.errors?.some((e) => /^memberID:\d+ alarm:NOSPACE $/.test(e))).toBe(true)
+    // Free space (delete + compact), disarm: writes work again.
+    expect((await at(m1, ['del', 'q/', '--prefix'])).stdout.trim()).toBe(String(failed?.i))
+    const rev = /"revision":(\d+)/.exec((await at(m1, ['get', 'small', '-w', 'json'])).stdout)?.[1]
+    expect((await at(m1, ['compaction', rev ?? '0'])).code).toBe(0)
+    const disarmed = await at(m2, ['alarm', 'disarm'])
+    expect(disarmed.stdout).toMatch(/^memberID:\d+ alarm:NOSPACE $/m)
+    expect((await at(m3, ['put', 'after', 'ok'])).stdout.trim()).toBe('OK')
+  })
+})

@@ -98,13 +98,17 @@ export class KeyIndex {
     return this.sorted.map((k) => this.byKey.get(k) as KeyHistory)
   }
 
-  /** Drops records no revision >= `rev` needs (etcd keyIndex.compact). */
-  compact(rev: number): void {
+  /**
+   * Drops records no revision >= `rev` needs (etcd keyIndex.compact); `onDrop` sees each dropped record
+   * with its key history (for size accounting).
+   */
+  compact(rev: number, onDrop?: (h: KeyHistory, r: KeyRecord) => void): void {
     let removed = false
     for (const [k, h] of this.byKey) {
       const i = lastRecordAt(h.records, rev)
       if (i < 0) continue
       const keepFrom = (h.records[i] as KeyRecord).tombstone ? i + 1 : i
+      if (onDrop !== undefined) for (let j = 0; j < keepFrom; j++) onDrop(h, h.records[j] as KeyRecord)
       if (keepFrom > 0) h.records = h.records.slice(keepFrom)
       if (h.records.length === 0) {
         this.byKey.delete(k)

@@ -426,3 +426,26 @@ describe('compact', () => {
     expect(s(unwrap(st.range({ key: b('k') })).kvs[0]?.value as Uint8Array)).toBe('99')
   })
 })
+
+describe('size accounting (sizeBytes)', () => {
+  it('grows with every retained revision, shrinks on compaction, and survives a state image', async () => {
+    const { serialize, deserialize } = await import('./state-image.js')
+    const st = new MvccStore()
+    expect(st.sizeBytes).toBe(0)
+    st.put({ key: b('a'), value: new Uint8Array(100) })
+    const one = st.sizeBytes
+    expect(one).toBeGreaterThan(100)
+    st.put({ key: b('a'), value: new Uint8Array(100) })
+    expect(st.sizeBytes).toBe(2 * one)
+    st.deleteRange({ key: b('a') })
+    const withTomb = st.sizeBytes
+    expect(withTomb).toBeGreaterThan(2 * one)
+    st.put({ key: b('b'), value: new Uint8Array(10) })
+    const beforeCompact = st.sizeBytes
+    // Compacting at the last revision drops a's whole history (ending in a tombstone), keeps b.
+    expect(st.compact(st.revision).ok).toBe(true)
+    expect(st.sizeBytes).toBeLessThan(beforeCompact)
+    expect(st.sizeBytes).toBe(beforeCompact - withTomb)
+    expect(deserialize(serialize(st)).sizeBytes).toBe(st.sizeBytes)
+  })
+})

@@ -105,6 +105,12 @@ function compareKv(c: Compare, kv: KeyValue | undefined): boolean {
   }
 }
 
+/** What one retained revision of a key costs in {@link MvccStore.sizeBytes}: its bytes plus bookkeeping. */
+const RECORD_OVERHEAD_BYTES = 32
+function recordBytes(key: Uint8Array, r: KeyRecord): number {
+  return key.length + r.value.length + RECORD_OVERHEAD_BYTES
+}
+
 export class MvccStore {
   private readonly index = new KeyIndex()
   private currentRev = 1
@@ -115,6 +121,8 @@ export class MvccStore {
   private readonly listeners = new Set<CommitListener>()
   private readonly leaseExists: (lease: bigint) => boolean
   private readonly maxTxnOps: number
+  /** Approximate bytes of every retained record (see {@link sizeBytes}). */
+  private bytes = 0
 
   constructor(options: MvccStoreOptions = {}) {
     this.leaseExists = options.leaseExists ?? (() => false)
@@ -129,6 +137,16 @@ export class MvccStore {
   /** The revision of the last compaction, or -1 if never compacted. */
   get compactRevision(): number {
     return this.compactRev
+  }
+
+  /**
+   * The approximate size of the key space with its retained history, kept up to date on every write
+   * and compaction (etcd's db size, which backs --quota-backend-bytes and Status.dbSize; here the
+   * key and value bytes of every retained revision plus a fixed cost per revision). Deterministic: every
+   * member applying the same log has the same size.
+   */
+  get sizeBytes(): number {
+    return this.bytes
   }
 
   /** Registers a listener for committed revisions; returns its unsubscribe function. */
@@ -198,7 +216,9 @@ export class MvccStore {
     if (revision <= this.compactRev) return fail(new StoreError('MVCC_ERR_COMPACTED'))
     if (revision > this.currentRev) return fail(new StoreError('MVCC_ERR_FUTURE_REV'))
     this.compactRev = revision
-    this.index.compact(revision)
+    this.index.compact(revision, (h, r) => {
+      this.bytes -= recordBytes(h.key, r)
+    })
     return ok({ header: { revision: this.currentRev } })
   }
 
@@ -263,6 +283,7 @@ export class MvccStore {
     this.compactRev = compactRev
     for (const h of histories) {
       this.index.restore(h)
+      for (const r of h.records) this.bytes += recordBytes(h.key, r)
       const last = h.records[h.records.length - 1]
       if (last !== undefined && !last.tombstone && last.lease !== 0n)
         this.attach(last.lease, bytesToKey(h.key))
@@ -319,6 +340,7 @@ export class MvccStore {
       lease: req.ignoreLease === true ? (prev?.lease ?? 0n) : (req.lease ?? 0n),
     }
     h.records.push(record)
+    this.bytes += recordBytes(h.key, record)
     if (prev !== undefined && prev.lease !== 0n) this.detach(prev.lease, k)
     if (record.lease !== 0n) this.attach(record.lease, k)
     w.events.push(toEvent(h.key, record))
@@ -344,6 +366,7 @@ export class MvccStore {
         lease: 0n,
       }
       h.records.push(tomb)
+      this.bytes += recordBytes(h.key, tomb)
       if (prev.lease !== 0n) this.detach(prev.lease, bytesToKey(h.key))
       w.events.push(toEvent(h.key, tomb))
       deleted++

@@ -39,6 +39,11 @@ export interface StoreServerOptions {
   maxRequestBytes?: number
   /** Default 128 (etcd's --max-txn-ops). */
   maxTxnOps?: number
+  /**
+   * etcd's --quota-backend-bytes as resolved by the flags: the key space size (MvccStore.sizeBytes)
+   * beyond which a write raises the NOSPACE alarm; null disables the quota. Default 2 GiB (etcd's).
+   */
+  quotaBackendBytes?: number | null
   /** How long a request may wait for Raft. Default 5000 + 2 × electionTimeoutMs (etcd's ReqTimeout). */
   requestTimeoutMs?: number
   transport: RaftTransport
@@ -59,6 +64,7 @@ export interface ResolvedStoreOptions {
   snapshotCatchUpEntries: number
   maxRequestBytes: number
   maxTxnOps: number
+  quotaBackendBytes: number | null
   requestTimeoutMs: number
 }
 
@@ -86,6 +92,7 @@ export function resolveOptions(o: StoreServerOptions): ResolvedStoreOptions {
     snapshotCatchUpEntries: o.snapshotCatchUpEntries ?? 5000,
     maxRequestBytes: o.maxRequestBytes ?? 1.5 * 1024 * 1024,
     maxTxnOps: o.maxTxnOps ?? 128,
+    quotaBackendBytes: o.quotaBackendBytes === undefined ? 2 * 1024 ** 3 : o.quotaBackendBytes,
     requestTimeoutMs: o.requestTimeoutMs ?? 5000 + 2 * electionTimeoutMs,
   }
 }

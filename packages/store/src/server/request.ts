@@ -3,7 +3,7 @@
  * (member id, a per-start nonce and a counter), so the member that proposed a request recognises its
  * own entry when it applies it and resolves the waiting caller with the result.
  */
-import type { Member } from '../backend.js'
+import type { AlarmType, Member } from '../backend.js'
 import type { DeleteRangeRequest, PutRequest, TxnRequest } from '../mvcc/index.js'
 
 export type RequestBody =
@@ -13,6 +13,8 @@ export type RequestBody =
   | { kind: 'compact'; revision: number }
   | { kind: 'leaseGrant'; leaseId: bigint; ttl: number }
   | { kind: 'leaseRevoke'; leaseId: bigint }
+  /** Raise or clear an alarm for a member (etcd's AlarmRequest ACTIVATE / DEACTIVATE). */
+  | { kind: 'alarm'; action: 'activate' | 'deactivate'; memberId: number; alarm: AlarmType }
   /** A member announces its name and client URLs once it runs (etcd's publish). */
   | { kind: 'publish'; memberId: number; name: string; clientUrls: string[] }
 

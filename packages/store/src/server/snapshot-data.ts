@@ -3,7 +3,7 @@
  * and the cluster membership.
  */
 import type { ConfState } from '@hakube/raft'
-import type { Member } from '../backend.js'
+import type { AlarmMember, Member } from '../backend.js'
 import { decodeJson, encodeJson } from './codec.js'
 
 export interface SnapshotData {
@@ -12,6 +12,8 @@ export interface SnapshotData {
   readonly removed: number[]
   readonly confState: ConfState
   readonly leases: Array<{ id: string; ttl: number }>
+  /** Raised alarms; absent in snapshots taken before alarms existed. */
+  readonly alarms?: AlarmMember[]
   readonly mvcc: Uint8Array
 }
 

@@ -4,12 +4,12 @@
  * the primary read the clock, and those are not replicated state).
  */
 import type { ConfChange, ConfState, NodeId } from '@hakube/raft'
-import type { LeaseTimeToLiveResult, Member } from '../backend.js'
+import type { AlarmMember, LeaseTimeToLiveResult, Member } from '../backend.js'
 import { StoreError } from '../errors.js'
 import { Lessor } from '../lease/lessor.js'
-import { deserialize, MvccStore, type Result, serialize, WatchHub } from '../mvcc/index.js'
+import { deserialize, MvccStore, type Result, serialize, type TxnRequest, WatchHub } from '../mvcc/index.js'
 import { deriveClusterId } from './member-id.js'
-import type { RequestEnvelope } from './request.js'
+import type { RequestBody, RequestEnvelope } from './request.js'
 import type { SnapshotData } from './snapshot-data.js'
 
 export interface MembershipChange {
@@ -33,6 +33,8 @@ export class StateMachine {
   removed: NodeId[] = []
   /** Voters of the bootstrap entries; the cluster id is derived from them. */
   founders: NodeId[] = []
+  /** Raised alarms, replicated (etcd's alarm store): while NOSPACE is raised, writes that add data fail. */
+  alarms: AlarmMember[] = []
 
   constructor(
     private readonly maxTxnOps: number,
@@ -58,6 +60,8 @@ export class StateMachine {
   }
 
   applyRequest(env: RequestEnvelope, nowMs: number): Result<unknown> {
+    // etcd's applierV3Capped: with NOSPACE raised, only requests that cannot grow the key space apply.
+    if (this.noSpace() && addsData(env)) return fail('STORE_ERR_NO_SPACE')
     switch (env.kind) {
       case 'put':
         return this.mvcc.put(env.req)
@@ -74,6 +78,18 @@ export class StateMachine {
         if (!r.ok) return r
         return { ok: true, response: { revision: this.mvcc.revokeLease(env.leaseId).revision } }
       }
+      case 'alarm': {
+        // As etcd's applyV3Alarm: the response lists the alarm activated or deactivated (none if no change).
+        const target: AlarmMember = { memberId: env.memberId, alarm: env.alarm }
+        const raised = this.alarms.some((a) => a.memberId === env.memberId && a.alarm === env.alarm)
+        if (env.action === 'activate') {
+          if (!raised) this.alarms = [...this.alarms, target]
+          return { ok: true, response: [target] }
+        }
+        if (!raised) return { ok: true, response: [] }
+        this.alarms = this.alarms.filter((a) => !(a.memberId === env.memberId && a.alarm === env.alarm))
+        return { ok: true, response: [target] }
+      }
       case 'publish': {
         const m = this.member(env.memberId)
         if (m === undefined) return fail('STORE_ERR_MEMBER_NOT_FOUND')
@@ -81,6 +97,10 @@ export class StateMachine {
         return { ok: true, response: undefined }
       }
     }
+  }
+
+  noSpace(): boolean {
+    return this.alarms.some((a) => a.alarm === 'NOSPACE')
   }
 
   /** Lease time-to-live as the primary lessor sees it (callers ask the leader). */
@@ -151,6 +171,7 @@ export class StateMachine {
       removed: [...this.removed],
       confState,
       leases: this.lessor.toSnapshot(),
+      alarms: this.alarms.map((a) => ({ ...a })),
       mvcc: serialize(this.mvcc),
     }
   }
@@ -163,9 +184,28 @@ export class StateMachine {
     this.founders = [...d.founders]
     this.members = d.members.map((m) => ({ ...m })).sort((a, b) => a.id - b.id)
     this.removed = [...d.removed]
+    this.alarms = (d.alarms ?? []).map((a) => ({ ...a }))
     this.lessor.restore(d.leases, nowMs)
     this.hub.close()
     this.mvcc = deserialize(d.mvcc, { leaseExists: (id) => this.lessor.has(id), maxTxnOps: this.maxTxnOps })
     this.hub = new WatchHub(this.mvcc)
   }
+}
+
+/** Requests that can grow the key space (etcd's applierV3Capped refuses these under NOSPACE). */
+export function addsData(env: RequestBody): boolean {
+  switch (env.kind) {
+    case 'put':
+    case 'leaseGrant':
+      return true
+    case 'txn':
+      return txnHasPut(env.req)
+    default:
+      return false
+  }
+}
+
+function txnHasPut(req: TxnRequest): boolean {
+  const ops = [...(req.success ?? []), ...(req.failure ?? [])]
+  return ops.some((op) => op.op === 'put' || (op.op === 'txn' && txnHasPut(op.request)))
 }

@@ -94,7 +94,7 @@ import { decodeRemoteResult, encodeRemoteResult, PendingRequests } from './pendi
 import { ReadIndexBatcher } from './read-index.js'
 import type { ConfChangeContext, RequestBody, RequestEnvelope } from './request.js'
 import { decodeSnapshotData, encodeSnapshotData } from './snapshot-data.js'
-import { StateMachine } from './state-machine.js'
+import { addsData, StateMachine } from './state-machine.js'
 import { WatchRegistry } from './watch-registry.js'
 
 export const SERVER_VERSION = '3.4.0-hakube'
@@ -498,9 +498,36 @@ export class StoreServer implements EtcdBackend {
     const id = this.nextRequestId()
     const data = encodeJson({ ...body, id })
     // etcd limits the client's request, not our envelope (base64 would inflate it by a third).
-    const tooBig = checkRequestBytes(approxRequestBytes(body), this.opts.maxRequestBytes)
+    const cost = approxRequestBytes(body)
+    const tooBig = checkRequestBytes(cost, this.opts.maxRequestBytes)
     if (tooBig !== undefined) return Promise.resolve({ ok: false, error: tooBig })
+    // etcd's quotaKVServer: a write that would take the key space past the quota raises NOSPACE (through
+    // Raft, for every member) and fails; while the alarm is raised the apply step refuses such writes.
+    const quota = this.opts.quotaBackendBytes
+    if (quota !== null && addsData(body) && this.sm.mvcc.sizeBytes + cost > quota) {
+      this.raiseNoSpace()
+      return Promise.resolve({ ok: false, error: new StoreError('STORE_ERR_NO_SPACE') })
+    }
     return this.waitApplied<T>(id, () => this.node.propose(data), signal)
+  }
+
+  private raisingNoSpace = false
+
+  private raiseNoSpace(): void {
+    if (this.raisingNoSpace || this.sm.noSpace()) return
+    this.raisingNoSpace = true
+    this.log.warn(
+      { quotaBytes: this.opts.quotaBackendBytes, sizeBytes: this.sm.mvcc.sizeBytes },
+      'alarm NOSPACE raised',
+    )
+    void this.propose({
+      kind: 'alarm',
+      action: 'activate',
+      memberId: this.memberId,
+      alarm: 'NOSPACE',
+    }).finally(() => {
+      this.raisingNoSpace = false
+    })
   }
 
   private proposeConfChange(cc: Omit<ConfChange, 'context'>, member: Member): Promise<Result<Member[]>> {
@@ -676,7 +703,7 @@ export class StoreServer implements EtcdBackend {
   // -- EtcdBackend: maintenance ----------------------------------------------------------------------
 
   async status(): Promise<Result<StatusResult>> {
-    const dbSize = serialize(this.sm.mvcc).length
+    const dbSize = this.sm.mvcc.sizeBytes
     return {
       ok: true,
       response: {
@@ -689,7 +716,11 @@ export class StoreServer implements EtcdBackend {
         raftTerm: this.node.raft.term,
         raftAppliedIndex: this.appliedIndex,
         isLearner: this.sm.member(this.memberId)?.isLearner ?? false,
-        errors: this.leaderId === NONE ? [new StoreError('STORE_ERR_NO_LEADER').message] : [],
+        // etcd 3.4: "no leader" first, then each raised alarm as its protobuf text form.
+        errors: [
+          ...(this.leaderId === NONE ? [new StoreError('STORE_ERR_NO_LEADER').message] : []),
+          ...this.sm.alarms.map((a) => `memberID:${a.memberId} alarm:${a.alarm} `),
+        ],
       },
     }
   }
@@ -735,11 +766,12 @@ export class StoreServer implements EtcdBackend {
   }
 
   async alarmList(): Promise<Result<AlarmMember[]>> {
-    return { ok: true, response: [] }
+    return { ok: true, response: this.sm.alarms.map((a) => ({ ...a })) }
   }
 
-  async alarmDisarm(_memberId: NodeId, _alarm: AlarmType): Promise<Result<AlarmMember[]>> {
-    return { ok: true, response: [] }
+  /** Clears an alarm for every member (etcd's AlarmRequest DEACTIVATE, through Raft). */
+  async alarmDisarm(memberId: NodeId, alarm: AlarmType): Promise<Result<AlarmMember[]>> {
+    return this.propose({ kind: 'alarm', action: 'deactivate', memberId, alarm })
   }
 
   async defragment(): Promise<Result<void>> {
