@@ -124,6 +124,8 @@ export interface EtcdBackend {
   memberAdd(peerUrls: string[], isLearner: boolean): Promise<Result<{ member: Member; members: Member[] }>>
   memberRemove(id: NodeId): Promise<Result<Member[]>>
   memberPromote(id: NodeId): Promise<Result<Member[]>>
+  /** Replaces a member's peer URLs (etcd's MemberUpdate); the members afterwards. */
+  memberUpdate(id: NodeId, peerUrls: string[]): Promise<Result<Member[]>>
 
   // Maintenance.
   status(): Promise<Result<StatusResult>>

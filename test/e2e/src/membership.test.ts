@@ -127,6 +127,30 @@ describe('membership changes on a running hakube-store cluster, with etcdctl', (
     expect(new Set(ids).size).toBe(1)
   })
 
+  it('member update gives a member more peer URLs, on every member', async () => {
+    const [m1, , m3] = cluster.members as [StoreMember, StoreMember, StoreMember]
+    const list = JSON.parse((await at(m1, 'member', 'list', '-w', 'json')).stdout) as {
+      header: { cluster_id: number | string }
+      members: Array<{ ID: number | string; name: string; peerURLs: string[] }>
+    }
+    const id = BigInt(list.members.find((m) => m.name === m3.name)?.ID ?? 0).toString(16)
+    const urls = [`http://${m3.host}:2380`, `http://${m3.host}:12380`]
+    const r = await at(m1, 'member', 'update', id, `--peer-urls=${urls.join(',')}`)
+    expect(r.stdout, r.stderr).toMatch(new RegExp(`^Member\\s+${id} updated in cluster\\s+[0-9a-f]+$`, 'm'))
+    for (const m of cluster.members.filter((x) => x.proc !== undefined)) {
+      await waitFor(
+        async () => {
+          const l = JSON.parse((await at(m, 'member', 'list', '-w', 'json')).stdout) as typeof list
+          const got = l.members.find((x) => x.name === m3.name)?.peerURLs ?? []
+          return got.length === 2 ? got : undefined
+        },
+        10_000,
+        () => `${m.name} did not apply the update\n${memberLogs(cluster)}`,
+      )
+    }
+    expect((await at(m3, 'put', 'updated', 'yes')).stdout.trim()).toBe('OK')
+  })
+
   it('a member started with `existing` that was never added refuses to start, saying why', async () => {
     const m5 = cluster.addJoiner('m5', 5)
     const [m1] = cluster.members as [StoreMember]

@@ -162,13 +162,9 @@ export class EtcdApi {
     return { header: this.clusterHeader(), members: members.map(wireMember) }
   }
 
-  /** Unsupported; but an unknown member gets etcd's "member not found" first, as from etcd. */
-  async memberUpdate(r: { ID?: string }): Promise<WireResponse> {
-    const members = unwrap(await this.backend.memberList())
-    if (!members.some((m) => String(m.id) === String(num(r.ID)))) {
-      throw new StoreError('STORE_ERR_MEMBER_NOT_FOUND')
-    }
-    throw new UnsupportedError('etcdserver: member update is not supported by hakube-store')
+  async memberUpdate(r: { ID?: string; peerURLs?: string[] }): Promise<WireResponse> {
+    const members = unwrap(await this.backend.memberUpdate(num(r.ID), r.peerURLs ?? []))
+    return { header: this.clusterHeader(), members: members.map(wireMember) }
   }
 
   async status(): Promise<WireResponse> {

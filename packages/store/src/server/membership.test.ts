@@ -69,4 +69,31 @@ describe('StoreServer membership', () => {
     const unknown = await leader.memberRemove(m4.memberId)
     expect(!unknown.ok && unknown.error.code).toBe('STORE_ERR_MEMBER_NOT_FOUND')
   })
+
+  it("updates a member's peer URLs on every member, refusing bad, taken and unknown ones", async () => {
+    cluster = await TestCluster.start(3)
+    const c = cluster
+    const leader = await c.leader()
+    const follower = c.running().find((s) => s !== leader)!
+    const other = c.running().find((s) => s !== leader && s !== follower)!
+    const list = await leader.memberList()
+    const own = list.ok ? list.response.find((m) => m.id === follower.memberId)?.peerUrls[0] : undefined
+    const urls = [own ?? '', 'http://127.0.1.250:12380']
+    const up = await leader.memberUpdate(follower.memberId, urls)
+    if (!up.ok) throw up.error
+    expect(up.response.find((m) => m.id === follower.memberId)?.peerUrls).toEqual(urls)
+    for (const s of c.running())
+      await until('every member applied the update', async () => {
+        const l = await s.memberList()
+        return l.ok && l.response.find((m) => m.id === follower.memberId)?.peerUrls.length === 2
+      })
+    const taken = await follower.memberUpdate(other.memberId, ['http://127.0.1.250:12380'])
+    expect(!taken.ok && taken.error.code).toBe('STORE_ERR_PEER_URL_EXISTS')
+    const bad = await follower.memberUpdate(other.memberId, ['not a url'])
+    expect(!bad.ok && bad.error.code).toBe('STORE_ERR_MEMBER_BAD_URLS')
+    const unknown = await follower.memberUpdate(12345, urls)
+    expect(!unknown.ok && unknown.error.code).toBe('STORE_ERR_MEMBER_NOT_FOUND')
+    // The cluster still replicates through the updated member.
+    expect((await follower.put({ key: enc('after'), value: enc('x') })).ok).toBe(true)
+  })
 })

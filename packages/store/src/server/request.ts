@@ -15,6 +15,8 @@ export type RequestBody =
   | { kind: 'leaseRevoke'; leaseId: bigint }
   /** Raise or clear an alarm for a member (etcd's AlarmRequest ACTIVATE / DEACTIVATE). */
   | { kind: 'alarm'; action: 'activate' | 'deactivate'; memberId: number; alarm: AlarmType }
+  /** New peer URLs for a member (etcd's MemberUpdate; etcd carries it as a ConfChangeUpdateNode). */
+  | { kind: 'memberUpdate'; memberId: number; peerUrls: string[] }
   /** A member announces its name and client URLs once it runs (etcd's publish). */
   | { kind: 'publish'; memberId: number; name: string; clientUrls: string[] }
 

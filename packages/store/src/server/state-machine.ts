@@ -90,6 +90,14 @@ export class StateMachine {
         this.alarms = this.alarms.filter((a) => !(a.memberId === env.memberId && a.alarm === env.alarm))
         return { ok: true, response: [target] }
       }
+      case 'memberUpdate': {
+        const m = this.member(env.memberId)
+        if (m === undefined) return fail('STORE_ERR_MEMBER_NOT_FOUND')
+        const others = new Set(this.members.filter((x) => x.id !== m.id).flatMap((x) => x.peerUrls))
+        if (env.peerUrls.some((u) => others.has(u))) return fail('STORE_ERR_PEER_URL_EXISTS')
+        this.upsert({ ...m, peerUrls: [...env.peerUrls] })
+        return { ok: true, response: this.members }
+      }
       case 'publish': {
         const m = this.member(env.memberId)
         if (m === undefined) return fail('STORE_ERR_MEMBER_NOT_FOUND')

@@ -73,7 +73,7 @@ import {
 } from '../mvcc/index.js'
 import { encodeBackupImage } from '../restore/snapshot-file.js'
 import type { Wal } from '../wal/index.js'
-import { isLearnerReady, newMember, pickTransferee, randomLeaseId } from './cluster-rules.js'
+import { isLearnerReady, isValidPeerUrl, newMember, pickTransferee, randomLeaseId } from './cluster-rules.js'
 import { approxRequestBytes, decodeJson, encodeJson } from './codec.js'
 import { deriveMemberId } from './member-id.js'
 import { openMemberLog } from './member-log.js'
@@ -377,6 +377,8 @@ export class StoreServer implements EtcdBackend {
     else if (e.data.length > 0) {
       const env = decodeJson<RequestEnvelope>(e.data)
       const result = this.sm.applyRequest(env, this.now())
+      if (env.kind === 'memberUpdate' && result.ok && env.memberId !== this.memberId)
+        this.transport.updatePeer(env.memberId, env.peerUrls)
       this.pending.finish(env.id, result)
     }
     this.appliedIndex = e.index
@@ -698,6 +700,13 @@ export class StoreServer implements EtcdBackend {
     if (!isLearnerReady(this.node.status().progress, this.memberId, id))
       return fail('STORE_ERR_LEARNER_NOT_READY')
     return this.proposeConfChange({ type: 'addNode', nodeId: id }, { ...m, isLearner: false })
+  }
+
+  async memberUpdate(id: NodeId, peerUrls: string[]): Promise<Result<Member[]>> {
+    if (this.sm.member(id) === undefined) return fail('STORE_ERR_MEMBER_NOT_FOUND')
+    const trimmed = peerUrls.map((u) => u.trim())
+    if (trimmed.length === 0 || !trimmed.every(isValidPeerUrl)) return fail('STORE_ERR_MEMBER_BAD_URLS')
+    return this.propose({ kind: 'memberUpdate', memberId: id, peerUrls: trimmed })
   }
 
   // -- EtcdBackend: maintenance ----------------------------------------------------------------------

@@ -168,6 +168,11 @@ export class LocalBackend implements EtcdBackend {
   async memberPromote(): Promise<Result<Member[]>> {
     return fail('STORE_ERR_MEMBER_NOT_LEARNER')
   }
+  async memberUpdate(id: number, peerUrls: string[]): Promise<Result<Member[]>> {
+    if (id !== this.member.id) return fail('STORE_ERR_MEMBER_NOT_FOUND')
+    this.member.peerUrls = [...peerUrls]
+    return ok([this.member])
+  }
 
   async status(): Promise<Result<StatusResult>> {
     const size = serialize(this.store).length
