@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   etcdctl,
   findLeader,
@@ -10,7 +9,8 @@ import {
   type StoreMember,
   StoreProcessCluster,
   waitFor,
-} from './store-cluster.js'
+} from '@hakube/store/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 // Goal: the etcdctl commands an operator uses beyond get/put (old revisions, prefix deletes, leases,
 // transactions, snapshots, compaction) print against a 3-member hakube-store cluster exactly what they

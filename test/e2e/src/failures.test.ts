@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   etcdctl,
   findLeader,
@@ -10,7 +9,8 @@ import {
   type StoreMember,
   StoreProcessCluster,
   waitFor,
-} from './store-cluster.js'
+} from '@hakube/store/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 // Goal: a 3-member hakube-store cluster fails like etcd 3.4 when it loses its quorum and recovers when
 // the quorum is back, without losing an acknowledged write; and a member that was down while the others

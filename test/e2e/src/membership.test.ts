@@ -1,4 +1,3 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   etcdctl,
   findLeader,
@@ -6,7 +5,8 @@ import {
   type StoreMember,
   StoreProcessCluster,
   waitFor,
-} from './store-cluster.js'
+} from '@hakube/store/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 // Goal: the membership changes an operator makes with etcdctl on a running cluster work with real
 // processes: remove a member, add a new one (`member add` prints the flags to start it with), start it

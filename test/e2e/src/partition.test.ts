@@ -2,9 +2,9 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { etcdctl, StoreProcessCluster, sleep } from '@hakube/store/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Firewall } from './firewall.js'
-import { etcdctl, StoreProcessCluster, sleep } from './store-cluster.js'
 
 // Goal: a network partition with real packet loss (iptables DROP between the members' own 127.0.1.x
 // addresses, not a flag inside a member) behaves on a 3-member hakube-store cluster exactly as on a

@@ -1,4 +1,3 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   etcdctl,
   findLeader,
@@ -6,7 +5,8 @@ import {
   type StoreMember,
   StoreProcessCluster,
   sleep,
-} from './store-cluster.js'
+} from '@hakube/store/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 // Goal: a real 3-member hakube-store cluster (three processes, each on its own 127.0.1.x host) behaves
 // for the unmodified etcdctl like an etcd cluster, and survives losing its leader without losing an

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { StoreProcessCluster } from '@hakube/store/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { StoreProcessCluster } from '../store-cluster.js'
 import { alignTtls } from './normalize.js'
 import { ClusterClients, runScenario } from './runner.js'
 import { scenarios } from './scenarios.js'

@@ -1,4 +1,4 @@
-import type { StoreMember } from '../store-cluster.js'
+import type { StoreMember } from '@hakube/store/testing'
 import { EtcdClient, type Msg, type Outcome, type Service, type StreamSession } from './client.js'
 import { type MemberRole, type NormState, normalize } from './normalize.js'
 

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url'
  * afterAll), and by a process-exit hook if the test process dies first.
  */
 
-const MAIN = fileURLToPath(new URL('../../../packages/store/dist/main.js', import.meta.url))
+/** The built binary (from src/testing and dist/testing alike: the package's dist/main.js). */
+const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
 /** The reference implementation: Debian's etcd-server 3.4. */
 export const ETCD_BINARY = '/usr/bin/etcd'
 
