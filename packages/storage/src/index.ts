@@ -1,1 +1,36 @@
-export {}
+/**
+ * `@hakube/storage` — the storage interface hakube-apiserver is written against, and its backends.
+ *
+ * Purpose: Kubernetes-style object storage (JSON values under `/registry/...` keys, resourceVersion =
+ * the store's mod revision) with optimistic concurrency, paginated lists at a revision and watches
+ * from a revision, over either the store's MVCC library in-process (`memory`) or an etcd v3 cluster
+ * (`etcd3`: hakube-store or a real etcd 3.4).
+ *
+ * Guarantees: see {@link Storage} (src/interface.ts); both backends pass one shared contract suite.
+ * Every failure is a {@link StorageError} with a stable code; every call has a timeout.
+ *
+ * Non-guarantees: a write failing with `outcomeUnknown` may have been applied; the memory backend is
+ * not durable; the etcd3 backend has no TLS or auth.
+ */
+
+export { isStorageError, STORAGE_ERRORS, StorageError, type StorageErrorCode } from './errors.js'
+export { createEtcd3Storage, Etcd3Storage, type Etcd3StorageOptions } from './etcd3.js'
+export type {
+  CallOptions,
+  DeleteOptions,
+  GetOptions,
+  ListConsistency,
+  ListOptions,
+  ListResult,
+  Readiness,
+  Storage,
+  StoredObject,
+  Watch,
+  WatchEvent,
+  WatchHandler,
+  WatchOptions,
+} from './interface.js'
+export { objectKey, resourcePrefix } from './interface.js'
+export { DEFAULT_READINESS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './kv-storage.js'
+export { createMemoryStorage, MemoryStorage, type MemoryStorageOptions } from './memory.js'
+export { createStorage, type StorageBackendName, type StorageConfig } from './select.js'

@@ -180,6 +180,23 @@ export class StoreProcessCluster {
     return this.members.filter((m) => m.proc !== undefined)
   }
 
+  /** Every member's client URL (http://host:2379), as `--etcd-servers` lists them. */
+  get clientUrls(): string[] {
+    return this.members.map((m) => m.clientUrl)
+  }
+
+  /** The member serving `endpoint` (host:port). */
+  member(endpoint: string): StoreMember {
+    const m = this.members.find((x) => x.endpoint === endpoint)
+    if (m === undefined) throw new Error(`no member at ${endpoint}`)
+    return m
+  }
+
+  /** The tail of every member's output, for failure messages. */
+  logs(tailChars = 3000): string {
+    return memberLogs(this, tailChars)
+  }
+
   destroy(): void {
     for (const m of this.members) this.kill(m)
     rmSync(this.root, { recursive: true, force: true })

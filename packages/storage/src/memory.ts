@@ -1,0 +1,195 @@
+/**
+ * The `memory` backend: hakube-store's MVCC library (`MvccStore` + `WatchHub`) in this process. The
+ * default when `--etcd-servers` is empty.
+ *
+ * Guarantees: the same revisions, ranges, txn outcomes, compaction and watch semantics as a
+ * hakube-store cluster (it is the same code, minus Raft), so the shared contract suite passes
+ * unchanged. Every operation runs synchronously on the event loop, so it is linearizable and never
+ * times out; `consistency: 'any'` reads are as fresh as quorum reads. Watch events are delivered
+ * asynchronously (a microtask after the write), so handlers may write to the storage. A slow handler
+ * cannot grow memory without bound: past `maxBufferedWatchResponses` the watch becomes a "victim"
+ * and is replayed from history once its queue drains (as etcd's slow watchers are).
+ *
+ * Non-guarantees: no durability (the process is the store), no replication, no request size limits
+ * beyond the MVCC library's txn-ops limit.
+ */
+import { MvccStore, type StoreError, WatchHub, type WatchResponse } from '@hakube/store/mvcc'
+import { StorageError } from './errors.js'
+import type { Readiness, Storage } from './interface.js'
+import type { KvEngine, KvWatch, KvWatchMessage, KvWatchRequest } from './kv-backend.js'
+import { DEFAULT_REQUEST_TIMEOUT_MS, KvStorage } from './kv-storage.js'
+
+export interface MemoryStorageOptions {
+  /** Default per-call timeout (ms); unused by this backend's synchronous operations but kept for parity. */
+  requestTimeoutMs?: number
+  /** How often watches created with `progressNotify` get a BOOKMARK (etcd: 10 min). Default 60 s. */
+  progressNotifyIntervalMs?: number
+  /** Undelivered watch responses per watch before it becomes a victim. Default 1000. */
+  maxBufferedWatchResponses?: number
+}
+
+/** Maps the MVCC library's typed failures onto storage errors. */
+function mapStoreError(err: StoreError, compactRevision: number): StorageError {
+  switch (err.code) {
+    case 'MVCC_ERR_COMPACTED':
+      return new StorageError('TooOld', { revision: compactRevision, detail: err.message })
+    case 'MVCC_ERR_FUTURE_REV':
+      // Kubernetes answers "Too large resource version" as a timeout-class error (retry later).
+      return new StorageError('Timeout', { detail: err.message })
+    default:
+      return new StorageError('InvalidObject', { detail: err.message })
+  }
+}
+
+class MemoryEngine implements KvEngine {
+  readonly name = 'memory'
+  readonly store = new MvccStore()
+  private readonly hub = new WatchHub(this.store)
+  private progressTimer: NodeJS.Timeout | undefined
+  private closed = false
+
+  constructor(
+    private readonly progressIntervalMs: number,
+    private readonly maxBuffered: number,
+  ) {}
+
+  private check(): void {
+    if (this.closed) throw new StorageError('Unavailable', { detail: 'memory storage is closed' })
+  }
+
+  async range(req: Parameters<MvccStore['range']>[0]) {
+    this.check()
+    const r = this.store.range(req)
+    if (!r.ok) throw mapStoreError(r.error, this.store.compactRevision)
+    return r.response
+  }
+
+  async txn(req: Parameters<MvccStore['txn']>[0]) {
+    this.check()
+    const r = this.store.txn(req)
+    if (!r.ok) throw mapStoreError(r.error, this.store.compactRevision)
+    return r.response
+  }
+
+  async compact(revision: number): Promise<void> {
+    this.check()
+    if (revision <= this.store.compactRevision) return
+    if (revision > this.store.revision) {
+      throw new StorageError('InvalidObject', {
+        revision,
+        detail: `cannot compact beyond the current revision ${this.store.revision}`,
+      })
+    }
+    const r = this.store.compact(revision)
+    if (!r.ok) throw mapStoreError(r.error, this.store.compactRevision)
+  }
+
+  async readiness(): Promise<Readiness> {
+    return this.closed ? { ok: false, reason: 'memory storage is closed' } : { ok: true }
+  }
+
+  watch(req: KvWatchRequest, sink: (msg: KvWatchMessage) => void): KvWatch {
+    const queue: KvWatchMessage[] = []
+    let scheduled = false
+    let closed = false
+    let victim = false
+    let watchId: number | undefined
+    const flush = (): void => {
+      scheduled = false
+      for (let m = queue.shift(); m !== undefined && !closed; m = queue.shift()) sink(m)
+      if (victim && !closed && watchId !== undefined) {
+        victim = false
+        this.hub.resume(watchId)
+      }
+    }
+    const push = (msg: KvWatchMessage): void => {
+      queue.push(msg)
+      if (!scheduled) {
+        scheduled = true
+        queueMicrotask(flush)
+      }
+    }
+    const hubSink = (r: WatchResponse): boolean => {
+      if (closed) return true
+      if (queue.length >= this.maxBuffered) {
+        victim = true
+        return false
+      }
+      if (r.compactRevision !== undefined && r.compactRevision > 0) {
+        push({
+          kind: 'error',
+          error: new StorageError('TooOld', {
+            revision: r.compactRevision,
+            detail: 'watch start revision was compacted',
+          }),
+        })
+      } else if (r.created === true) {
+        push({ kind: 'created', revision: r.header.revision })
+      } else if (r.canceled === true) {
+        push({ kind: 'error', error: new StorageError('Unavailable', { detail: 'watch canceled' }) })
+      } else if (r.events.length === 0) {
+        push({ kind: 'progress', revision: r.header.revision })
+      } else {
+        push({ kind: 'events', events: r.events })
+      }
+      return true
+    }
+    if (this.closed) {
+      push({ kind: 'error', error: new StorageError('Unavailable', { detail: 'memory storage is closed' }) })
+    } else {
+      const res = this.hub.watch(
+        {
+          key: req.key,
+          rangeEnd: req.rangeEnd,
+          startRevision: req.startRevision,
+          prevKv: true,
+          progressNotify: req.progressNotify,
+        },
+        hubSink,
+      )
+      if (res.ok) watchId = res.response.watchId
+      else push({ kind: 'error', error: mapStoreError(res.error, this.store.compactRevision) })
+      if (req.progressNotify) this.startProgressTimer()
+    }
+    return {
+      close: () => {
+        closed = true
+        if (watchId !== undefined) this.hub.cancel(watchId)
+      },
+    }
+  }
+
+  private startProgressTimer(): void {
+    if (this.progressTimer !== undefined) return
+    this.progressTimer = setInterval(() => this.hub.notifyProgress(), this.progressIntervalMs)
+    this.progressTimer.unref()
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    if (this.progressTimer !== undefined) clearInterval(this.progressTimer)
+    this.hub.close()
+  }
+}
+
+/** The memory backend; `compact()` and `currentRevision()` come from the shared storage. */
+export class MemoryStorage extends KvStorage {
+  constructor(options: MemoryStorageOptions = {}) {
+    super(
+      new MemoryEngine(options.progressNotifyIntervalMs ?? 60_000, options.maxBufferedWatchResponses ?? 1000),
+      options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    )
+  }
+
+  /**
+   * Another client of the same in-process store (e.g. a second api-server in one process): its own
+   * watches and closed state; closing it leaves this storage and the store open.
+   */
+  client(): Storage {
+    return new KvStorage(this.engine, this.requestTimeoutMs, false)
+  }
+}
+
+export function createMemoryStorage(options?: MemoryStorageOptions): MemoryStorage {
+  return new MemoryStorage(options)
+}
