@@ -96,6 +96,8 @@ export interface WatchHandle {
 export interface EtcdBackend {
   /** The header for responses built now (cluster and member ids, current revision, Raft term). */
   header(): ClusterHeader
+  /** Whether this member knows a leader now (for etcd's `hasleader` request metadata). */
+  hasLeader(): boolean
 
   // KV (linearizable reads unless `serializable`; writes go through Raft and resolve once applied here).
   // A write's optional `signal` is the client's cancellation or deadline: a write aborted before it was

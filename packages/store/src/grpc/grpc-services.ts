@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import {
+  type Metadata,
   Server,
   type ServerDuplexStream,
   type ServerUnaryCall,
@@ -44,13 +45,29 @@ export function toServiceError(err: unknown, logger?: Logger): Partial<ServiceEr
   return { code: status.UNKNOWN, details: message }
 }
 
+/** etcd's `hasleader` metadata (clientv3.WithRequireLeader): the client wants no answer from a leaderless member. */
+function requiresLeader(metadata: Metadata): boolean {
+  const v = metadata.get(REQUIRE_LEADER_KEY)
+  return v.length > 0 && v[0] === 'true'
+}
+const REQUIRE_LEADER_KEY = 'hasleader'
+/** etcd's monitorLeader: a `hasleader` stream ends after this many checks in a row without a leader. */
+const NO_LEADER_CHECKS_MAX = 3
+const NO_LEADER_CHECK_MS = 1000
+
 function unaryService(
   methods: Record<string, (req: Record<string, unknown>, signal?: AbortSignal) => Promise<unknown>>,
+  backend: EtcdBackend,
   logger?: Logger,
 ): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {}
   for (const [name, fn] of Object.entries(methods)) {
     impl[name] = (call: ServerUnaryCall<Record<string, unknown>, unknown>, cb: sendUnaryData<unknown>) => {
+      // etcd's unary interceptor: refused at once, before anything is proposed or read.
+      if (requiresLeader(call.metadata) && !backend.hasLeader()) {
+        cb(toServiceError(new StoreError('STORE_ERR_NO_LEADER'), logger))
+        return
+      }
       // grpc-js cancels the call when the client cancels or its deadline passes: a write still waiting
       // for a leader then is dropped rather than proposed later (etcd ties proposals to the context).
       // grpc-js also reports 'cancelled' when a finished call's stream closes: only a pending call is
@@ -78,6 +95,24 @@ function unaryService(
 function watchService(backend: EtcdBackend, logger?: Logger): UntypedServiceImplementation {
   return {
     Watch: (call: ServerDuplexStream<WireWatchRequest, unknown>) => {
+      // etcd's stream interceptor: a `hasleader` watch is refused without a leader and ended once the
+      // leader has been gone for a few checks (monitorLeader), so the client moves to another member.
+      let noLeaderChecks = 0
+      const monitor = requiresLeader(call.metadata)
+        ? setInterval(() => {
+            noLeaderChecks = backend.hasLeader() ? 0 : noLeaderChecks + 1
+            if (noLeaderChecks >= NO_LEADER_CHECKS_MAX) endNoLeader()
+          }, NO_LEADER_CHECK_MS)
+        : undefined
+      const endNoLeader = (): void => {
+        clearInterval(monitor)
+        call.emit('error', toServiceError(new StoreError('STORE_ERR_NO_LEADER'), logger))
+        call.destroy()
+      }
+      if (monitor !== undefined && !backend.hasLeader()) {
+        endNoLeader()
+        return
+      }
       const stream = new WatchStream(backend, {
         write: (resp) => call.write(resp),
         pending: () => call.writableLength,
@@ -90,7 +125,10 @@ function watchService(backend: EtcdBackend, logger?: Logger): UntypedServiceImpl
           call.destroy(err instanceof Error ? err : new Error(String(err)))
         }
       })
-      const finish = (): void => stream.close()
+      const finish = (): void => {
+        clearInterval(monitor)
+        stream.close()
+      }
       call.on('end', () => {
         finish()
         call.end()
@@ -103,7 +141,7 @@ function watchService(backend: EtcdBackend, logger?: Logger): UntypedServiceImpl
 }
 
 function leaseService(api: EtcdApi, logger?: Logger): UntypedServiceImplementation {
-  const unary = unaryService(api.handlers()['Lease'] ?? {}, logger)
+  const unary = unaryService(api.handlers()['Lease'] ?? {}, api.backend, logger)
   return {
     ...unary,
     /** etcd 3.4: a keep-alive of an unknown or expired lease answers TTL 0, not an error. */
@@ -141,7 +179,7 @@ function leaseService(api: EtcdApi, logger?: Logger): UntypedServiceImplementati
 }
 
 function maintenanceService(api: EtcdApi, logger?: Logger): UntypedServiceImplementation {
-  const unary = unaryService(api.handlers()['Maintenance'] ?? {}, logger)
+  const unary = unaryService(api.handlers()['Maintenance'] ?? {}, api.backend, logger)
   return {
     ...unary,
     Snapshot: (call: ServerWritableStream<unknown, unknown>) => {
@@ -181,10 +219,10 @@ export function createGrpcServer(backend: EtcdBackend, logger?: Logger): Server 
     'grpc.max_receive_message_length': 2 * 1024 * 1024,
     'grpc.max_send_message_length': -1,
   })
-  server.addService(proto.services.KV, unaryService(handlers['KV'] ?? {}, logger))
+  server.addService(proto.services.KV, unaryService(handlers['KV'] ?? {}, backend, logger))
   server.addService(proto.services.Watch, watchService(backend, logger))
   server.addService(proto.services.Lease, leaseService(api, logger))
-  server.addService(proto.services.Cluster, unaryService(handlers['Cluster'] ?? {}, logger))
+  server.addService(proto.services.Cluster, unaryService(handlers['Cluster'] ?? {}, backend, logger))
   server.addService(proto.services.Maintenance, maintenanceService(api, logger))
   return server
 }

@@ -554,6 +554,10 @@ export class StoreServer implements EtcdBackend {
     }
   }
 
+  hasLeader(): boolean {
+    return this.state === 'running' && this.leaderId !== NONE
+  }
+
   /** `serializable` (etcd's RangeRequest field) skips the ReadIndex round. */
   async range(req: RangeRequest & { serializable?: boolean }): Promise<Result<RangeResponse>> {
     const bad = checkRangeRequest(req)

@@ -101,6 +101,11 @@ export class LocalBackend implements EtcdBackend {
     this.hub.retryVictims()
   }
 
+  /** The single member always leads. */
+  hasLeader(): boolean {
+    return true
+  }
+
   header(): ClusterHeader {
     return { clusterId: this.clusterId, memberId: this.member.id, revision: this.store.revision, raftTerm: 1 }
   }
