@@ -5,7 +5,6 @@
  */
 import type { AlarmMember, AlarmType, EtcdBackend } from '../backend.js'
 
-import { StoreError } from '../errors.js'
 import type { Result } from '../mvcc/index.js'
 import {
   big,
