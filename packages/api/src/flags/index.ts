@@ -1,0 +1,14 @@
+/**
+ * Command-line flags as the Kubernetes binaries take them (pflag syntax, Go durations), for
+ * hakube-apiserver, -controller-manager, -scheduler and the other components.
+ */
+export { formatGoDuration, parseGoDuration } from './go-duration.js'
+export {
+  type FlagDef,
+  type FlagType,
+  type FlagValues,
+  flag,
+  flagUsages,
+  type ParsedFlags,
+  parseFlags,
+} from './pflag.js'
