@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+/**
+ * hakube-apiserver: the binary. kube-apiserver's flags; pino logs; the storage chosen by
+ * --storage-backend / --etcd-servers; SIGTERM/SIGINT shut down as kube-apiserver does (/readyz fails
+ * first, in-flight requests finish, watches end) and exit 0. Bad flags print one line and exit 2.
+ */
+import { createStorage } from '@hakube/storage'
+import pino from 'pino'
+import { helpText, parseApiServerFlags } from './options.js'
+import { ApiServer } from './server.js'
+
+async function main(): Promise<void> {
+  const parsed = parseApiServerFlags(process.argv.slice(2))
+  if (!parsed.ok) {
+    process.stderr.write(`hakube-apiserver: ${parsed.error}\n`)
+    process.exit(2)
+  }
+  if (!('config' in parsed)) {
+    process.stdout.write(`${parsed.exit === 'help' ? helpText() : parsed.output}\n`)
+    process.exit(0)
+  }
+  const config = parsed.config
+  const log = pino({ level: config.verbosity >= 4 ? 'debug' : 'info', base: { name: 'hakube-apiserver' } })
+  const storage = createStorage({
+    backend: config.storageBackend,
+    etcdServers: [...config.etcdServers],
+    requestTimeoutMs: config.requestTimeoutMs,
+  })
+  const server = new ApiServer({ config, storage, logger: log.child({ component: 'http' }) })
+  const port = await server.listen()
+  log.info(
+    { address: config.bindAddress, port, storage: config.storageBackend, etcdServers: config.etcdServers },
+    'serving',
+  )
+  let stopping = false
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'received signal; shutting down')
+    server
+      .shutdown()
+      .then(() => storage.close())
+      .then(
+        () => {
+          log.info({}, 'stopped')
+          process.exit(0)
+        },
+        (err: unknown) => {
+          log.error({ err }, 'error while shutting down')
+          process.exit(1)
+        },
+      )
+  }
+  process.on('SIGTERM', shutdown)
+  process.on('SIGINT', shutdown)
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`hakube-apiserver: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})

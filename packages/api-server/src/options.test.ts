@@ -1,0 +1,77 @@
+/**
+ * Goal: hakube-apiserver reads kube-apiserver's flags with their defaults, picks the storage backend as
+ * documented, and refuses bad or inconsistent values with one line naming the flag.
+ */
+import { describe, expect, it } from 'vitest'
+import { parseApiServerFlags } from './options.js'
+
+describe('hakube-apiserver flags', () => {
+  it('defaults as kube-apiserver, with the memory backend when no --etcd-servers', () => {
+    const r = parseApiServerFlags([])
+    if (!r.ok || !('config' in r)) throw new Error(JSON.stringify(r))
+    expect(r.config).toEqual({
+      etcdServers: [],
+      storageBackend: 'memory',
+      bindAddress: '0.0.0.0',
+      securePort: 6443,
+      advertiseAddress: '0.0.0.0',
+      maxRequestsInflight: 400,
+      maxMutatingRequestsInflight: 200,
+      requestTimeoutMs: 60_000,
+      tls: undefined,
+      shutdownDelayMs: 0,
+      verbosity: 0,
+    })
+  })
+
+  it('uses etcd3 when --etcd-servers is given, and reads the other flags', () => {
+    const r = parseApiServerFlags([
+      '--etcd-servers=http://127.0.1.11:2379,http://127.0.1.12:2379',
+      '--bind-address=127.0.1.21',
+      '--secure-port',
+      '6443',
+      '--advertise-address=127.0.1.21',
+      '--max-requests-inflight=10',
+      '--max-mutating-requests-inflight=5',
+      '--request-timeout=30s',
+      '-v=4',
+    ])
+    expect(r.ok && 'config' in r && r.config).toMatchObject({
+      etcdServers: ['http://127.0.1.11:2379', 'http://127.0.1.12:2379'],
+      storageBackend: 'etcd3',
+      bindAddress: '127.0.1.21',
+      maxRequestsInflight: 10,
+      maxMutatingRequestsInflight: 5,
+      requestTimeoutMs: 30_000,
+      verbosity: 4,
+    })
+  })
+
+  it.each([
+    [
+      ['--secure-port=x'],
+      'invalid argument "x" for "--secure-port" flag: strconv.ParseInt: parsing "x": invalid syntax',
+    ],
+    [['--secure-port=70000'], '--secure-port 70000 must be between 0 and 65535, inclusive'],
+    [['--storage-backend=etcd2'], '--storage-backend: unknown storage backend "etcd2" (etcd3 or memory)'],
+    [['--storage-backend=etcd3'], '--etcd-servers must be specified'],
+    [['--etcd-servers=127.0.0.1:2379'], '--etcd-servers: "127.0.0.1:2379" is not a scheme://ip:port URL'],
+    [['--bind-address=localhost'], '--bind-address: "localhost" is not a valid IP address'],
+    [['--max-requests-inflight=-1'], '--max-requests-inflight can not be negative value'],
+    [['--request-timeout=0s'], '--request-timeout must be greater than 0'],
+    [['--tls-cert-file=a.crt'], '--tls-cert-file and --tls-private-key-file must be given together'],
+    [['--what'], 'unknown flag: --what'],
+  ])('%j is refused with one line', (argv, error) => {
+    expect(parseApiServerFlags(argv)).toEqual({ ok: false, error })
+  })
+
+  it('answers --help and --version', () => {
+    const h = parseApiServerFlags(['--help'])
+    expect(h.ok && 'exit' in h && h.exit).toBe('help')
+    expect(h.ok && 'output' in h && h.output).toMatch(
+      /--max-mutating-requests-inflight int +.*\(default 200\)/,
+    )
+    const v = parseApiServerFlags(['--version'])
+    expect(v.ok && 'output' in v && v.output).toBe('Kubernetes v1.32.0-hakube')
+  })
+})

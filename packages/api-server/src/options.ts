@@ -1,0 +1,191 @@
+/**
+ * hakube-apiserver's command line: kube-apiserver's flag names, defaults and pflag syntax, plus
+ * `--storage-backend=memory` (hakube's in-process store). A bad or inconsistent value is one line
+ * naming the flag, for the binary to print before exiting with code 2.
+ */
+import { isIP } from 'node:net'
+import { flag, flagUsages, parseFlags } from '@hakube/api'
+
+export const APISERVER_FLAGS = {
+  etcdServers: flag({
+    name: 'etcd-servers',
+    type: 'stringSlice',
+    default: [],
+    usage: 'List of etcd servers to connect with (scheme://ip:port), comma separated.',
+  }),
+  storageBackend: flag({
+    name: 'storage-backend',
+    type: 'string',
+    default: '',
+    usage:
+      "The storage backend for persistence. Options: 'etcd3', 'memory' (default: 'etcd3' when --etcd-servers is set, else 'memory').",
+  }),
+  bindAddress: flag({
+    name: 'bind-address',
+    type: 'string',
+    default: '0.0.0.0',
+    usage: 'The IP address on which to listen for the --secure-port port.',
+  }),
+  securePort: flag({
+    name: 'secure-port',
+    type: 'int',
+    default: 6443,
+    usage:
+      'The port on which to serve HTTPS with authentication and authorization (HTTP without --tls-cert-file; 0 picks a free port).',
+  }),
+  advertiseAddress: flag({
+    name: 'advertise-address',
+    type: 'string',
+    default: '',
+    usage: 'The IP address on which to advertise the apiserver to members of the cluster.',
+  }),
+  maxRequestsInflight: flag({
+    name: 'max-requests-inflight',
+    type: 'int',
+    default: 400,
+    usage: 'The maximum number of non-mutating requests in flight at a given time. 0 means no limit.',
+  }),
+  maxMutatingRequestsInflight: flag({
+    name: 'max-mutating-requests-inflight',
+    type: 'int',
+    default: 200,
+    usage: 'The maximum number of mutating requests in flight at a given time. 0 means no limit.',
+  }),
+  requestTimeout: flag({
+    name: 'request-timeout',
+    type: 'duration',
+    default: 60_000,
+    usage:
+      'An optional field indicating the duration a handler must keep a request open before timing it out.',
+  }),
+  tlsCertFile: flag({
+    name: 'tls-cert-file',
+    type: 'string',
+    default: '',
+    usage: 'File containing the default x509 Certificate for HTTPS.',
+  }),
+  tlsPrivateKeyFile: flag({
+    name: 'tls-private-key-file',
+    type: 'string',
+    default: '',
+    usage: 'File containing the default x509 private key matching --tls-cert-file.',
+  }),
+  shutdownDelayDuration: flag({
+    name: 'shutdown-delay-duration',
+    type: 'duration',
+    default: 0,
+    usage:
+      'Time to delay the termination. During that time the server keeps serving requests normally, /readyz fails.',
+  }),
+  v: flag({
+    name: 'v',
+    shorthand: 'v',
+    type: 'int',
+    default: 0,
+    usage: 'number for the log level verbosity',
+  }),
+  version: flag({
+    name: 'version',
+    type: 'bool',
+    default: false,
+    usage: 'Print version information and quit.',
+  }),
+}
+
+export interface ApiServerConfig {
+  readonly etcdServers: readonly string[]
+  readonly storageBackend: 'memory' | 'etcd3'
+  readonly bindAddress: string
+  readonly securePort: number
+  readonly advertiseAddress: string
+  readonly maxRequestsInflight: number
+  readonly maxMutatingRequestsInflight: number
+  readonly requestTimeoutMs: number
+  readonly tls: { certFile: string; keyFile: string } | undefined
+  readonly shutdownDelayMs: number
+  /** klog verbosity (0 info ... 4+ debug). */
+  readonly verbosity: number
+}
+
+export type ApiServerFlagsResult =
+  | { ok: true; config: ApiServerConfig }
+  | { ok: true; exit: 'help' | 'version'; output: string }
+  | { ok: false; error: string }
+
+/** The Kubernetes version hakube-apiserver reports (kubectl's dispatcher picks its 1.32 for it). */
+export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-hakube' }
+
+export function parseApiServerFlags(argv: readonly string[]): ApiServerFlagsResult {
+  const r = parseFlags(APISERVER_FLAGS, argv)
+  if (!r.ok) return r
+  if (r.help) return { ok: true, exit: 'help', output: helpText() }
+  const v = r.values
+  if (v.version) return { ok: true, exit: 'version', output: `Kubernetes ${KUBERNETES_VERSION.gitVersion}` }
+  if (r.args.length > 0) return { ok: false, error: `unexpected argument ${JSON.stringify(r.args[0])}` }
+  const backend = v.storageBackend === '' ? (v.etcdServers.length > 0 ? 'etcd3' : 'memory') : v.storageBackend
+  if (backend !== 'etcd3' && backend !== 'memory')
+    return {
+      ok: false,
+      error: `--storage-backend: unknown storage backend ${JSON.stringify(backend)} (etcd3 or memory)`,
+    }
+  if (backend === 'etcd3' && v.etcdServers.length === 0)
+    return { ok: false, error: '--etcd-servers must be specified' }
+  for (const s of v.etcdServers) {
+    let u: URL | undefined
+    try {
+      u = new URL(s)
+    } catch {
+      u = undefined
+    }
+    if (u === undefined || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.port === '')
+      return { ok: false, error: `--etcd-servers: ${JSON.stringify(s)} is not a scheme://ip:port URL` }
+  }
+  if (isIP(v.bindAddress) === 0)
+    return { ok: false, error: `--bind-address: ${JSON.stringify(v.bindAddress)} is not a valid IP address` }
+  if (v.advertiseAddress !== '' && isIP(v.advertiseAddress) === 0)
+    return {
+      ok: false,
+      error: `--advertise-address: ${JSON.stringify(v.advertiseAddress)} is not a valid IP address`,
+    }
+  if (v.securePort < 0 || v.securePort > 65535)
+    return { ok: false, error: `--secure-port ${v.securePort} must be between 0 and 65535, inclusive` }
+  for (const [name, n] of [
+    ['max-requests-inflight', v.maxRequestsInflight],
+    ['max-mutating-requests-inflight', v.maxMutatingRequestsInflight],
+  ] as const) {
+    if (n < 0) return { ok: false, error: `--${name} can not be negative value` }
+  }
+  if (v.requestTimeout <= 0) return { ok: false, error: '--request-timeout must be greater than 0' }
+  if ((v.tlsCertFile === '') !== (v.tlsPrivateKeyFile === ''))
+    return { ok: false, error: '--tls-cert-file and --tls-private-key-file must be given together' }
+  return {
+    ok: true,
+    config: {
+      etcdServers: v.etcdServers,
+      storageBackend: backend,
+      bindAddress: v.bindAddress,
+      securePort: v.securePort,
+      advertiseAddress: v.advertiseAddress === '' ? v.bindAddress : v.advertiseAddress,
+      maxRequestsInflight: v.maxRequestsInflight,
+      maxMutatingRequestsInflight: v.maxMutatingRequestsInflight,
+      requestTimeoutMs: v.requestTimeout,
+      tls: v.tlsCertFile === '' ? undefined : { certFile: v.tlsCertFile, keyFile: v.tlsPrivateKeyFile },
+      shutdownDelayMs: v.shutdownDelayDuration,
+      verbosity: v.v,
+    },
+  }
+}
+
+export function helpText(): string {
+  return [
+    'The hakube API server validates and configures data for the api objects, which include pods,',
+    'services, deployments and others, as kube-apiserver does, storing them in an etcd-compatible store.',
+    '',
+    'Usage:',
+    '  hakube-apiserver [flags]',
+    '',
+    'Flags:',
+    flagUsages(APISERVER_FLAGS),
+    '',
+  ].join('\n')
+}
