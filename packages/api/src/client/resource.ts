@@ -298,13 +298,7 @@ export class ResourceClientImpl<T extends KubeObject> implements ResourceClient<
     body: unknown,
     options?: WriteOptions,
   ): Promise<R> {
-    return this.client.requestJson<R>({
-      ...callOptions(options),
-      method: 'PUT',
-      path: this.objectPath(name, this.namespaceName, subresource),
-      query: writeQuery(options),
-      body,
-    })
+    return this.writeSubresource<R>('PUT', name, subresource, body, options)
   }
 
   postSubresource<R = unknown>(
@@ -313,9 +307,19 @@ export class ResourceClientImpl<T extends KubeObject> implements ResourceClient<
     body: unknown,
     options?: WriteOptions,
   ): Promise<R> {
+    return this.writeSubresource<R>('POST', name, subresource, body, options)
+  }
+
+  private writeSubresource<R>(
+    method: 'PUT' | 'POST',
+    name: string,
+    subresource: string,
+    body: unknown,
+    options?: WriteOptions,
+  ): Promise<R> {
     return this.client.requestJson<R>({
       ...callOptions(options),
-      method: 'POST',
+      method,
       path: this.objectPath(name, this.namespaceName, subresource),
       query: writeQuery(options),
       body,

@@ -44,22 +44,9 @@ export interface KubeList<T> {
   items: T[]
 }
 
-/** One entry of `Status.details.causes` (a field-level validation error, for instance). */
-export interface StatusCause {
-  reason?: string
-  message?: string
-  field?: string
-}
+import type { StatusDetails } from '../status.js'
 
-/** `Status.details`. */
-export interface StatusDetails {
-  name?: string
-  group?: string
-  kind?: string
-  uid?: string
-  causes?: StatusCause[]
-  retryAfterSeconds?: number
-}
+export type { StatusCause, StatusDetails } from '../status.js'
 
 /** A `meta/v1 Status` body, as every api-server error (and some deletes) answer. */
 export interface StatusBody {
