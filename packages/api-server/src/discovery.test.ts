@@ -1,0 +1,697 @@
+/**
+ * Goal: discovery documents as kube-apiserver 1.32 serves them, generated from the registry, and the
+ * Accept negotiation kubectl relies on (aggregated discovery recognised only by the response
+ * Content-Type; legacy documents otherwise; 406 for media types hakube does not serialize).
+ * Method: the real ApiServer on 127.0.0.1 (port 0, memory storage) with registerDiscovery, driven over
+ * HTTP with undici; then the real kubectl (`kubectl` on PATH, a version dispatcher, and its sibling
+ * kubectl.1.27) runs `api-resources` against it, over aggregated v2, aggregated v2beta1 and legacy
+ * discovery, each with its own --cache-dir.
+ */
+import { execFile } from 'node:child_process'
+import { accessSync, constants, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { delimiter, dirname, join } from 'node:path'
+import { promisify } from 'node:util'
+import { apiVersionOf, RESOURCES } from '@hakube/api'
+import { createMemoryStorage, type Storage } from '@hakube/storage'
+import type { FastifyRequest } from 'fastify'
+import { request } from 'undici'
+import { afterEach, describe, expect, it } from 'vitest'
+import { aggregatedContentType, negotiateDiscovery, registerDiscovery } from './discovery.js'
+import { parseApiServerFlags } from './options.js'
+import { ApiServer } from './server.js'
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} }
+const open: Array<{ server: ApiServer; storage: Storage }> = []
+const tempDirs: string[] = []
+afterEach(async () => {
+  for (const { server, storage } of open.splice(0)) {
+    await server.shutdown()
+    await storage.close()
+  }
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+/** What kubectl 1.30–1.33 and 1.27–1.29 send to /api and /apis (kubectl-wire.md §2.1). */
+const ACCEPT_KUBECTL_132 =
+  'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json'
+const ACCEPT_KUBECTL_127 =
+  'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json'
+const ACCEPT_TABLE =
+  'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io'
+
+interface Seen {
+  url: string
+  accept: string | undefined
+}
+
+async function start(opts: { onRequest?: (req: FastifyRequest) => void } = {}) {
+  const r = parseApiServerFlags(['--bind-address=127.0.0.1', '--secure-port=0'])
+  if (!r.ok || !('config' in r)) throw new Error(JSON.stringify(r))
+  const storage = createMemoryStorage()
+  const server = new ApiServer({ config: r.config, storage, logger: silent })
+  open.push({ server, storage })
+  const seen: Seen[] = []
+  server.app.addHook('onRequest', async (req) => {
+    opts.onRequest?.(req)
+    seen.push({ url: req.url, accept: req.headers.accept })
+  })
+  registerDiscovery(server.app)
+  const port = await server.listen()
+  return { port, base: `http://127.0.0.1:${port}`, seen }
+}
+
+async function get(url: string, headers: Record<string, string> = {}) {
+  const r = await request(url, { headers })
+  const text = await r.body.text()
+  return {
+    status: r.statusCode,
+    headers: r.headers,
+    text,
+    json: () => JSON.parse(text) as Record<string, unknown>,
+  }
+}
+
+const expectedResourceCount = (group: string) =>
+  RESOURCES.filter((r) => r.group === group).reduce((n, r) => n + 1 + r.subresources.length, 0)
+
+describe('legacy discovery documents', () => {
+  it('GET /api is APIVersions with v1 and the address the client used', async () => {
+    const { base, port } = await start()
+    for (const accept of [undefined, 'application/json', 'application/json, */*', '*/*', 'application/*']) {
+      const r = await get(`${base}/api?timeout=32s`, accept === undefined ? {} : { accept })
+      expect(r.status, `Accept ${accept}`).toBe(200)
+      expect(r.headers['content-type']).toBe('application/json')
+      expect(r.json()).toEqual({
+        kind: 'APIVersions',
+        versions: ['v1'],
+        serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${port}` }],
+      })
+    }
+    // The Host header is what the client dialled (a load balancer's name, say).
+    const lb = await get(`${base}/api`, { host: 'lb.example:6443' })
+    expect(lb.json()['serverAddressByClientCIDRs']).toEqual([
+      { clientCIDR: '0.0.0.0/0', serverAddress: 'lb.example:6443' },
+    ])
+  })
+
+  it('GET /apis is APIGroupList with apps and coordination.k8s.io; GET /apis/<group> is APIGroup', async () => {
+    const { base } = await start()
+    const r = await get(`${base}/apis`, { accept: 'application/json, */*' })
+    expect(r.status).toBe(200)
+    expect(r.headers['content-type']).toBe('application/json')
+    expect(r.json()).toEqual({
+      kind: 'APIGroupList',
+      apiVersion: 'v1',
+      groups: [
+        {
+          name: 'apps',
+          versions: [{ groupVersion: 'apps/v1', version: 'v1' }],
+          preferredVersion: { groupVersion: 'apps/v1', version: 'v1' },
+        },
+        {
+          name: 'coordination.k8s.io',
+          versions: [{ groupVersion: 'coordination.k8s.io/v1', version: 'v1' }],
+          preferredVersion: { groupVersion: 'coordination.k8s.io/v1', version: 'v1' },
+        },
+      ],
+    })
+    expect((await get(`${base}/apis/apps`)).json()).toEqual({
+      kind: 'APIGroup',
+      apiVersion: 'v1',
+      name: 'apps',
+      versions: [{ groupVersion: 'apps/v1', version: 'v1' }],
+      preferredVersion: { groupVersion: 'apps/v1', version: 'v1' },
+    })
+  })
+
+  it('GET /api/v1 lists every core resource and subresource as kube-apiserver 1.32 does', async () => {
+    const { base } = await start()
+    const r = await get(`${base}/api/v1?timeout=32s`, { accept: 'application/json, */*' })
+    expect(r.status).toBe(200)
+    expect(r.headers['content-type']).toBe('application/json')
+    const doc = r.json() as {
+      kind: string
+      apiVersion: string
+      groupVersion: string
+      resources: Array<{ name: string }>
+    }
+    expect(doc).toMatchObject({ kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'v1' })
+    expect(doc.resources).toHaveLength(expectedResourceCount(''))
+    const names = doc.resources.map((x) => x.name)
+    expect(names).toEqual([...names].sort())
+    expect(names).toEqual([
+      'configmaps',
+      'endpoints',
+      'events',
+      'namespaces',
+      'namespaces/status',
+      'nodes',
+      'nodes/status',
+      'pods',
+      'pods/binding',
+      'pods/status',
+      'secrets',
+      'serviceaccounts',
+      'services',
+      'services/status',
+    ])
+    const entry = (name: string) => doc.resources.find((x) => x.name === name)
+    const all = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
+    // Values as `kubectl get --raw /api/v1` prints them for a kube-apiserver 1.32 (hashes included).
+    expect(entry('pods')).toEqual({
+      name: 'pods',
+      singularName: 'pod',
+      namespaced: true,
+      kind: 'Pod',
+      verbs: all,
+      shortNames: ['po'],
+      categories: ['all'],
+      storageVersionHash: 'xPOwRZ+Yhw8=',
+    })
+    expect(entry('pods/status')).toEqual({
+      name: 'pods/status',
+      singularName: '',
+      namespaced: true,
+      kind: 'Pod',
+      verbs: ['get', 'patch', 'update'],
+    })
+    expect(entry('pods/binding')).toEqual({
+      name: 'pods/binding',
+      singularName: '',
+      namespaced: true,
+      kind: 'Binding',
+      verbs: ['create'],
+    })
+    expect(entry('namespaces')).toEqual({
+      name: 'namespaces',
+      singularName: 'namespace',
+      namespaced: false,
+      kind: 'Namespace',
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: ['ns'],
+      storageVersionHash: 'Q3oi5N2YM8M=',
+    })
+    expect(entry('configmaps')).toEqual({
+      name: 'configmaps',
+      singularName: 'configmap',
+      namespaced: true,
+      kind: 'ConfigMap',
+      verbs: all,
+      shortNames: ['cm'],
+      storageVersionHash: 'qFsyl6wFWjQ=',
+    })
+    expect(entry('secrets')).not.toHaveProperty('shortNames')
+    expect(entry('nodes')).toMatchObject({ namespaced: false, shortNames: ['no'] })
+  })
+
+  it('GET /apis/<group>/<version> lists the group resources, scale as autoscaling/v1 Scale', async () => {
+    const { base } = await start()
+    const apps = (await get(`${base}/apis/apps/v1`)).json() as {
+      groupVersion: string
+      resources: Array<Record<string, unknown>>
+    }
+    expect(apps).toMatchObject({ kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'apps/v1' })
+    expect(apps.resources.map((x) => x['name'])).toEqual([
+      'deployments',
+      'deployments/scale',
+      'deployments/status',
+      'replicasets',
+      'replicasets/scale',
+      'replicasets/status',
+    ])
+    expect(apps.resources[0]).toEqual({
+      name: 'deployments',
+      singularName: 'deployment',
+      namespaced: true,
+      kind: 'Deployment',
+      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: ['deploy'],
+      categories: ['all'],
+      storageVersionHash: '8aSe+NMegvE=',
+    })
+    expect(apps.resources[1]).toEqual({
+      name: 'deployments/scale',
+      singularName: '',
+      namespaced: true,
+      group: 'autoscaling',
+      version: 'v1',
+      kind: 'Scale',
+      verbs: ['get', 'patch', 'update'],
+    })
+    expect(apps.resources[2]).toEqual({
+      name: 'deployments/status',
+      singularName: '',
+      namespaced: true,
+      kind: 'Deployment',
+      verbs: ['get', 'patch', 'update'],
+    })
+    expect(apps.resources[3]).toMatchObject({ name: 'replicasets', kind: 'ReplicaSet', shortNames: ['rs'] })
+
+    const coord = (await get(`${base}/apis/coordination.k8s.io/v1`)).json()
+    expect(coord).toEqual({
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: 'coordination.k8s.io/v1',
+      resources: [
+        {
+          name: 'leases',
+          singularName: 'lease',
+          namespaced: true,
+          kind: 'Lease',
+          verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+          storageVersionHash: 'gqkMMb/YqFM=',
+        },
+      ],
+    })
+  })
+
+  it('every registry resource appears in the list of its group-version', async () => {
+    const { base } = await start()
+    for (const r of RESOURCES) {
+      const path = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`
+      const doc = (await get(`${base}${path}`)).json() as { resources: Array<Record<string, unknown>> }
+      expect(doc.resources.find((x) => x['name'] === r.plural)).toMatchObject({
+        kind: r.kind,
+        namespaced: r.namespaced,
+        singularName: r.singular,
+      })
+      for (const s of r.subresources)
+        expect(doc.resources.find((x) => x['name'] === `${r.plural}/${s.name}`)).toMatchObject({
+          kind: s.responseKind.kind,
+        })
+    }
+  })
+
+  it('unknown groups and versions get a 404 NotFound Status', async () => {
+    const { base } = await start()
+    for (const path of [
+      '/apis/foo.example/v1',
+      '/apis/apps/v2',
+      '/api/v2',
+      '/apis/foo.example',
+      '/apis/v1',
+    ]) {
+      const r = await get(`${base}${path}`)
+      expect(r.status, path).toBe(404)
+      expect(r.headers['content-type']).toMatch(/^application\/json/)
+      expect(r.json()).toEqual({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'the server could not find the requested resource',
+        reason: 'NotFound',
+        details: {},
+        code: 404,
+      })
+    }
+  })
+})
+
+describe('aggregated discovery', () => {
+  it('answers kubectl 1.32 Accept with v2 documents under the exact Content-Type', async () => {
+    const { base } = await start()
+    const api = await get(`${base}/api?timeout=32s`, { accept: ACCEPT_KUBECTL_132 })
+    expect(api.status).toBe(200)
+    expect(api.headers['content-type']).toBe(
+      'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',
+    )
+    expect(api.headers['vary']).toBe('Accept')
+    const core = api.json() as {
+      kind: string
+      apiVersion: string
+      items: Array<{
+        metadata: object
+        versions: Array<{ version: string; freshness: string; resources: unknown[] }>
+      }>
+    }
+    expect(core).toMatchObject({
+      kind: 'APIGroupDiscoveryList',
+      apiVersion: 'apidiscovery.k8s.io/v2',
+      metadata: {},
+    })
+    expect(core.items).toHaveLength(1)
+    expect(core.items[0]?.metadata).toEqual({})
+    const v1 = core.items[0]?.versions[0]
+    expect(v1).toMatchObject({ version: 'v1', freshness: 'Current' })
+    expect(v1?.resources).toHaveLength(RESOURCES.filter((r) => r.group === '').length)
+    const pods = (v1?.resources as Array<{ resource: string }> | undefined)?.find(
+      (r) => r.resource === 'pods',
+    )
+    expect(pods).toEqual({
+      resource: 'pods',
+      responseKind: { group: '', version: 'v1', kind: 'Pod' },
+      scope: 'Namespaced',
+      singularResource: 'pod',
+      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: ['po'],
+      categories: ['all'],
+      subresources: [
+        {
+          subresource: 'binding',
+          responseKind: { group: '', version: 'v1', kind: 'Binding' },
+          verbs: ['create'],
+        },
+        {
+          subresource: 'status',
+          responseKind: { group: '', version: 'v1', kind: 'Pod' },
+          verbs: ['get', 'patch', 'update'],
+        },
+      ],
+    })
+    const nodes = (v1?.resources as Array<{ resource: string }> | undefined)?.find(
+      (r) => r.resource === 'nodes',
+    )
+    expect(nodes).toMatchObject({ scope: 'Cluster', singularResource: 'node', shortNames: ['no'] })
+    const secrets = (v1?.resources as Array<{ resource: string }> | undefined)?.find(
+      (r) => r.resource === 'secrets',
+    )
+    expect(secrets).toEqual({
+      resource: 'secrets',
+      responseKind: { group: '', version: 'v1', kind: 'Secret' },
+      scope: 'Namespaced',
+      singularResource: 'secret',
+      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+    })
+
+    const apis = await get(`${base}/apis?timeout=32s`, { accept: ACCEPT_KUBECTL_132 })
+    expect(apis.headers['content-type']).toBe(aggregatedContentType('v2'))
+    const groups = apis.json() as {
+      apiVersion: string
+      items: Array<{ metadata: { name: string }; versions: Array<{ version: string; resources: unknown[] }> }>
+    }
+    expect(groups.apiVersion).toBe('apidiscovery.k8s.io/v2')
+    expect(groups.items.map((i) => i.metadata.name)).toEqual(['apps', 'coordination.k8s.io'])
+    const deployments = (
+      groups.items[0]?.versions[0]?.resources as Array<{ resource: string }> | undefined
+    )?.[0]
+    expect(deployments).toEqual({
+      resource: 'deployments',
+      responseKind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+      scope: 'Namespaced',
+      singularResource: 'deployment',
+      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: ['deploy'],
+      categories: ['all'],
+      subresources: [
+        {
+          subresource: 'scale',
+          responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+          verbs: ['get', 'patch', 'update'],
+        },
+        {
+          subresource: 'status',
+          responseKind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+          verbs: ['get', 'patch', 'update'],
+        },
+      ],
+    })
+    expect(groups.items[1]?.versions[0]?.resources).toEqual([
+      {
+        resource: 'leases',
+        responseKind: { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease' },
+        scope: 'Namespaced',
+        singularResource: 'lease',
+        verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+      },
+    ])
+  })
+
+  it('answers kubectl 1.27 Accept with v2beta1: same body, its own apiVersion and Content-Type', async () => {
+    const { base } = await start()
+    for (const root of ['api', 'apis']) {
+      const v2 = await get(`${base}/${root}`, { accept: ACCEPT_KUBECTL_132 })
+      const beta = await get(`${base}/${root}`, { accept: ACCEPT_KUBECTL_127 })
+      expect(beta.status).toBe(200)
+      expect(beta.headers['content-type']).toBe(
+        'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList',
+      )
+      expect(beta.json()['apiVersion']).toBe('apidiscovery.k8s.io/v2beta1')
+      expect({ ...beta.json(), apiVersion: '' }).toEqual({ ...v2.json(), apiVersion: '' })
+    }
+  })
+
+  it('sends an ETag and answers a matching If-None-Match with 304', async () => {
+    const { base } = await start()
+    const first = await get(`${base}/apis`, { accept: ACCEPT_KUBECTL_132 })
+    const etag = first.headers['etag']
+    expect(etag).toMatch(/^"[0-9A-F]{128}"$/)
+    const again = await get(`${base}/apis`, { accept: ACCEPT_KUBECTL_132, 'if-none-match': String(etag) })
+    expect(again.status).toBe(304)
+    expect(again.text).toBe('')
+    const stale = await get(`${base}/apis`, { accept: ACCEPT_KUBECTL_132, 'if-none-match': '"0"' })
+    expect(stale.status).toBe(200)
+    // v2beta1 is another representation with its own tag.
+    const beta = await get(`${base}/apis`, { accept: ACCEPT_KUBECTL_127 })
+    expect(beta.headers['etag']).not.toBe(etag)
+  })
+})
+
+describe('content negotiation', () => {
+  it('picks by q-value, then in the order sent; JSON wildcards count; unknown conversions are skipped', () => {
+    expect(negotiateDiscovery(undefined, true)).toEqual({ kind: 'legacy' })
+    expect(negotiateDiscovery('', true)).toEqual({ kind: 'legacy' })
+    expect(negotiateDiscovery(ACCEPT_KUBECTL_132, true)).toEqual({ kind: 'aggregated', version: 'v2' })
+    expect(negotiateDiscovery(ACCEPT_KUBECTL_127, true)).toEqual({ kind: 'aggregated', version: 'v2beta1' })
+    // Parameter order and spaces do not matter.
+    expect(
+      negotiateDiscovery('application/json; as=APIGroupDiscoveryList; v=v2; g=apidiscovery.k8s.io', true),
+    ).toEqual({ kind: 'aggregated', version: 'v2' })
+    // Where aggregated discovery is not served (/api/v1), the plain clause answers.
+    expect(negotiateDiscovery(ACCEPT_KUBECTL_132, false)).toEqual({ kind: 'legacy' })
+    expect(
+      negotiateDiscovery(
+        'application/json;q=0.5,application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',
+        true,
+      ),
+    ).toEqual({ kind: 'aggregated', version: 'v2' })
+    expect(
+      negotiateDiscovery(
+        'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList;q=0.1,*/*',
+        true,
+      ),
+    ).toEqual({ kind: 'legacy' })
+    expect(
+      negotiateDiscovery('application/json;g=apidiscovery.k8s.io;v=v3;as=APIGroupDiscoveryList', true),
+    ).toBe(undefined)
+    expect(
+      negotiateDiscovery(
+        'application/json;g=apidiscovery.k8s.io;v=v3;as=APIGroupDiscoveryList,application/json',
+        true,
+      ),
+    ).toEqual({ kind: 'legacy' })
+    expect(negotiateDiscovery('application/vnd.kubernetes.protobuf,application/json', true)).toEqual({
+      kind: 'legacy',
+    })
+    expect(negotiateDiscovery('application/json;q=0', true)).toBe(undefined)
+    expect(negotiateDiscovery(ACCEPT_TABLE, true)).toBe(undefined)
+    expect(negotiateDiscovery('application/json;stream=watch', true)).toBe(undefined)
+  })
+
+  it('answers media types it cannot serialize with 406 NotAcceptable', async () => {
+    const { base } = await start()
+    const cases: Array<[string, string]> = [
+      ['/api', 'application/vnd.kubernetes.protobuf'],
+      ['/apis', 'application/yaml'],
+      ['/api', ACCEPT_TABLE],
+      ['/apis', 'text/html'],
+      ['/api/v1', 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList'],
+      ['/apis/apps/v1', 'application/vnd.kubernetes.protobuf'],
+      ['/apis/apps', 'text/plain'],
+    ]
+    for (const [path, accept] of cases) {
+      const r = await get(`${base}${path}`, { accept })
+      expect(r.status, `${path} ${accept}`).toBe(406)
+      expect(r.headers['content-type']).toBe('application/json')
+      expect(r.json()).toEqual({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'only the following media types are accepted: application/json',
+        reason: 'NotAcceptable',
+        code: 406,
+      })
+    }
+    // Protobuf first with a JSON fallback (what kubectl sends for some calls) is served JSON.
+    const r = await get(`${base}/apis/apps/v1`, {
+      accept: 'application/vnd.kubernetes.protobuf,application/json',
+    })
+    expect(r.status).toBe(200)
+    expect(r.json()['kind']).toBe('APIResourceList')
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// The real kubectl.
+
+/** `kubectl` on PATH (the gcloud dispatcher), or a failure that says what is missing. */
+function kubectlOnPath(): string {
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    const candidate = join(dir, 'kubectl')
+    try {
+      accessSync(candidate, constants.X_OK)
+      return candidate
+    } catch {}
+  }
+  throw new Error(
+    'kubectl is not on PATH: these tests run the real kubectl (the dispatcher with kubectl.1.NN beside it) and cannot pass without it',
+  )
+}
+
+/** A versioned binary installed beside the dispatcher (kubectl-wire.md §1.2). */
+function versionedKubectl(minor: number): string {
+  const path = join(dirname(realpathSync(kubectlOnPath())), `kubectl.1.${minor}`)
+  try {
+    accessSync(path, constants.X_OK)
+  } catch {
+    throw new Error(
+      `${path} is missing: the kubectl package installs kubectl.1.${minor} beside the dispatcher`,
+    )
+  }
+  return path
+}
+
+const run = promisify(execFile)
+
+/**
+ * Runs kubectl against the server with a fresh --cache-dir and no kubeconfig of the user's; a
+ * failing command fails the test with its stderr.
+ */
+async function kubectl(
+  bin: string,
+  port: number,
+  args: string[],
+): Promise<{ stdout: string; stderr: string }> {
+  const home = mkdtempSync(join(tmpdir(), 'hakube-kubectl-'))
+  tempDirs.push(home)
+  // An empty kubeconfig: a missing one makes kubectl 1.27 warn `Config not found` on stderr.
+  const kubeconfig = join(home, 'kubeconfig')
+  writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\n')
+  try {
+    return await run(
+      bin,
+      [`--server=http://127.0.0.1:${port}`, `--cache-dir=${join(home, 'cache')}`, ...args],
+      {
+        env: { ...process.env, HOME: home, KUBECONFIG: kubeconfig },
+        timeout: 60_000,
+      },
+    )
+  } catch (e) {
+    const err = e as { stderr?: string; message?: string }
+    throw new Error(`${bin} ${args.join(' ')} failed: ${err.stderr ?? ''} ${err.message ?? ''}`)
+  }
+}
+
+/** Splits kubectl's tabwriter table by the header's column starts (empty cells stay empty). */
+function parseTable(out: string): Array<Record<string, string>> {
+  const lines = out.split('\n').filter((l) => l.trim() !== '')
+  const header = lines[0] ?? ''
+  const cols = [...header.matchAll(/\S+/g)].map((m) => ({ name: m[0], start: m.index ?? 0 }))
+  return lines.slice(1).map((line) => {
+    const row: Record<string, string> = {}
+    cols.forEach((c, i) => {
+      row[c.name] = line.slice(c.start, cols[i + 1]?.start ?? line.length).trim()
+    })
+    return row
+  })
+}
+
+/** The api-resources rows a real cluster with exactly the registry's resources would print. */
+const expectedApiResourceRows = () =>
+  RESOURCES.map((r) => ({
+    NAME: r.plural,
+    SHORTNAMES: r.shortNames.join(','),
+    APIVERSION: apiVersionOf(r),
+    NAMESPACED: String(r.namespaced),
+    KIND: r.kind,
+  })).sort((a, b) => (a.NAME < b.NAME ? -1 : 1))
+
+function checkApiResources({ stdout: out, stderr }: { stdout: string; stderr: string }): void {
+  // A complete discovery leaves nothing on stderr (no `couldn't get resource list`, no skew warning).
+  expect(stderr).toBe('')
+  expect(out.split('\n')[0]).toMatch(/^NAME\s+SHORTNAMES\s+APIVERSION\s+NAMESPACED\s+KIND\s*$/)
+  const rows = parseTable(out)
+  const row = (name: string) => rows.find((r) => r['NAME'] === name)
+  expect(row('pods')).toEqual({
+    NAME: 'pods',
+    SHORTNAMES: 'po',
+    APIVERSION: 'v1',
+    NAMESPACED: 'true',
+    KIND: 'Pod',
+  })
+  expect(row('deployments')).toEqual({
+    NAME: 'deployments',
+    SHORTNAMES: 'deploy',
+    APIVERSION: 'apps/v1',
+    NAMESPACED: 'true',
+    KIND: 'Deployment',
+  })
+  expect(row('leases')).toEqual({
+    NAME: 'leases',
+    SHORTNAMES: '',
+    APIVERSION: 'coordination.k8s.io/v1',
+    NAMESPACED: 'true',
+    KIND: 'Lease',
+  })
+  expect(row('nodes')).toMatchObject({
+    SHORTNAMES: 'no',
+    APIVERSION: 'v1',
+    NAMESPACED: 'false',
+    KIND: 'Node',
+  })
+  // Everything in the registry, nothing else (subresources are not listed by api-resources).
+  expect([...rows].sort((a, b) => ((a['NAME'] ?? '') < (b['NAME'] ?? '') ? -1 : 1))).toEqual(
+    expectedApiResourceRows(),
+  )
+}
+
+const discoveryPaths = (seen: Seen[]) =>
+  seen.map((s) => s.url.split('?')[0] ?? '').filter((p) => p.startsWith('/api'))
+
+describe('the real kubectl', () => {
+  it('kubectl (dispatcher → built-in 1.32) api-resources over aggregated v2 discovery', async () => {
+    const bin = kubectlOnPath()
+    const { port, seen } = await start()
+    const out = await kubectl(bin, port, ['api-resources'])
+    checkApiResources(out)
+    // The dispatcher asked /version; kubectl then took the aggregated answers and fetched nothing else.
+    expect(seen.map((s) => s.url)).toContain('/version?timeout=5s')
+    expect(discoveryPaths(seen).sort()).toEqual(['/api', '/apis'])
+    expect(seen.find((s) => s.url.startsWith('/apis?'))?.accept).toBe(ACCEPT_KUBECTL_132)
+  })
+
+  it('kubectl.1.27 api-resources over aggregated v2beta1 discovery', async () => {
+    const bin = versionedKubectl(27)
+    const { port, seen } = await start()
+    const out = await kubectl(bin, port, ['api-resources'])
+    checkApiResources(out)
+    expect(discoveryPaths(seen).sort()).toEqual(['/api', '/apis'])
+    expect(seen.find((s) => s.url.startsWith('/apis?'))?.accept).toBe(ACCEPT_KUBECTL_127)
+  })
+
+  it('kubectl api-resources over legacy discovery when the client cannot take aggregated documents', async () => {
+    const bin = kubectlOnPath()
+    // Stand in for a client without aggregated discovery: drop those Accept clauses before routing.
+    const { port, seen } = await start({
+      onRequest: (req) => {
+        const accept = req.headers.accept
+        if (accept !== undefined)
+          req.headers.accept = accept
+            .split(',')
+            .filter((c) => !c.includes('as=APIGroupDiscoveryList'))
+            .join(',')
+      },
+    })
+    const out = await kubectl(bin, port, ['api-resources'])
+    checkApiResources(out)
+    expect(discoveryPaths(seen).sort()).toEqual([
+      '/api',
+      '/api/v1',
+      '/apis',
+      '/apis/apps/v1',
+      '/apis/coordination.k8s.io/v1',
+    ])
+  })
+})
