@@ -1,5 +1,6 @@
 /** hakube-apiserver as a library: its flags and HTTP core (resource routes are registered on `app`). */
 
+export { registerDiscovery } from './discovery.js'
 export { type HealthCheck, registerHealth } from './health.js'
 export {
   APISERVER_FLAGS,
@@ -9,6 +10,7 @@ export {
   KUBERNETES_VERSION,
   parseApiServerFlags,
 } from './options.js'
+export { registerResourceRoutes } from './rest/index.js'
 export {
   ApiServer,
   type ApiServerLogger,

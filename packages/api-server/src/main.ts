@@ -6,7 +6,9 @@
  */
 import { createStorage } from '@hakube/storage'
 import pino from 'pino'
+import { registerDiscovery } from './discovery.js'
 import { helpText, parseApiServerFlags } from './options.js'
+import { registerResourceRoutes } from './rest/index.js'
 import { ApiServer } from './server.js'
 
 async function main(): Promise<void> {
@@ -27,6 +29,8 @@ async function main(): Promise<void> {
     requestTimeoutMs: config.requestTimeoutMs,
   })
   const server = new ApiServer({ config, storage, logger: log.child({ component: 'http' }) })
+  registerDiscovery(server.app)
+  registerResourceRoutes(server, storage)
   const port = await server.listen()
   log.info(
     { address: config.bindAddress, port, storage: config.storageBackend, etcdServers: config.etcdServers },

@@ -1,0 +1,392 @@
+/**
+ * The object verbs (get, create, update, patch, delete, deletecollection) as k8s.io/apiserver's
+ * generic registry store runs them (pkg/registry/generic/registry/store.go with rest.BeforeCreate /
+ * BeforeUpdate and each kind's strategy):
+ *
+ * - create: namespace from the URL (400 if the body names another), generateName with a random
+ *   suffix (retried on AlreadyExists), defaults and create admission, uid / creationTimestamp /
+ *   generation, 422 on validation errors, then the NamespaceLifecycle check (404 when the namespace is
+ *   missing, 403 while it terminates).
+ * - update: a given resourceVersion must match (409 with the optimistic-lock text); without one the
+ *   update is unconditional and retried on a concurrent write. uid and creationTimestamp are kept,
+ *   generation is bumped on spec changes only, the main resource keeps the stored status and the
+ *   `/status` subresource changes nothing but status. A no-op update writes nothing.
+ * - delete: returns the deleted object; a namespace (or an object with finalizers) only gets
+ *   `deletionTimestamp` (and namespaces `status.phase: Terminating`): the namespace controller and
+ *   finalizer owners finish the job. An update that removes the last finalizer of such an object
+ *   deletes it.
+ */
+import {
+  admitCreate,
+  apiVersionOf,
+  applyDefaults,
+  decodeObject,
+  type GroupResource,
+  parseFieldValidation,
+  type ResourceInfo,
+  StatusError,
+  statusErrors,
+  validateCreate,
+  validateUpdate,
+} from '@hakube/api'
+import { isStorageError, objectKey, type Storage, type StoredObject } from '@hakube/storage'
+import { applyJsonPatch, applyMergePatch, isObject, jsonEqual, type Patch } from './body.js'
+import { storageCall, toStatus } from './errors.js'
+import { type ListOutcome, listBody, parseSelectors, readList } from './list.js'
+import {
+  forStorage,
+  generateName,
+  metaOf,
+  newUid,
+  nowRfc3339,
+  type Obj,
+  parseResourceVersion,
+  toWire,
+  tracksGeneration,
+} from './objects.js'
+import { type Query, queryParam } from './query.js'
+
+/** How often a generateName collision or an unconditional update racing another write is retried. */
+const RETRIES_MAX = 16
+/** Namespaces NamespaceLifecycle admission refuses to delete. */
+const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public'])
+
+const NAMESPACES: GroupResource = { group: '', resource: 'namespaces' }
+
+export interface RestContext {
+  storage: Storage
+  resource: ResourceInfo
+  gr: GroupResource
+  /** The namespace from the URL ('' for cluster-scoped resources and all-namespace requests). */
+  namespace: string
+}
+
+export function contextFor(storage: Storage, resource: ResourceInfo, namespace: string): RestContext {
+  return { storage, resource, gr: { group: resource.group, resource: resource.plural }, namespace }
+}
+
+const keyOf = (ctx: RestContext, name: string) =>
+  objectKey(ctx.resource.plural, ctx.resource.namespaced ? ctx.namespace : undefined, name)
+
+const hasStatus = (r: ResourceInfo) => r.subresources.some((s) => s.name === 'status')
+
+/** `resourceVersion` on GET: unset is a quorum read, `0` any state, `N` not older than N. */
+export async function getObject(ctx: RestContext, name: string, query: Query): Promise<Obj> {
+  const rv = parseResourceVersion(queryParam(query, 'resourceVersion'))
+  if (rv !== undefined && Number.isNaN(rv))
+    throw statusErrors.badRequest(
+      `invalid resource version: ${JSON.stringify(queryParam(query, 'resourceVersion'))}`,
+    )
+  const stored = await storageCall(ctx.gr, name, () =>
+    ctx.storage.get(keyOf(ctx, name), rv === 0 ? { consistent: false } : {}),
+  )
+  return toWire(ctx.resource, stored)
+}
+
+/** Decodes a request object of the resource's kind (400 on type errors, Strict unknown fields). */
+function decode(resource: ResourceInfo, body: unknown, query: Query): Obj {
+  const fv = parseFieldValidation(queryParam(query, 'fieldValidation'))
+  if (fv === undefined)
+    throw statusErrors.badRequest(
+      `fieldValidation must be one of "Ignore", "Warn" or "Strict", got ${JSON.stringify(queryParam(query, 'fieldValidation'))}`,
+    )
+  if (isObject(body)) {
+    const want = apiVersionOf(resource)
+    const av = body['apiVersion']
+    if (typeof av === 'string' && av !== '' && av !== want)
+      throw statusErrors.badRequest(
+        `the API version in the data (${av}) does not match the expected API version (${want})`,
+      )
+    const kind = body['kind']
+    if (typeof kind === 'string' && kind !== '' && kind !== resource.kind)
+      throw statusErrors.badRequest(
+        `the kind in the data (${kind}) does not match the expected kind (${resource.kind})`,
+      )
+  }
+  const r = decodeObject<Obj>(resource, body, fv)
+  if (!r.ok) throw r.error
+  return r.object
+}
+
+function checkNamespaceMatches(ctx: RestContext, obj: Obj): void {
+  const m = metaOf(obj)
+  if (!ctx.resource.namespaced) {
+    delete m.namespace
+    return
+  }
+  if (m.namespace !== undefined && m.namespace !== '' && m.namespace !== ctx.namespace)
+    throw statusErrors.badRequest(
+      'the namespace of the provided object does not match the namespace sent on the request',
+    )
+  m.namespace = ctx.namespace
+}
+
+/** NamespaceLifecycle admission for creates in a namespace. */
+async function checkNamespaceUsable(ctx: RestContext, name: string): Promise<void> {
+  if (!ctx.resource.namespaced) return
+  let ns: StoredObject<Obj>
+  try {
+    ns = await ctx.storage.get<Obj>(objectKey('namespaces', undefined, ctx.namespace))
+  } catch (err) {
+    if (isStorageError(err, 'NotFound')) throw statusErrors.notFound(NAMESPACES, ctx.namespace)
+    throw toStatus(err, NAMESPACES, ctx.namespace)
+  }
+  const status = ns.value.status as { phase?: string } | undefined
+  if (status?.phase === 'Terminating' || ns.value.metadata?.deletionTimestamp !== undefined)
+    throw statusErrors.namespaceTerminating(ctx.gr, name, ctx.namespace)
+}
+
+function invalid(ctx: RestContext, name: string, errs: ReturnType<typeof validateCreate>): StatusError {
+  return statusErrors.invalid({ group: ctx.resource.group, kind: ctx.resource.kind }, name, errs)
+}
+
+/** The strategies' PrepareForCreate status resets (pods start Pending, namespaces Active). */
+function prepareStatusForCreate(kind: string, obj: Obj): void {
+  switch (kind) {
+    case 'Pod':
+      obj.status = { phase: 'Pending' }
+      break
+    case 'Deployment':
+    case 'ReplicaSet':
+    case 'Service':
+      obj.status = {}
+      break
+  }
+}
+
+export async function createObject(ctx: RestContext, body: unknown, query: Query): Promise<Obj> {
+  const { resource } = ctx
+  let obj = decode(resource, body, query)
+  checkNamespaceMatches(ctx, obj)
+  const m0 = metaOf(obj)
+  if (m0.resourceVersion !== undefined && m0.resourceVersion !== '')
+    throw statusErrors.internalError('resourceVersion should not be set on objects to be created')
+  prepareStatusForCreate(resource.kind, obj)
+  const prefix = m0.generateName
+  const usesGenerateName =
+    (m0.name === undefined || m0.name === '') && typeof prefix === 'string' && prefix !== ''
+  for (let attempt = 0; ; attempt++) {
+    const candidate = structuredClone(obj)
+    const m = metaOf(candidate)
+    if (usesGenerateName) m.name = generateName(prefix)
+    delete m.deletionTimestamp
+    delete m['deletionGracePeriodSeconds']
+    m.uid = newUid()
+    m.creationTimestamp = nowRfc3339()
+    if (tracksGeneration(resource.kind)) m.generation = 1
+    else delete m.generation
+    let prepared = admitCreate(resource.kind, applyDefaults(resource.kind, candidate))
+    const name = metaOf(prepared).name ?? ''
+    const errs = validateCreate(resource.kind, prepared)
+    if (errs.length > 0) throw invalid(ctx, name, errs)
+    await checkNamespaceUsable(ctx, name)
+    if (queryParam(query, 'dryRun') === 'All') return prepared
+    try {
+      prepared = forStorage(prepared)
+      const stored = await ctx.storage.create(keyOf(ctx, name), prepared)
+      return toWire(resource, stored)
+    } catch (err) {
+      if (usesGenerateName && isStorageError(err, 'AlreadyExists') && attempt < RETRIES_MAX) {
+        obj = structuredClone(obj)
+        continue
+      }
+      throw toStatus(err, ctx.gr, name)
+    }
+  }
+}
+
+/**
+ * GuaranteedUpdate: reads the object, lets `change` compute the new one from it, writes it with a
+ * compare-and-swap on the read revision, and retries when another write came between (unless the
+ * caller pinned a resourceVersion, which then gets 409).
+ */
+async function guaranteedUpdate(
+  ctx: RestContext,
+  name: string,
+  subresource: string,
+  change: (current: Obj) => Obj,
+  query: Query,
+): Promise<Obj> {
+  const { resource } = ctx
+  const key = keyOf(ctx, name)
+  for (let attempt = 0; ; attempt++) {
+    const current = await storageCall(ctx.gr, name, () => ctx.storage.get<Obj>(key))
+    const old = toWire(resource, current)
+    let next = change(structuredClone(old))
+    const nm = metaOf(next)
+    const rv = parseResourceVersion(nm.resourceVersion)
+    if (rv !== undefined && Number.isNaN(rv))
+      throw statusErrors.badRequest(`invalid resource version: ${JSON.stringify(nm.resourceVersion)}`)
+    if (rv !== undefined && rv !== current.modRevision) throw statusErrors.conflict(ctx.gr, name)
+    if (nm.name !== undefined && nm.name !== name)
+      throw statusErrors.badRequest(
+        `the name of the object (${nm.name}) does not match the name on the URL (${name})`,
+      )
+    nm.name = name
+    checkNamespaceMatches(ctx, next)
+    const om = metaOf(old)
+    if (subresource === 'status') {
+      next = { ...old, status: next.status }
+    } else {
+      if (hasStatus(resource)) {
+        if (old.status === undefined) delete next.status
+        else next.status = old.status
+      }
+      next = applyDefaults(resource.kind, next)
+      const m = metaOf(next)
+      if (m.uid === undefined || m.uid === '') m.uid = om.uid
+      m.creationTimestamp = om.creationTimestamp
+      if (om.deletionTimestamp !== undefined) m.deletionTimestamp = om.deletionTimestamp
+      else delete m.deletionTimestamp
+      if (tracksGeneration(resource.kind)) {
+        const gen = om.generation ?? 1
+        m.generation = jsonEqual(next.spec, old.spec) ? gen : gen + 1
+      } else if (om.generation !== undefined) m.generation = om.generation
+      else delete m.generation
+    }
+    metaOf(next).resourceVersion = String(current.modRevision)
+    const errs = validateUpdate(resource.kind, next, old)
+    if (errs.length > 0) throw invalid(ctx, name, errs)
+    if (jsonEqual(forStorage(next), forStorage(old))) return old
+    if (queryParam(query, 'dryRun') === 'All') return next
+    const nextMeta = metaOf(next)
+    try {
+      if (nextMeta.deletionTimestamp !== undefined && (nextMeta.finalizers ?? []).length === 0) {
+        // The last finalizer is gone from an object being deleted: it goes now.
+        await ctx.storage.delete(key, { expectedModRevision: current.modRevision })
+        return next
+      }
+      const stored = await ctx.storage.update(key, forStorage(next), current.modRevision)
+      return toWire(resource, stored)
+    } catch (err) {
+      if (isStorageError(err, 'Conflict') && rv === undefined && attempt < RETRIES_MAX) continue
+      throw toStatus(err, ctx.gr, name)
+    }
+  }
+}
+
+export async function updateObject(
+  ctx: RestContext,
+  name: string,
+  subresource: string,
+  body: unknown,
+  query: Query,
+): Promise<Obj> {
+  const obj = decode(ctx.resource, body, query)
+  const bodyName = metaOf(obj).name
+  if (bodyName !== undefined && bodyName !== name)
+    throw statusErrors.badRequest(
+      `the name of the object (${bodyName}) does not match the name on the URL (${name})`,
+    )
+  return guaranteedUpdate(ctx, name, subresource, () => structuredClone(obj), query)
+}
+
+export async function patchObject(
+  ctx: RestContext,
+  name: string,
+  subresource: string,
+  patch: Patch,
+  query: Query,
+): Promise<Obj> {
+  return guaranteedUpdate(
+    ctx,
+    name,
+    subresource,
+    (current) => {
+      const patched =
+        patch.type === 'merge' ? applyMergePatch(current, patch.patch) : applyJsonPatch(current, patch.ops)
+      return decode(ctx.resource, patched, query)
+    },
+    query,
+  )
+}
+
+interface DeleteOptions {
+  preconditions?: { uid?: string; resourceVersion?: string }
+}
+
+function parseDeleteOptions(body: unknown): DeleteOptions {
+  if (!isObject(body)) return {}
+  const pre = body['preconditions']
+  return isObject(pre)
+    ? {
+        preconditions: {
+          ...(typeof pre['uid'] === 'string' && { uid: pre['uid'] }),
+          ...(typeof pre['resourceVersion'] === 'string' && { resourceVersion: pre['resourceVersion'] }),
+        },
+      }
+    : {}
+}
+
+export async function deleteObject(
+  ctx: RestContext,
+  name: string,
+  body: unknown,
+  query: Query,
+): Promise<Obj> {
+  const { resource } = ctx
+  const key = keyOf(ctx, name)
+  const opts = parseDeleteOptions(body)
+  for (let attempt = 0; ; attempt++) {
+    const current = await storageCall(ctx.gr, name, () => ctx.storage.get<Obj>(key))
+    // NamespaceLifecycle admission, which kube runs once the object was read.
+    if (resource.kind === 'Namespace' && IMMORTAL_NAMESPACES.has(name))
+      throw statusErrors.forbidden(ctx.gr, name, 'this namespace may not be deleted')
+    const obj = toWire(resource, current)
+    const m = metaOf(obj)
+    const pre = opts.preconditions
+    if (pre?.uid !== undefined && pre.uid !== m.uid)
+      throw statusErrors.conflict(
+        ctx.gr,
+        name,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${m.uid ?? ''}`,
+      )
+    if (pre?.resourceVersion !== undefined && pre.resourceVersion !== m.resourceVersion)
+      throw statusErrors.conflict(
+        ctx.gr,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${m.resourceVersion ?? ''}`,
+      )
+    const graceful = resource.kind === 'Namespace' || (m.finalizers ?? []).length > 0
+    if (queryParam(query, 'dryRun') === 'All') return obj
+    try {
+      if (graceful) {
+        if (m.deletionTimestamp !== undefined) return obj
+        m.deletionTimestamp = nowRfc3339()
+        m['deletionGracePeriodSeconds'] = 0
+        if (resource.kind === 'Namespace')
+          obj.status = { ...(isObject(obj.status) ? obj.status : {}), phase: 'Terminating' }
+        const stored = await ctx.storage.update(key, forStorage(obj), current.modRevision)
+        return toWire(resource, stored)
+      }
+      const deleted = await ctx.storage.delete(key, { expectedModRevision: current.modRevision })
+      return toWire(resource, deleted)
+    } catch (err) {
+      if (isStorageError(err, 'Conflict') && attempt < RETRIES_MAX) continue
+      throw toStatus(err, ctx.gr, name)
+    }
+  }
+}
+
+/** DELETE on a collection: every selected object is deleted; the answer lists them. */
+export async function deleteCollection(ctx: RestContext, body: unknown, query: Query): Promise<Obj> {
+  const sel = parseSelectors(ctx.resource, query)
+  const all = await readList(ctx.storage, ctx.resource, ctx.namespace, sel, {
+    consistency: 'quorum',
+    limit: 0,
+    fromContinue: false,
+  })
+  const deleted: Obj[] = []
+  for (const item of all.items) {
+    const name = metaOf(item).name ?? ''
+    const nsCtx = { ...ctx, namespace: metaOf(item).namespace ?? ctx.namespace }
+    try {
+      deleted.push(await deleteObject(nsCtx, name, body, query))
+    } catch (err) {
+      if (err instanceof StatusError && err.code === 404) continue
+      throw err
+    }
+  }
+  const out: ListOutcome = { items: deleted, revision: all.revision }
+  return listBody(ctx.resource, out)
+}

@@ -1,0 +1,163 @@
+/**
+ * WATCH as kube-apiserver streams it (pkg/endpoints/handlers/watch.go, the watch cache's event
+ * filtering in pkg/storage/cacher): one `{"type":...,"object":...}` JSON document per line over a
+ * chunked `application/json` response.
+ *
+ * - `resourceVersion` unset or `0`: the current state first, as ADDED events, then every change;
+ *   `N`: every change after N. A compacted N ends the stream with an ERROR event carrying a 410
+ *   Expired Status (`too old resource version: N (compacted)`).
+ * - Selectors are applied to both sides of a change: an object entering the selection is ADDED, one
+ *   leaving it is DELETED (its previous state, at the new revision), as the cacher does.
+ * - `allowWatchBookmarks=true`: a BOOKMARK with only `metadata.resourceVersion` every
+ *   `bookmarkIntervalMs`, carrying the last revision the stream has caught up to.
+ * - `timeoutSeconds` ends the stream (default: a random 30–60 min, as --min-request-timeout does).
+ */
+import { randomInt } from 'node:crypto'
+import { apiVersionOf, type Status, statusErrors } from '@hakube/api'
+import { resourcePrefix, type StorageError, type Watch, type WatchEvent } from '@hakube/storage'
+import type { FastifyReply } from 'fastify'
+import type { ApiServer } from '../server.js'
+import { toStatus } from './errors.js'
+import type { RestContext } from './handlers.js'
+import { parseSelectors, readList, selects } from './list.js'
+import { type Obj, parseResourceVersion, toWire } from './objects.js'
+import { boolParam, intParam, type Query, queryParam } from './query.js'
+
+/** --min-request-timeout's default (1800 s): watches without timeoutSeconds last 1–2× this. */
+const MIN_REQUEST_TIMEOUT_S = 1800
+
+export interface WatchSettings {
+  bookmarkIntervalMs: number
+}
+
+type Frame = { type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR'; object: Obj | Status }
+
+export async function serveWatch(
+  server: ApiServer,
+  ctx: RestContext,
+  name: string,
+  query: Query,
+  reply: FastifyReply,
+  settings: WatchSettings,
+): Promise<void> {
+  const { resource, storage } = ctx
+  // Everything that can fail with a plain HTTP error is checked before the stream starts.
+  const sel = parseSelectors(resource, query, name)
+  const rvText = queryParam(query, 'resourceVersion')
+  const rv = parseResourceVersion(rvText)
+  if (rv !== undefined && Number.isNaN(rv))
+    throw statusErrors.badRequest(`invalid resource version: ${JSON.stringify(rvText)}`)
+  const timeoutS =
+    intParam(query, 'timeoutSeconds') ?? randomInt(MIN_REQUEST_TIMEOUT_S, 2 * MIN_REQUEST_TIMEOUT_S)
+  const bookmarks = boolParam(query, 'allowWatchBookmarks')
+  const initial: Obj[] = []
+  let startRevision = rv ?? 0
+  if (rv === undefined || rv === 0) {
+    const state = await readList(storage, resource, ctx.namespace, sel, {
+      consistency: rv === 0 ? 'any' : 'quorum',
+      limit: 0,
+      fromContinue: false,
+    })
+    initial.push(...state.items)
+    startRevision = state.revision
+  }
+
+  reply.hijack()
+  const res = reply.raw
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'transfer-encoding': 'chunked',
+    'cache-control': 'no-cache, private',
+  })
+  // Clients wait for the response headers; send them before any event exists.
+  res.flushHeaders()
+  server.trackLongRunning(reply)
+  let ended = false
+  let lastRevision = startRevision
+  let watch: Watch | undefined
+  const timers: NodeJS.Timeout[] = []
+  const send = (frame: Frame): void => {
+    if (!ended) res.write(`${JSON.stringify(frame)}\n`)
+  }
+  const end = (): void => {
+    if (ended) return
+    ended = true
+    for (const t of timers) clearTimeout(t)
+    watch?.close()
+    res.end()
+  }
+  res.once('close', end)
+  const fail = (err: StorageError | unknown): void => {
+    const status =
+      (err as StorageError)?.code === 'TooOld'
+        ? statusErrors.tooOldResourceVersion(rv ?? startRevision, (err as StorageError).revision ?? '')
+        : toStatusSafe(err, ctx)
+    send({ type: 'ERROR', object: status.toJSON() })
+    end()
+  }
+  for (const obj of initial) send({ type: 'ADDED', object: obj })
+
+  timers.push(setTimeout(end, timeoutS * 1000))
+  if (bookmarks) {
+    const tick = setInterval(() => {
+      send({
+        type: 'BOOKMARK',
+        object: {
+          kind: resource.kind,
+          apiVersion: apiVersionOf(resource),
+          metadata: { resourceVersion: String(lastRevision) },
+        },
+      })
+    }, settings.bookmarkIntervalMs)
+    timers.push(tick)
+  }
+  const handler = (ev: WatchEvent<unknown>): void => {
+    if (ended) return
+    if (ev.type === 'ERROR') {
+      fail(ev.error)
+      return
+    }
+    lastRevision = Math.max(lastRevision, ev.revision)
+    if (ev.type === 'BOOKMARK') return
+    const cur = toWire(resource, ev.object)
+    if (ev.type === 'ADDED') {
+      if (selects(resource, sel, cur)) send({ type: 'ADDED', object: cur })
+      return
+    }
+    const prev = ev.prevObject === undefined ? undefined : toWire(resource, ev.prevObject)
+    if (prev !== undefined && prev.metadata !== undefined) prev.metadata.resourceVersion = String(ev.revision)
+    if (ev.type === 'DELETED') {
+      const gone = prev ?? cur
+      if (selects(resource, sel, gone)) send({ type: 'DELETED', object: gone })
+      return
+    }
+    const now = selects(resource, sel, cur)
+    const before = prev === undefined ? now : selects(resource, sel, prev)
+    if (now && before) send({ type: 'MODIFIED', object: cur })
+    else if (now) send({ type: 'ADDED', object: cur })
+    else if (before && prev !== undefined) send({ type: 'DELETED', object: prev })
+  }
+  try {
+    const w = await storage.watch(
+      {
+        prefix: resourcePrefix(resource.plural, ctx.namespace),
+        afterRevision: startRevision,
+        prevKv: true,
+        progressNotify: bookmarks,
+      },
+      handler,
+    )
+    if (ended) w.close()
+    else watch = w
+  } catch (err) {
+    fail(err)
+  }
+}
+
+function toStatusSafe(err: unknown, ctx: RestContext) {
+  try {
+    return toStatus(err, ctx.gr, '')
+  } catch {
+    return statusErrors.internalError(err instanceof Error ? err.message : String(err))
+  }
+}
