@@ -1,5 +1,5 @@
 /**
- * The object verbs (get, create, update, patch, delete, deletecollection) as k8s.io/apiserver's
+ * The object verbs get, create, update and patch as k8s.io/apiserver's
  * generic registry store runs them (pkg/registry/generic/registry/store.go with rest.BeforeCreate /
  * BeforeUpdate and each kind's strategy):
  *
@@ -11,10 +11,8 @@
  *   update is unconditional and retried on a concurrent write. uid and creationTimestamp are kept,
  *   generation is bumped on spec changes only, the main resource keeps the stored status and the
  *   `/status` subresource changes nothing but status. A no-op update writes nothing.
- * - delete: returns the deleted object; a namespace (or an object with finalizers) only gets
- *   `deletionTimestamp` (and namespaces `status.phase: Terminating`): the namespace controller and
- *   finalizer owners finish the job. An update that removes the last finalizer of such an object
- *   deletes it.
+ * - delete and deletecollection: see delete.ts; an update that removes the last finalizer of an
+ *   object being deleted (with no grace period left) deletes it.
  */
 import {
   admitCreate,
@@ -24,7 +22,7 @@ import {
   type GroupResource,
   parseFieldValidation,
   type ResourceInfo,
-  StatusError,
+  type StatusError,
   statusErrors,
   validateCreate,
   validateUpdate,
@@ -32,7 +30,6 @@ import {
 import { isStorageError, objectKey, type Storage, type StoredObject } from '@hakube/storage'
 import { applyJsonPatch, applyMergePatch, isObject, jsonEqual, type Patch } from './body.js'
 import { storageCall, toStatus } from './errors.js'
-import { type ListOutcome, listBody, parseSelectors, readList } from './list.js'
 import {
   forStorage,
   generateName,
@@ -47,11 +44,10 @@ import {
 import { type Query, queryParam } from './query.js'
 
 /** How often a generateName collision or an unconditional update racing another write is retried. */
-const RETRIES_MAX = 16
+export const RETRIES_MAX = 16
 /** Namespaces NamespaceLifecycle admission refuses to delete. */
-const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public'])
 
-const NAMESPACES: GroupResource = { group: '', resource: 'namespaces' }
+export const NAMESPACES: GroupResource = { group: '', resource: 'namespaces' }
 
 export interface RestContext {
   storage: Storage
@@ -65,7 +61,7 @@ export function contextFor(storage: Storage, resource: ResourceInfo, namespace: 
   return { storage, resource, gr: { group: resource.group, resource: resource.plural }, namespace }
 }
 
-const keyOf = (ctx: RestContext, name: string) =>
+export const keyOf = (ctx: RestContext, name: string) =>
   objectKey(ctx.resource.plural, ctx.resource.namespaced ? ctx.namespace : undefined, name)
 
 const hasStatus = (r: ResourceInfo) => r.subresources.some((s) => s.name === 'status')
@@ -83,8 +79,11 @@ export async function getObject(ctx: RestContext, name: string, query: Query): P
   return toWire(ctx.resource, stored)
 }
 
-/** Decodes a request object of the resource's kind (400 on type errors, Strict unknown fields). */
-function decode(resource: ResourceInfo, body: unknown, query: Query): Obj {
+/** What a body is decoded as: a resource's kind, or a subresource kind (Binding, Scale). */
+export type DecodeTarget = Pick<ResourceInfo, 'group' | 'version' | 'kind' | 'schema'>
+
+/** Decodes a request object of the target's kind (400 on type errors, Strict unknown fields). */
+export function decode(resource: DecodeTarget, body: unknown, query: Query): Obj {
   const fv = parseFieldValidation(queryParam(query, 'fieldValidation'))
   if (fv === undefined)
     throw statusErrors.badRequest(
@@ -108,7 +107,7 @@ function decode(resource: ResourceInfo, body: unknown, query: Query): Obj {
   return r.object
 }
 
-function checkNamespaceMatches(ctx: RestContext, obj: Obj): void {
+export function checkNamespaceMatches(ctx: RestContext, obj: Obj): void {
   const m = metaOf(obj)
   if (!ctx.resource.namespaced) {
     delete m.namespace
@@ -200,7 +199,7 @@ export async function createObject(ctx: RestContext, body: unknown, query: Query
  * compare-and-swap on the read revision, and retries when another write came between (unless the
  * caller pinned a resourceVersion, which then gets 409).
  */
-async function guaranteedUpdate(
+export async function guaranteedUpdate(
   ctx: RestContext,
   name: string,
   subresource: string,
@@ -236,8 +235,12 @@ async function guaranteedUpdate(
       const m = metaOf(next)
       if (m.uid === undefined || m.uid === '') m.uid = om.uid
       m.creationTimestamp = om.creationTimestamp
+      // Only DELETE sets or changes the deletion fields (rest.BeforeUpdate keeps them).
       if (om.deletionTimestamp !== undefined) m.deletionTimestamp = om.deletionTimestamp
       else delete m.deletionTimestamp
+      if (om['deletionGracePeriodSeconds'] !== undefined)
+        m['deletionGracePeriodSeconds'] = om['deletionGracePeriodSeconds']
+      else delete m['deletionGracePeriodSeconds']
       if (tracksGeneration(resource.kind)) {
         const gen = om.generation ?? 1
         m.generation = jsonEqual(next.spec, old.spec) ? gen : gen + 1
@@ -249,9 +252,8 @@ async function guaranteedUpdate(
     if (errs.length > 0) throw invalid(ctx, name, errs)
     if (jsonEqual(forStorage(next), forStorage(old))) return old
     if (queryParam(query, 'dryRun') === 'All') return next
-    const nextMeta = metaOf(next)
     try {
-      if (nextMeta.deletionTimestamp !== undefined && (nextMeta.finalizers ?? []).length === 0) {
+      if (shouldDeleteDuringUpdate(next, old)) {
         // The last finalizer is gone from an object being deleted: it goes now.
         await ctx.storage.delete(key, { expectedModRevision: current.modRevision })
         return next
@@ -263,6 +265,17 @@ async function guaranteedUpdate(
       throw toStatus(err, ctx.gr, name)
     }
   }
+}
+
+/**
+ * registry.ShouldDeleteDuringUpdate: an update that leaves no finalizers on an object being deleted
+ * deletes it, unless a grace period is still running (a pod the node has not finished yet).
+ */
+function shouldDeleteDuringUpdate(next: Obj, old: Obj): boolean {
+  const om = metaOf(old)
+  if ((metaOf(next).finalizers ?? []).length > 0 || om.deletionTimestamp === undefined) return false
+  const grace = om['deletionGracePeriodSeconds']
+  return grace === undefined || grace === 0
 }
 
 export async function updateObject(
@@ -299,94 +312,4 @@ export async function patchObject(
     },
     query,
   )
-}
-
-interface DeleteOptions {
-  preconditions?: { uid?: string; resourceVersion?: string }
-}
-
-function parseDeleteOptions(body: unknown): DeleteOptions {
-  if (!isObject(body)) return {}
-  const pre = body['preconditions']
-  return isObject(pre)
-    ? {
-        preconditions: {
-          ...(typeof pre['uid'] === 'string' && { uid: pre['uid'] }),
-          ...(typeof pre['resourceVersion'] === 'string' && { resourceVersion: pre['resourceVersion'] }),
-        },
-      }
-    : {}
-}
-
-export async function deleteObject(
-  ctx: RestContext,
-  name: string,
-  body: unknown,
-  query: Query,
-): Promise<Obj> {
-  const { resource } = ctx
-  const key = keyOf(ctx, name)
-  const opts = parseDeleteOptions(body)
-  for (let attempt = 0; ; attempt++) {
-    const current = await storageCall(ctx.gr, name, () => ctx.storage.get<Obj>(key))
-    // NamespaceLifecycle admission, which kube runs once the object was read.
-    if (resource.kind === 'Namespace' && IMMORTAL_NAMESPACES.has(name))
-      throw statusErrors.forbidden(ctx.gr, name, 'this namespace may not be deleted')
-    const obj = toWire(resource, current)
-    const m = metaOf(obj)
-    const pre = opts.preconditions
-    if (pre?.uid !== undefined && pre.uid !== m.uid)
-      throw statusErrors.conflict(
-        ctx.gr,
-        name,
-        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${m.uid ?? ''}`,
-      )
-    if (pre?.resourceVersion !== undefined && pre.resourceVersion !== m.resourceVersion)
-      throw statusErrors.conflict(
-        ctx.gr,
-        name,
-        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${m.resourceVersion ?? ''}`,
-      )
-    const graceful = resource.kind === 'Namespace' || (m.finalizers ?? []).length > 0
-    if (queryParam(query, 'dryRun') === 'All') return obj
-    try {
-      if (graceful) {
-        if (m.deletionTimestamp !== undefined) return obj
-        m.deletionTimestamp = nowRfc3339()
-        m['deletionGracePeriodSeconds'] = 0
-        if (resource.kind === 'Namespace')
-          obj.status = { ...(isObject(obj.status) ? obj.status : {}), phase: 'Terminating' }
-        const stored = await ctx.storage.update(key, forStorage(obj), current.modRevision)
-        return toWire(resource, stored)
-      }
-      const deleted = await ctx.storage.delete(key, { expectedModRevision: current.modRevision })
-      return toWire(resource, deleted)
-    } catch (err) {
-      if (isStorageError(err, 'Conflict') && attempt < RETRIES_MAX) continue
-      throw toStatus(err, ctx.gr, name)
-    }
-  }
-}
-
-/** DELETE on a collection: every selected object is deleted; the answer lists them. */
-export async function deleteCollection(ctx: RestContext, body: unknown, query: Query): Promise<Obj> {
-  const sel = parseSelectors(ctx.resource, query)
-  const all = await readList(ctx.storage, ctx.resource, ctx.namespace, sel, {
-    consistency: 'quorum',
-    limit: 0,
-    fromContinue: false,
-  })
-  const deleted: Obj[] = []
-  for (const item of all.items) {
-    const name = metaOf(item).name ?? ''
-    const nsCtx = { ...ctx, namespace: metaOf(item).namespace ?? ctx.namespace }
-    try {
-      deleted.push(await deleteObject(nsCtx, name, body, query))
-    } catch (err) {
-      if (err instanceof StatusError && err.code === 404) continue
-      throw err
-    }
-  }
-  const out: ListOutcome = { items: deleted, revision: all.revision }
-  return listBody(ctx.resource, out)
 }

@@ -4,8 +4,10 @@
  * rules). Unknown resources get 404 NotFound, verbs a resource lacks 405 MethodNotAllowed, and every
  * storage failure a Status (errors.ts); nothing a client sends crashes the server.
  *
- * Not yet served: strategic merge patch and server-side apply (415), `pods/binding`, `/scale`,
- * graceful pod deletion, Table output.
+ * Subresources: `/status` (handlers.ts), `pods/binding` and `/scale` (subresources.ts). Deletion,
+ * graceful for pods, is in delete.ts.
+ *
+ * Not yet served: strategic merge patch and server-side apply (415), Table output.
  */
 import { lookupResource, statusErrors, type Verb } from '@hakube/api'
 import type { Storage } from '@hakube/storage'
@@ -13,18 +15,19 @@ import { resourcePrefix } from '@hakube/storage'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ApiServer } from '../server.js'
 import { parseObjectBody, parsePatchBody } from './body.js'
+import { deleteCollection, deleteObject, deleteStatusCode, parseDeleteOptions } from './delete.js'
 import {
   contextFor,
   createObject,
-  deleteCollection,
-  deleteObject,
   getObject,
   patchObject,
+  type RestContext,
   updateObject,
 } from './handlers.js'
 import { listBody, parseSelectors, planListRead, readList } from './list.js'
 import { boolParam, type Query } from './query.js'
 import { parseRequestPath } from './request-info.js'
+import { bindPod, getScale, updateScale } from './subresources.js'
 import { serveWatch } from './watch.js'
 
 export interface ResourceRoutesOptions {
@@ -66,11 +69,9 @@ async function serve(
   const resource = lookupResource(info.group, info.version, info.plural)
   if (resource === undefined) throw statusErrors.notFoundResource()
   if (!resource.namespaced && info.namespace !== '') throw statusErrors.notFoundResource()
-  if (info.subresource !== '') {
-    const sub = resource.subresources.find((s) => s.name === info.subresource)
-    // binding and scale are served later; until then they are unknown paths.
-    if (sub === undefined || sub.name !== 'status') throw statusErrors.notFoundResource()
-  }
+  const sub =
+    info.subresource === '' ? undefined : resource.subresources.find((s) => s.name === info.subresource)
+  if (info.subresource !== '' && sub === undefined) throw statusErrors.notFoundResource()
   const ctx = contextFor(storage, resource, info.namespace)
   const query = (req.query ?? {}) as Query
   const need = (verb: Verb): void => {
@@ -79,6 +80,10 @@ async function serve(
   const namespaceGiven = !resource.namespaced || info.namespace !== ''
   const { name, subresource } = info
   const watch = info.watchPath || boolParam(query, 'watch')
+  if (sub !== undefined && sub.name !== 'status') {
+    if (name === '' || !namespaceGiven || watch) throw statusErrors.notFoundResource()
+    return serveSubresource(ctx, sub.name, name, query, req, reply)
+  }
   switch (req.method) {
     case 'GET':
     case 'HEAD': {
@@ -126,16 +131,54 @@ async function serve(
     case 'DELETE': {
       if (subresource !== '' || !namespaceGiven || info.watchPath)
         throw statusErrors.methodNotSupported(ctx.gr, 'delete')
-      const body = deleteBody(req)
-      if (name === '') {
-        need('deletecollection')
-        return deleteCollection(ctx, body, query)
-      }
-      need('delete')
-      return deleteObject(ctx, name, body, query)
+      need(name === '' ? 'deletecollection' : 'delete')
+      const opts = parseDeleteOptions(deleteBody(req), query)
+      if (name === '') return deleteCollection(ctx, opts, query)
+      const outcome = await deleteObject(ctx, name, opts, query)
+      return reply.code(deleteStatusCode(outcome, opts)).send(outcome.object)
     }
   }
   throw statusErrors.methodNotSupported(ctx.gr, req.method.toLowerCase())
+}
+
+/** `pods/{name}/binding` (create only) and `{deployments,replicasets}/{name}/scale` (get, update, patch). */
+async function serveSubresource(
+  ctx: RestContext,
+  sub: 'binding' | 'scale',
+  name: string,
+  query: Query,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
+  const gr = { group: ctx.gr.group, resource: `${ctx.gr.resource}/${sub}` }
+  if (sub === 'binding') {
+    if (req.method !== 'POST') throw statusErrors.methodNotSupported(gr, verbOf(req.method))
+    const status = await bindPod(ctx, name, parseObjectBody(req.headers['content-type'], req.body), query)
+    return reply.code(201).send(status)
+  }
+  switch (req.method) {
+    case 'GET':
+    case 'HEAD':
+      return getScale(ctx, name)
+    case 'PUT':
+      // kubectl scale --current-replicas sends this body without a Content-Type: read as JSON.
+      return updateScale(ctx, name, { body: parseObjectBody(req.headers['content-type'], req.body) }, query)
+    case 'PATCH':
+      return updateScale(ctx, name, { patch: parsePatchBody(req.headers['content-type'], req.body) }, query)
+  }
+  throw statusErrors.methodNotSupported(gr, verbOf(req.method))
+}
+
+/** The verb a method names in a 405 (kube's action names). */
+function verbOf(method: string): string {
+  switch (method) {
+    case 'POST':
+      return 'create'
+    case 'PUT':
+      return 'update'
+    default:
+      return method.toLowerCase()
+  }
 }
 
 /** DeleteOptions may come as a JSON body (kubectl sends `{"propagationPolicy":"Background"}`). */

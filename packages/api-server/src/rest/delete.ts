@@ -1,0 +1,300 @@
+/**
+ * DELETE as k8s.io/apiserver runs it (handlers/delete.go, registry/rest/delete.go BeforeDelete,
+ * registry/generic/registry/store.go Delete, pkg/registry/core/pod/strategy.go CheckGracefulDelete):
+ *
+ * - DeleteOptions come from the body, or from the query when the body is empty
+ *   (`gracePeriodSeconds`, `propagationPolicy`, `orphanDependents`, `preconditions`). They are
+ *   validated before the object is read: an unknown propagationPolicy, or one given together with
+ *   orphanDependents, is 422 Invalid (`DeleteOptions.meta.k8s.io "" is invalid: ...`).
+ * - Preconditions that do not match are 409 with BeforeDelete's text (the resource named by kind).
+ * - Pods are deleted gracefully: the grace period is `gracePeriodSeconds`, else
+ *   `spec.terminationGracePeriodSeconds`, else 0; a pod bound to no node or already Succeeded/Failed
+ *   gets 0, a negative value becomes 1. A positive grace period only sets `deletionTimestamp` (now +
+ *   grace) and `deletionGracePeriodSeconds`, and the node finishes the job with a DELETE of grace 0.
+ *   A later DELETE may only shorten the period (the timestamp moves back by the difference); one
+ *   that does not is a no-op answered with the pod. Grace 0 removes the pod in one write (kube
+ *   first writes the deletion fields, so its watchers also see a MODIFIED); the answer carries
+ *   `deletionTimestamp` and `deletionGracePeriodSeconds: 0` as kube's does.
+ * - Objects with finalizers only get `deletionTimestamp` (grace 0) and stay until the last finalizer
+ *   is removed (handlers.ts). `propagationPolicy: Foreground` adds the `foregroundDeletion`
+ *   finalizer (and Background/Foreground drop a stale `orphan` / `foregroundDeletion` one) as
+ *   registry.deletionFinalizersForGarbageCollection does; `Orphan` is accepted but adds no `orphan`
+ *   finalizer until a garbage collector exists to remove it.
+ * - Namespaces are only marked (`deletionTimestamp`, `status.phase: Terminating`); the namespace
+ *   controller empties and removes them.
+ * - The answer is the object (200), or 202 when it still exists and `orphanDependents: false` was
+ *   asked for, as the delete handler does.
+ */
+import { fieldErrors, StatusError, statusErrors } from '@hakube/api'
+import { isStorageError } from '@hakube/storage'
+import { isObject, jsonEqual } from './body.js'
+import { storageCall, toStatus } from './errors.js'
+import { keyOf, RETRIES_MAX, type RestContext } from './handlers.js'
+import { type ListOutcome, listBody, parseSelectors, readList } from './list.js'
+import { forStorage, metaOf, nowRfc3339, type Obj, toWire } from './objects.js'
+import { type Query, queryParam } from './query.js'
+
+/** Namespaces NamespaceLifecycle admission refuses to delete. */
+const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public'])
+const PROPAGATION_POLICIES = ['Foreground', 'Background', 'Orphan'] as const
+type PropagationPolicy = (typeof PROPAGATION_POLICIES)[number]
+/** metav1.FinalizerDeleteDependents / FinalizerOrphanDependents. */
+const FOREGROUND_FINALIZER = 'foregroundDeletion'
+const ORPHAN_FINALIZER = 'orphan'
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number
+  propagationPolicy?: PropagationPolicy
+  orphanDependents?: boolean
+  preconditions?: { uid?: string; resourceVersion?: string }
+}
+
+export interface DeleteOutcome {
+  object: Obj
+  /** False when the object is still stored (grace period running, finalizers, namespace). */
+  deleted: boolean
+}
+
+/** Go's `json: cannot unmarshal ...` for a DeleteOptions field of the wrong type. */
+function wrongType(field: string, value: unknown, goType: string): StatusError {
+  const jsonType = Array.isArray(value) ? 'array' : typeof value === 'boolean' ? 'bool' : typeof value
+  return statusErrors.badRequest(
+    `json: cannot unmarshal ${jsonType} into Go struct field DeleteOptions.${field} of type ${goType}`,
+  )
+}
+
+/**
+ * DeleteOptions from a decoded body, or (body undefined) from the query, then validated
+ * (validation.ValidateDeleteOptions).
+ */
+export function parseDeleteOptions(body: unknown, query: Query): DeleteOptions {
+  const opts: DeleteOptions = {}
+  let policy: unknown
+  if (body !== undefined) {
+    if (!isObject(body))
+      throw statusErrors.badRequest(
+        'json: cannot unmarshal non-object into Go value of type v1.DeleteOptions',
+      )
+    const grace = body['gracePeriodSeconds']
+    if (grace !== undefined && grace !== null) {
+      if (typeof grace !== 'number' || !Number.isInteger(grace))
+        throw wrongType('gracePeriodSeconds', grace, 'int64')
+      opts.gracePeriodSeconds = grace
+    }
+    const orphan = body['orphanDependents']
+    if (orphan !== undefined && orphan !== null) {
+      if (typeof orphan !== 'boolean') throw wrongType('orphanDependents', orphan, 'bool')
+      opts.orphanDependents = orphan
+    }
+    policy = body['propagationPolicy'] ?? undefined
+    if (policy !== undefined && typeof policy !== 'string')
+      throw wrongType('propagationPolicy', policy, 'v1.DeletionPropagation')
+    const pre = body['preconditions']
+    if (isObject(pre))
+      opts.preconditions = {
+        ...(typeof pre['uid'] === 'string' && { uid: pre['uid'] }),
+        ...(typeof pre['resourceVersion'] === 'string' && { resourceVersion: pre['resourceVersion'] }),
+      }
+  } else {
+    const grace = queryParam(query, 'gracePeriodSeconds')
+    if (grace !== undefined && grace !== '') {
+      if (!/^[+-]?[0-9]+$/.test(grace))
+        throw statusErrors.badRequest(`strconv.ParseInt: parsing ${JSON.stringify(grace)}: invalid syntax`)
+      opts.gracePeriodSeconds = Number(grace)
+    }
+    const orphan = queryParam(query, 'orphanDependents')
+    if (orphan !== undefined && orphan !== '') opts.orphanDependents = orphan === 'true' || orphan === '1'
+    policy = queryParam(query, 'propagationPolicy')
+    if (policy === '') policy = undefined
+  }
+  const errs = []
+  if (policy !== undefined && opts.orphanDependents !== undefined)
+    errs.push(
+      fieldErrors.invalid(
+        'propagationPolicy',
+        policy,
+        'orphanDependents and deletionPropagation cannot be both set',
+      ),
+    )
+  if (policy !== undefined && !(PROPAGATION_POLICIES as readonly unknown[]).includes(policy))
+    errs.push(fieldErrors.notSupported('propagationPolicy', policy, [...PROPAGATION_POLICIES, 'nil']))
+  if (errs.length > 0) throw statusErrors.invalid({ group: 'meta.k8s.io', kind: 'DeleteOptions' }, '', errs)
+  if (policy !== undefined) opts.propagationPolicy = policy as PropagationPolicy
+  return opts
+}
+
+/** rest.BeforeDelete's early precondition check; the conflict names the kind, not the resource. */
+function checkPreconditions(ctx: RestContext, obj: Obj, opts: DeleteOptions): void {
+  const m = metaOf(obj)
+  const pre = opts.preconditions
+  const gr = { group: ctx.resource.group, resource: ctx.resource.kind }
+  const name = m.name ?? ''
+  if (pre?.uid !== undefined && pre.uid !== m.uid)
+    throw statusErrors.conflict(
+      gr,
+      name,
+      `the UID in the precondition (${pre.uid}) does not match the UID in record (${m.uid ?? ''}). The object might have been deleted and then recreated`,
+    )
+  if (pre?.resourceVersion !== undefined && pre.resourceVersion !== m.resourceVersion)
+    throw statusErrors.conflict(
+      gr,
+      name,
+      `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${m.resourceVersion ?? ''}). The object might have been modified`,
+    )
+}
+
+/** podStrategy.CheckGracefulDelete: the grace period a first DELETE of this pod gets. */
+function podGracePeriodSeconds(pod: Obj, opts: DeleteOptions): number {
+  const spec = (isObject(pod.spec) ? pod.spec : {}) as {
+    nodeName?: string
+    terminationGracePeriodSeconds?: number
+  }
+  const phase = isObject(pod.status) ? pod.status['phase'] : undefined
+  let period = opts.gracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 0
+  if (spec.nodeName === undefined || spec.nodeName === '') period = 0
+  if (phase === 'Failed' || phase === 'Succeeded') period = 0
+  return period < 0 ? 1 : period
+}
+
+type GracefulPlan = { graceful: boolean; pending: boolean }
+
+/**
+ * BeforeDelete for kinds with a graceful-delete strategy (pods): sets the deletion fields on `obj`
+ * (a copy) and says whether the deletion is graceful or already pending.
+ */
+function beforeGracefulDelete(obj: Obj, opts: DeleteOptions, nowMs: number): GracefulPlan {
+  const m = metaOf(obj)
+  // Negative values are treated as 1 s on the delete path.
+  const asked =
+    opts.gracePeriodSeconds !== undefined && opts.gracePeriodSeconds < 0 ? 1 : opts.gracePeriodSeconds
+  if (m.deletionTimestamp !== undefined) {
+    const current = m['deletionGracePeriodSeconds']
+    // Without a grace period left (or after a failed delete), it is deleted now.
+    if (typeof current !== 'number' || current === 0) return { graceful: false, pending: false }
+    // Only a shorter grace period may be given.
+    if (asked === undefined || asked >= current) return { graceful: false, pending: true }
+    const startMs = Date.parse(m.deletionTimestamp) - current * 1000
+    m.deletionTimestamp = nowRfc3339(startMs + asked * 1000)
+    m['deletionGracePeriodSeconds'] = asked
+    return { graceful: true, pending: false }
+  }
+  const period = podGracePeriodSeconds(obj, {
+    ...opts,
+    ...(asked !== undefined && { gracePeriodSeconds: asked }),
+  })
+  m.deletionTimestamp = nowRfc3339(nowMs + period * 1000)
+  m['deletionGracePeriodSeconds'] = period
+  return { graceful: true, pending: false }
+}
+
+/**
+ * deletionFinalizersForGarbageCollection, without the `orphan` finalizer (no garbage collector
+ * would remove it yet): the finalizers the object should carry, or undefined for no change.
+ */
+function gcFinalizers(obj: Obj, opts: DeleteOptions): string[] | undefined {
+  const policy =
+    opts.orphanDependents === false ? 'Background' : opts.orphanDependents ? 'Orphan' : opts.propagationPolicy
+  if (policy === undefined || policy === 'Orphan') return undefined
+  const old = metaOf(obj).finalizers ?? []
+  const next = old.filter((f) => f !== FOREGROUND_FINALIZER && f !== ORPHAN_FINALIZER)
+  if (policy === 'Foreground') next.push(FOREGROUND_FINALIZER)
+  const same = next.length === old.length && next.every((f) => old.includes(f))
+  return same ? undefined : next
+}
+
+export async function deleteObject(
+  ctx: RestContext,
+  name: string,
+  opts: DeleteOptions,
+  query: Query,
+): Promise<DeleteOutcome> {
+  const { resource } = ctx
+  const key = keyOf(ctx, name)
+  const dryRun = queryParam(query, 'dryRun') === 'All'
+  for (let attempt = 0; ; attempt++) {
+    const current = await storageCall(ctx.gr, name, () => ctx.storage.get<Obj>(key))
+    // NamespaceLifecycle admission, which kube runs once the object was read.
+    if (resource.kind === 'Namespace' && IMMORTAL_NAMESPACES.has(name))
+      throw statusErrors.forbidden(ctx.gr, name, 'this namespace may not be deleted')
+    const stored = toWire(resource, current)
+    checkPreconditions(ctx, stored, opts)
+    const obj = structuredClone(stored)
+    const m = metaOf(obj)
+    let graceful = false
+    if (resource.kind === 'Namespace') {
+      if (m.deletionTimestamp !== undefined) return { object: stored, deleted: false }
+      m.deletionTimestamp = nowRfc3339()
+      m['deletionGracePeriodSeconds'] = 0
+      obj.status = { ...(isObject(obj.status) ? obj.status : {}), phase: 'Terminating' }
+    } else {
+      if (resource.kind === 'Pod') {
+        const plan = beforeGracefulDelete(obj, opts, Date.now())
+        // The deletion already runs with a grace period no longer than asked: nothing to do.
+        if (plan.pending) return { object: stored, deleted: false }
+        graceful = plan.graceful
+      }
+      const finalizers = gcFinalizers(obj, opts)
+      if (finalizers !== undefined) m.finalizers = finalizers
+      if (finalizers !== undefined && finalizers.length === 0) delete m.finalizers
+      if (!graceful && (m.finalizers ?? []).length > 0) {
+        m['deletionGracePeriodSeconds'] = 0
+        m.deletionTimestamp ??= nowRfc3339()
+      }
+    }
+    const pendingFinalizers = (m.finalizers ?? []).length > 0
+    const deleteNow =
+      resource.kind !== 'Namespace' &&
+      !pendingFinalizers &&
+      (!graceful || m['deletionGracePeriodSeconds'] === 0)
+    if (dryRun) return { object: obj, deleted: deleteNow }
+    try {
+      if (!deleteNow) {
+        if (jsonEqual(forStorage(obj), forStorage(stored))) return { object: stored, deleted: false }
+        const updated = await ctx.storage.update(key, forStorage(obj), current.modRevision)
+        return { object: toWire(resource, updated), deleted: false }
+      }
+      // kube writes the deletion fields before it deletes a pod with grace 0; here the pod goes in
+      // one write (watchers see DELETED only), and the answer carries those fields as kube's does.
+      const deleted = toWire(
+        resource,
+        await ctx.storage.delete(key, { expectedModRevision: current.modRevision }),
+      )
+      const dm = metaOf(deleted)
+      if (m.deletionTimestamp !== undefined) dm.deletionTimestamp = m.deletionTimestamp
+      if (m['deletionGracePeriodSeconds'] !== undefined)
+        dm['deletionGracePeriodSeconds'] = m['deletionGracePeriodSeconds']
+      return { object: deleted, deleted: true }
+    } catch (err) {
+      if (isStorageError(err, 'Conflict') && attempt < RETRIES_MAX) continue
+      throw toStatus(err, ctx.gr, name)
+    }
+  }
+}
+
+/** The status code of a DELETE answer (handlers/delete.go). */
+export function deleteStatusCode(outcome: DeleteOutcome, opts: DeleteOptions): number {
+  return !outcome.deleted && opts.orphanDependents === false ? 202 : 200
+}
+
+/** DELETE on a collection: every selected object is deleted; the answer lists them. */
+export async function deleteCollection(ctx: RestContext, opts: DeleteOptions, query: Query): Promise<Obj> {
+  const sel = parseSelectors(ctx.resource, query)
+  const all = await readList(ctx.storage, ctx.resource, ctx.namespace, sel, {
+    consistency: 'quorum',
+    limit: 0,
+    fromContinue: false,
+  })
+  const deleted: Obj[] = []
+  for (const item of all.items) {
+    const name = metaOf(item).name ?? ''
+    const nsCtx = { ...ctx, namespace: metaOf(item).namespace ?? ctx.namespace }
+    try {
+      deleted.push((await deleteObject(nsCtx, name, opts, query)).object)
+    } catch (err) {
+      if (err instanceof StatusError && err.code === 404) continue
+      throw err
+    }
+  }
+  const out: ListOutcome = { items: deleted, revision: all.revision }
+  return listBody(ctx.resource, out)
+}
