@@ -46,11 +46,18 @@ export interface Etcd3StorageOptions extends Etcd3ClientOptions {
 const buf = (b: Uint8Array | undefined): Buffer =>
   b === undefined ? Buffer.alloc(0) : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 const num = (v: unknown): number => Number(v ?? 0)
+/**
+ * `range_end` only when set: protobufjs sends a present-but-empty bytes field, which real etcd 3.4
+ * decodes as a non-nil empty slice meaning "every key >= key" (a get of a missing key would return the
+ * next key). hakube-store treats both alike; etcd does not.
+ */
+const rangeEnd = (b: Uint8Array | undefined): { range_end?: Buffer } =>
+  b === undefined || b.byteLength === 0 ? {} : { range_end: buf(b) }
 
 function rangeToProto(r: RangeRequest, serializable: boolean): Msg {
   return {
     key: buf(r.key),
-    range_end: buf(r.rangeEnd),
+    ...rangeEnd(r.rangeEnd),
     limit: String(r.limit ?? 0),
     revision: String(r.revision ?? 0),
     serializable,
@@ -60,7 +67,7 @@ function rangeToProto(r: RangeRequest, serializable: boolean): Msg {
 }
 
 function compareToProto(c: Compare): Msg {
-  const m: Msg = { key: buf(c.key), target: c.target, result: c.result, range_end: buf(c.rangeEnd) }
+  const m: Msg = { key: buf(c.key), target: c.target, result: c.result, ...rangeEnd(c.rangeEnd) }
   if (c.target === 'MOD') m['mod_revision'] = String(c.modRevision ?? 0)
   else if (c.target === 'CREATE') m['create_revision'] = String(c.createRevision ?? 0)
   else if (c.target === 'VERSION') m['version'] = String(c.version ?? 0)
@@ -85,7 +92,7 @@ function opToProto(op: RequestOp): Msg {
       return {
         request_delete_range: {
           key: buf(op.request.key),
-          range_end: buf(op.request.rangeEnd),
+          ...rangeEnd(op.request.rangeEnd),
           prev_kv: op.request.prevKv === true,
         },
       }
@@ -235,7 +242,7 @@ class EtcdWatch implements KvWatch {
     stream.write({
       create_request: {
         key: buf(this.req.key),
-        range_end: buf(this.req.rangeEnd),
+        ...rangeEnd(this.req.rangeEnd),
         start_revision: String(start),
         progress_notify: this.req.progressNotify,
         prev_kv: true,

@@ -110,6 +110,17 @@ export function storageContract(name: string, setup: () => Promise<ContractSetup
       expect(err.revision).toBeGreaterThanOrEqual(rev)
     })
 
+    it('get of a missing key that sorts before stored keys is NotFound, not the next key', async () => {
+      // etcd 3.4 reads an empty-but-present range_end as "from here on": a client that always sends
+      // one gets the following key back instead of nothing.
+      const res = freshResource('namespaces')
+      await s.create(`/registry/${res}/b-present`, { n: 1 })
+      await expectError(s.get(`/registry/${res}/a-missing`), 'NotFound')
+      await expectError(s.delete(`/registry/${res}/a-missing`), 'NotFound')
+      await expectError(s.update(`/registry/${res}/a-missing`, { n: 2 }, 1), 'NotFound')
+      expect((await s.get<{ n: number }>(`/registry/${res}/b-present`)).value.n).toBe(1)
+    })
+
     it('get at an exact revision sees that revision; a future revision is refused', async () => {
       const key = `/registry/${freshResource('cm')}/ns/x`
       const v1 = await s.create(key, { v: 1 })
