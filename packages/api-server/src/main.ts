@@ -7,6 +7,7 @@
 import { createStorage } from '@hakube/storage'
 import pino from 'pino'
 import { registerDiscovery } from './discovery.js'
+import { instrumentStorage } from './instrumented-storage.js'
 import { helpText, parseApiServerFlags } from './options.js'
 import { registerResourceRoutes } from './rest/index.js'
 import { ApiServer } from './server.js'
@@ -23,12 +24,15 @@ async function main(): Promise<void> {
   }
   const config = parsed.config
   const log = pino({ level: config.verbosity >= 4 ? 'debug' : 'info', base: { name: 'hakube-apiserver' } })
-  const storage = createStorage({
-    backend: config.storageBackend,
-    etcdServers: [...config.etcdServers],
-    requestTimeoutMs: config.requestTimeoutMs,
-  })
+  const storage = instrumentStorage(
+    createStorage({
+      backend: config.storageBackend,
+      etcdServers: [...config.etcdServers],
+      requestTimeoutMs: config.requestTimeoutMs,
+    }),
+  )
   const server = new ApiServer({ config, storage, logger: log.child({ component: 'http' }) })
+  storage.registerMetrics(server.registry)
   registerDiscovery(server.app)
   registerResourceRoutes(server, storage)
   const port = await server.listen()
