@@ -1,15 +1,21 @@
 /**
  * Request bodies: objects as JSON (a missing Content-Type is read as JSON, as `PUT .../scale` from
- * kubectl needs) or YAML, and the two patch formats served so far: JSON merge patch (RFC 7386,
- * `application/merge-patch+json`) and JSON patch (RFC 6902, `application/json-patch+json`).
- * Strategic merge patch and server-side apply answer 415 until they are implemented, with the
- * negotiation text kube-apiserver uses for patch types it does not accept.
+ * kubectl needs) or YAML, and the patch formats served so far: JSON merge patch (RFC 7386,
+ * `application/merge-patch+json`), JSON patch (RFC 6902, `application/json-patch+json`) and
+ * strategic merge patch (`application/strategic-merge-patch+json`, see strategic-merge.ts).
+ * Server-side apply answers 415 until it is implemented, with the negotiation text kube-apiserver
+ * uses for patch types it does not accept.
  */
-import { StatusError, statusErrors } from '@hakube/api'
+import { type ResourceInfo, StatusError, statusErrors } from '@hakube/api'
 import { parse as parseYaml } from 'yaml'
+import { StrategicMergeError, schemaInfoFor, strategicMergePatch } from './strategic-merge.js'
 
 const OBJECT_MEDIA_TYPES = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf']
-export const PATCH_MEDIA_TYPES = ['application/json-patch+json', 'application/merge-patch+json']
+export const PATCH_MEDIA_TYPES = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+]
 
 function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
@@ -50,7 +56,10 @@ export function parseObjectBody(contentType: string | undefined, raw: unknown): 
   throw statusErrors.unsupportedMediaType(OBJECT_MEDIA_TYPES)
 }
 
-export type Patch = { type: 'merge'; patch: unknown } | { type: 'json'; ops: JsonPatchOp[] }
+export type Patch =
+  | { type: 'merge'; patch: unknown }
+  | { type: 'json'; ops: JsonPatchOp[] }
+  | { type: 'strategic'; patch: Record<string, unknown> }
 
 export interface JsonPatchOp {
   op: string
@@ -59,9 +68,18 @@ export interface JsonPatchOp {
   value?: unknown
 }
 
-/** The patch a PATCH carries; 415 for strategic merge, apply and anything else. */
+/** The patch a PATCH carries; 415 for apply and anything else. */
 export function parsePatchBody(contentType: string | undefined, raw: unknown): Patch {
   const mt = mediaType(contentType)
+  if (mt === 'application/strategic-merge-patch+json') {
+    const patch = decodeJson(decodeText(raw))
+    // kube-apiserver decodes the body into a map[string]interface{} (handlers/patch.go).
+    if (!isObject(patch))
+      throw statusErrors.badRequest(
+        `json: cannot unmarshal ${Array.isArray(patch) ? 'array' : patch === null ? 'null' : typeof patch} into Go value of type map[string]interface {}`,
+      )
+    return { type: 'strategic', patch }
+  }
   if (mt === 'application/merge-patch+json') {
     const patch = decodeJson(decodeText(raw))
     if (!isObject(patch)) throw statusErrors.badRequest('the merge patch must be a JSON object')
@@ -91,6 +109,39 @@ export function applyMergePatch(target: unknown, patch: unknown): unknown {
     else out[k] = applyMergePatch(out[k], v)
   }
   return out
+}
+
+/**
+ * Applies any patch to `doc`; `schema` (the kind's zod schema) gives strategic merge patch its list
+ * merge keys. `doc` is not modified.
+ */
+export function applyPatch(doc: unknown, patch: Patch, schema: ResourceInfo['schema']): unknown {
+  switch (patch.type) {
+    case 'merge':
+      return applyMergePatch(doc, patch.patch)
+    case 'json':
+      return applyJsonPatch(doc, patch.ops)
+    case 'strategic':
+      try {
+        return strategicMergePatch(doc, patch.patch, schemaInfoFor(schema))
+      } catch (err) {
+        if (err instanceof StrategicMergeError) throw strategicMergeStatus(err)
+        throw err
+      }
+  }
+}
+
+/** handlers/patch.go interpretStrategicMergePatchError, and a plain error's 500 otherwise. */
+function strategicMergeStatus(err: StrategicMergeError): StatusError {
+  if (err.code === 400) return statusErrors.badRequest(err.message)
+  if (err.code === 422)
+    return new StatusError({
+      code: 422,
+      reason: 'Invalid',
+      message: 'the server rejected our request due to an error in our request',
+      details: { causes: [{ reason: 'UnexpectedServerResponse', message: err.message }] },
+    })
+  return new StatusError({ code: 500, message: err.message })
 }
 
 /** An RFC 6902 failure: 422 as kube-apiserver answers a patch that does not apply. */

@@ -28,7 +28,7 @@ import {
   validateUpdate,
 } from '@hakube/api'
 import { isStorageError, objectKey, type Storage, type StoredObject } from '@hakube/storage'
-import { applyJsonPatch, applyMergePatch, isObject, jsonEqual, type Patch } from './body.js'
+import { applyPatch, isObject, jsonEqual, type Patch } from './body.js'
 import { storageCall, toStatus } from './errors.js'
 import {
   forStorage,
@@ -306,9 +306,7 @@ export async function patchObject(
     name,
     subresource,
     (current) => {
-      const patched =
-        patch.type === 'merge' ? applyMergePatch(current, patch.patch) : applyJsonPatch(current, patch.ops)
-      return decode(ctx.resource, patched, query)
+      return decode(ctx.resource, applyPatch(current, patch, ctx.resource.schema), query)
     },
     query,
   )

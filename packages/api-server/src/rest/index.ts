@@ -7,7 +7,7 @@
  * Subresources: `/status` (handlers.ts), `pods/binding` and `/scale` (subresources.ts). Deletion,
  * graceful for pods, is in delete.ts.
  *
- * Not yet served: strategic merge patch and server-side apply (415), Table output.
+ * Not yet served: server-side apply (415), Table output.
  */
 import { lookupResource, statusErrors, type Verb } from '@hakube/api'
 import type { Storage } from '@hakube/storage'

@@ -25,7 +25,7 @@ import {
   statusErrors,
 } from '@hakube/api'
 import { isStorageError } from '@hakube/storage'
-import { applyJsonPatch, applyMergePatch, isObject, type Patch } from './body.js'
+import { applyPatch, isObject, type Patch } from './body.js'
 import { storageCall, toStatus } from './errors.js'
 import {
   checkNamespaceMatches,
@@ -208,9 +208,7 @@ export async function updateScale(
       let scale: Obj
       if (fromBody !== undefined) scale = structuredClone(fromBody)
       else if ('patch' in input) {
-        const p = input.patch
-        const patched = p.type === 'merge' ? applyMergePatch(old, p.patch) : applyJsonPatch(old, p.ops)
-        scale = decode(SCALE, patched, query)
+        scale = decode(SCALE, applyPatch(old, input.patch, SCALE.schema), query)
       } else scale = old
       const sm = metaOf(scale)
       const replicas = (isObject(scale.spec) ? scale.spec['replicas'] : undefined) ?? 0
