@@ -3,8 +3,8 @@
  * kubectl needs) or YAML, and the patch formats served so far: JSON merge patch (RFC 7386,
  * `application/merge-patch+json`), JSON patch (RFC 6902, `application/json-patch+json`) and
  * strategic merge patch (`application/strategic-merge-patch+json`, see strategic-merge.ts).
- * Server-side apply answers 415 until it is implemented, with the negotiation text kube-apiserver
- * uses for patch types it does not accept.
+ * Server-side apply (`application/apply-patch+yaml`) is decoded and served by apply.ts; other media
+ * types get 415 with the negotiation text kube-apiserver uses for patch types it does not accept.
  */
 import { type ResourceInfo, StatusError, statusErrors } from '@hakube/api'
 import { parse as parseYaml } from 'yaml'
@@ -15,9 +15,11 @@ export const PATCH_MEDIA_TYPES = [
   'application/json-patch+json',
   'application/merge-patch+json',
   'application/strategic-merge-patch+json',
+  'application/apply-patch+yaml',
 ]
+export const APPLY_PATCH_MEDIA_TYPE = 'application/apply-patch+yaml'
 
-function mediaType(contentType: string | undefined): string {
+export function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
 }
 
@@ -68,7 +70,7 @@ export interface JsonPatchOp {
   value?: unknown
 }
 
-/** The patch a PATCH carries; 415 for apply and anything else. */
+/** The patch a PATCH carries; 415 for anything else (apply is handled by apply.ts before this). */
 export function parsePatchBody(contentType: string | undefined, raw: unknown): Patch {
   const mt = mediaType(contentType)
   if (mt === 'application/strategic-merge-patch+json') {

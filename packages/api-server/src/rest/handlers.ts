@@ -234,6 +234,9 @@ export async function guaranteedUpdate(
       next = applyDefaults(resource.kind, next)
       const m = metaOf(next)
       if (m.uid === undefined || m.uid === '') m.uid = om.uid
+      // An update that does not mention managedFields keeps them (an empty list clears them).
+      if (m['managedFields'] === undefined && om['managedFields'] !== undefined)
+        m['managedFields'] = om['managedFields']
       m.creationTimestamp = om.creationTimestamp
       // Only DELETE sets or changes the deletion fields (rest.BeforeUpdate keeps them).
       if (om.deletionTimestamp !== undefined) m.deletionTimestamp = om.deletionTimestamp

@@ -7,14 +7,15 @@
  * Subresources: `/status` (handlers.ts), `pods/binding` and `/scale` (subresources.ts). Deletion,
  * graceful for pods, is in delete.ts.
  *
- * Not yet served: server-side apply (415), Table output.
+ * Server-side apply: apply.ts (not on subresources). Not yet served: Table output.
  */
 import { lookupResource, statusErrors, type Verb } from '@hakube/api'
 import type { Storage } from '@hakube/storage'
 import { resourcePrefix } from '@hakube/storage'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ApiServer } from '../server.js'
-import { parseObjectBody, parsePatchBody } from './body.js'
+import { applyObject, forceNotAllowed, parseApplyBody } from './apply.js'
+import { APPLY_PATCH_MEDIA_TYPE, mediaType, parseObjectBody, parsePatchBody } from './body.js'
 import { deleteCollection, deleteObject, deleteStatusCode, parseDeleteOptions } from './delete.js'
 import {
   contextFor,
@@ -126,6 +127,11 @@ async function serve(
       if (name === '' || !namespaceGiven || info.watchPath)
         throw statusErrors.methodNotSupported(ctx.gr, 'patch')
       need('patch')
+      if (mediaType(req.headers['content-type']) === APPLY_PATCH_MEDIA_TYPE) {
+        const applied = await applyObject(ctx, name, subresource, parseApplyBody(req.body), query)
+        return reply.code(applied.created ? 201 : 200).send(applied.object)
+      }
+      if (query['force'] !== undefined) throw forceNotAllowed()
       return patchObject(ctx, name, subresource, parsePatchBody(req.headers['content-type'], req.body), query)
     }
     case 'DELETE': {

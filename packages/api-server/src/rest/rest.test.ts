@@ -364,7 +364,7 @@ describe('updates', () => {
     expect((await call('GET', `${url}/status`)).body['status'].readyReplicas).toBe(3)
   })
 
-  it('applies merge and JSON patches; apply gets 415', async () => {
+  it('applies merge and JSON patches; an unknown patch type gets 415', async () => {
     const { base } = await startRest()
     await namespace(base, 'a')
     const url = `${base}/api/v1/namespaces/a/pods/p`
@@ -403,17 +403,12 @@ describe('updates', () => {
       'application/merge-patch+json',
     )
     expect(stale.status).toBe(409)
-    const apply = await call(
-      'PATCH',
-      url,
-      { metadata: { labels: { a: 'b' } } },
-      'application/apply-patch+yaml',
-    )
-    expect(apply.status).toBe(415)
-    expect(apply.body).toMatchObject({
+    const unknown = await call('PATCH', url, { metadata: { labels: { a: 'b' } } }, 'application/cbor')
+    expect(unknown.status).toBe(415)
+    expect(unknown.body).toMatchObject({
       reason: 'UnsupportedMediaType',
       message:
-        'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json',
+        'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml',
     })
     expect(
       (await call('PATCH', `${base}/api/v1/namespaces/a/pods/zz`, {}, 'application/merge-patch+json')).status,

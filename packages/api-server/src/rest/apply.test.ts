@@ -1,0 +1,312 @@
+/**
+ * Goal: server-side apply (PATCH `application/apply-patch+yaml`) creates a missing object, merges into
+ * an existing one, records `metadata.managedFields`, answers conflicts between managers with kube's
+ * 409 and lets `force=true` take fields over; the real `kubectl apply --server-side` works twice.
+ * Method: a real ApiServer on 127.0.0.1 (port 0, memory storage) driven with undici, then kubectl from
+ * PATH (when present) with its own --cache-dir.
+ */
+import { execFile } from 'node:child_process'
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
+import { promisify } from 'node:util'
+import { createMemoryStorage, type Storage } from '@hakube/storage'
+import { request } from 'undici'
+import { afterEach, describe, expect, it } from 'vitest'
+import { registerDiscovery } from '../discovery.js'
+import { parseApiServerFlags } from '../options.js'
+import { ApiServer } from '../server.js'
+import { fieldSetOf, fromFieldsV1, toFieldsV1 } from './apply.js'
+import { registerResourceRoutes } from './index.js'
+import { schemaInfoFromTable } from './strategic-merge.js'
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} }
+const open: Array<{ server: ApiServer; storage: Storage }> = []
+const tempDirs: string[] = []
+afterEach(async () => {
+  for (const { server, storage } of open.splice(0)) {
+    await server.shutdown()
+    await storage.close()
+  }
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are arbitrary JSON, read field by field
+type Json = Record<string, any>
+const APPLY = 'application/apply-patch+yaml'
+
+async function call(
+  method: 'GET' | 'POST' | 'PATCH',
+  url: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<{ status: number; body: Json }> {
+  const r = await request(url, {
+    method,
+    ...(body !== undefined && {
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'content-type': contentType },
+    }),
+  })
+  const text = await r.body.text()
+  return { status: r.statusCode, body: text === '' ? {} : (JSON.parse(text) as Json) }
+}
+
+async function start() {
+  const r = parseApiServerFlags(['--bind-address=127.0.0.1', '--secure-port=0'])
+  if (!r.ok || !('config' in r)) throw new Error(JSON.stringify(r))
+  const storage = createMemoryStorage()
+  const server = new ApiServer({ config: r.config, storage, logger: silent })
+  registerDiscovery(server.app)
+  registerResourceRoutes(server, storage)
+  open.push({ server, storage })
+  const port = await server.listen()
+  const base = `http://127.0.0.1:${port}`
+  expect((await call('POST', `${base}/api/v1/namespaces`, { metadata: { name: 'default' } })).status).toBe(
+    201,
+  )
+  return { port, base, url: `${base}/apis/apps/v1/namespaces/default/deployments/web` }
+}
+
+const deployment = (replicas: number, containers: Json[] = [{ name: 'api', image: 'nginx:1' }]) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web', labels: { app: 'web' } },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: 'web' } },
+    template: { metadata: { labels: { app: 'web' } }, spec: { containers } },
+  },
+})
+
+describe('field sets', () => {
+  it('encodes fields, keyed list items and primitive sets as FieldsV1 and back', () => {
+    const info = schemaInfoFromTable({
+      'spec.containers': { patchStrategy: 'merge', patchMergeKey: 'name' },
+      'metadata.finalizers': { patchStrategy: 'merge' },
+    })
+    const set = fieldSetOf(
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'x', labels: { a: 'b' }, finalizers: ['f1'] },
+        spec: { containers: [{ name: 'c', image: 'i', args: ['x'] }] },
+      },
+      info,
+    )
+    const fields = toFieldsV1(set)
+    expect(fields).toEqual({
+      'f:metadata': { 'f:labels': { 'f:a': {} }, 'f:finalizers': { 'v:"f1"': {} } },
+      'f:spec': {
+        'f:containers': { 'k:{"name":"c"}': { '.': {}, 'f:name': {}, 'f:image': {}, 'f:args': {} } },
+      },
+    })
+    expect(new Set(fromFieldsV1(fields).map((p) => JSON.stringify(p)))).toEqual(
+      new Set(set.map((p) => JSON.stringify(p))),
+    )
+  })
+})
+
+describe('server-side apply over HTTP', () => {
+  it('requires fieldManager, and force only on apply', async () => {
+    const { url } = await start()
+    const r = await call('PATCH', url, deployment(1), APPLY)
+    expect(r.status).toBe(422)
+    expect(r.body).toMatchObject({
+      reason: 'Invalid',
+      message:
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+      details: {
+        group: 'meta.k8s.io',
+        kind: 'PatchOptions',
+        causes: [{ reason: 'FieldValueRequired', field: 'fieldManager' }],
+      },
+    })
+    const f = await call('PATCH', `${url}?force=true`, {}, 'application/merge-patch+json')
+    expect(f.status).toBe(422)
+    expect(f.body['message']).toBe(
+      'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch',
+    )
+  })
+
+  it('creates with YAML, re-applies a change, removes what the manager stopped applying', async () => {
+    const { url } = await start()
+    const yaml = [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata:',
+      '  name: web',
+      '  labels: {app: web, tier: fe}',
+      'spec:',
+      '  replicas: 2',
+      '  selector: {matchLabels: {app: web}}',
+      '  template:',
+      '    metadata: {labels: {app: web}}',
+      '    spec:',
+      '      containers:',
+      '      - {name: api, image: "nginx:1"}',
+      '',
+    ].join('\n')
+    const created = await call('PATCH', `${url}?fieldManager=alice`, yaml, APPLY)
+    expect(created.status).toBe(201)
+    expect(created.body['spec'].replicas).toBe(2)
+    expect(created.body['metadata'].generation).toBe(1)
+    expect(created.body['spec'].strategy).toBeDefined() // defaults applied
+    const [entry] = created.body['metadata'].managedFields
+    expect(entry).toMatchObject({
+      manager: 'alice',
+      operation: 'Apply',
+      apiVersion: 'apps/v1',
+      fieldsType: 'FieldsV1',
+    })
+    expect(typeof entry.time).toBe('string')
+    expect(entry.fieldsV1['f:spec']['f:replicas']).toEqual({})
+    expect(entry.fieldsV1['f:metadata']).toEqual({ 'f:labels': { 'f:app': {}, 'f:tier': {} } })
+    expect(entry.fieldsV1['f:spec']['f:template']['f:spec']['f:containers']).toEqual({
+      'k:{"name":"api"}': { '.': {}, 'f:name': {}, 'f:image': {} },
+    })
+
+    // The same configuration again writes nothing.
+    const again = await call('PATCH', `${url}?fieldManager=alice`, yaml, APPLY)
+    expect(again.status).toBe(200)
+    expect(again.body['metadata'].resourceVersion).toBe(created.body['metadata'].resourceVersion)
+
+    // JSON is YAML too: change replicas, drop the tier label, add a container.
+    const changed = await call(
+      'PATCH',
+      `${url}?fieldManager=alice`,
+      deployment(3, [
+        { name: 'api', image: 'nginx:2' },
+        { name: 'log', image: 'fluentd' },
+      ]),
+      APPLY,
+    )
+    expect(changed.status).toBe(200)
+    expect(changed.body['spec'].replicas).toBe(3)
+    expect(changed.body['metadata'].labels).toEqual({ app: 'web' })
+    expect(changed.body['metadata'].generation).toBe(2)
+    expect(changed.body['spec'].template.spec.containers.map((c: Json) => [c['name'], c['image']])).toEqual([
+      ['api', 'nginx:2'],
+      ['log', 'fluentd'],
+    ])
+
+    // Dropping a container from the configuration removes it.
+    const dropped = await call('PATCH', `${url}?fieldManager=alice`, deployment(3), APPLY)
+    expect(dropped.body['spec'].template.spec.containers.map((c: Json) => c['name'])).toEqual(['api'])
+    expect(dropped.body['spec'].template.spec.containers[0].image).toBe('nginx:1')
+  })
+
+  it('a conflict between two managers is 409 until forced; equal values are shared', async () => {
+    const { url } = await start()
+    expect((await call('PATCH', `${url}?fieldManager=alice`, deployment(2), APPLY)).status).toBe(201)
+    // bob applies the same replicas: shared, no conflict.
+    const shared = await call(
+      'PATCH',
+      `${url}?fieldManager=bob`,
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { replicas: 2 } },
+      APPLY,
+    )
+    expect(shared.status).toBe(200)
+    expect(shared.body['metadata'].managedFields.map((e: Json) => e['manager'])).toEqual(['alice', 'bob'])
+
+    const bobScales = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: { replicas: 5 },
+    }
+    const conflict = await call('PATCH', `${url}?fieldManager=bob&force=false`, bobScales, APPLY)
+    expect(conflict.status).toBe(409)
+    expect(conflict.body).toMatchObject({
+      kind: 'Status',
+      reason: 'Conflict',
+      code: 409,
+      message: 'Apply failed with 1 conflict: conflict with "alice": .spec.replicas',
+      details: {
+        causes: [
+          { reason: 'FieldManagerConflict', message: 'conflict with "alice"', field: '.spec.replicas' },
+        ],
+      },
+    })
+    expect((await call('GET', url)).body['spec'].replicas).toBe(2)
+
+    const forced = await call('PATCH', `${url}?fieldManager=bob&force=true`, bobScales, APPLY)
+    expect(forced.status).toBe(200)
+    expect(forced.body['spec'].replicas).toBe(5)
+    const byManager = Object.fromEntries(
+      forced.body['metadata'].managedFields.map((e: Json) => [e['manager'], e['fieldsV1']]),
+    )
+    expect(byManager['bob']).toEqual({ 'f:spec': { 'f:replicas': {} } })
+    expect(byManager['alice']['f:spec']['f:replicas']).toBeUndefined()
+    expect(byManager['alice']['f:spec']['f:selector']).toBeDefined()
+
+    // Now alice conflicts with bob.
+    const back = await call('PATCH', `${url}?fieldManager=alice`, deployment(2), APPLY)
+    expect(back.status).toBe(409)
+    expect(back.body['message']).toBe('Apply failed with 1 conflict: conflict with "bob": .spec.replicas')
+    // A merge patch keeps the managedFields.
+    const labelled = await call(
+      'PATCH',
+      url,
+      { metadata: { labels: { x: 'y' } } },
+      'application/merge-patch+json',
+    )
+    expect(labelled.body['metadata'].managedFields).toHaveLength(2)
+  })
+
+  it('rejects a name that does not match the URL and apply on /status', async () => {
+    const { url } = await start()
+    const other = { ...deployment(1), metadata: { name: 'other' } }
+    expect((await call('PATCH', `${url}?fieldManager=a`, other, APPLY)).status).toBe(400)
+    expect((await call('PATCH', `${url}/status?fieldManager=a`, deployment(1), APPLY)).status).toBe(415)
+  })
+})
+
+function kubectlOnPath(): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    const candidate = join(dir, 'kubectl')
+    try {
+      accessSync(candidate, constants.X_OK)
+      return candidate
+    } catch {}
+  }
+  return undefined
+}
+
+const run = promisify(execFile)
+const kubectlBin = kubectlOnPath()
+
+async function kubectl(port: number, args: string[]): Promise<string> {
+  const home = mkdtempSync(join(tmpdir(), 'hakube-kubectl-'))
+  tempDirs.push(home)
+  const kubeconfig = join(home, 'kubeconfig')
+  writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\n')
+  try {
+    const { stdout } = await run(
+      kubectlBin ?? 'kubectl',
+      [`--server=http://127.0.0.1:${port}`, `--cache-dir=${join(home, 'cache')}`, ...args],
+      { env: { ...process.env, HOME: home, KUBECONFIG: kubeconfig }, timeout: 60_000, cwd: home },
+    )
+    return stdout
+  } catch (e) {
+    const err = e as { stderr?: string; message?: string }
+    throw new Error(`kubectl ${args.join(' ')} failed: ${err.stderr ?? ''} ${err.message ?? ''}`)
+  }
+}
+
+describe.skipIf(kubectlBin === undefined)('the real kubectl apply --server-side', () => {
+  it('creates, then applies a change', async () => {
+    const { port, url } = await start()
+    const dir = mkdtempSync(join(tmpdir(), 'hakube-ssa-'))
+    tempDirs.push(dir)
+    const file = join(dir, 'deploy.yaml')
+    writeFileSync(file, JSON.stringify({ ...deployment(2), metadata: { name: 'web', namespace: 'default' } }))
+    const args = ['apply', '--server-side', '--validate=false', '-f', file]
+    expect((await kubectl(port, args)).trim()).toBe('deployment.apps/web serverside-applied')
+    writeFileSync(file, JSON.stringify({ ...deployment(4), metadata: { name: 'web', namespace: 'default' } }))
+    expect((await kubectl(port, args)).trim()).toBe('deployment.apps/web serverside-applied')
+    const stored = (await call('GET', url)).body
+    expect(stored['spec'].replicas).toBe(4)
+    expect(stored['metadata'].managedFields).toMatchObject([{ manager: 'kubectl', operation: 'Apply' }])
+  }, 60_000)
+})

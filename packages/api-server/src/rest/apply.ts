@@ -1,0 +1,426 @@
+/**
+ * Server-side apply (PATCH with `application/apply-patch+yaml`), a first simplified version of
+ * k8s.io/apiserver's fieldmanager:
+ *
+ * - `fieldManager` is required (422 on PatchOptions, as ValidatePatchOptions answers); `force` is only
+ *   allowed on apply patches.
+ * - A missing object is created from the applied configuration (defaults, validation, 201).
+ * - An existing one gets the applied configuration merged in with strategic-merge semantics (lists
+ *   with a merge key merge by it, other lists are replaced).
+ * - Ownership is recorded in `metadata.managedFields` as one `operation: Apply` entry per manager with
+ *   a FieldsV1 set of the fields its applied configuration names (`f:<field>` for fields, `k:{...}`
+ *   for items of keyed lists, `v:<json>` for items of primitive sets; other lists and leaves are
+ *   owned whole).
+ * - Applying a value that differs from the live one on a field another manager owns is a conflict
+ *   (409, kube's message and FieldManagerConflict causes) unless `force=true`, which takes the field
+ *   away from that manager. Applying the same value makes the field shared.
+ * - Fields the manager applied before, no longer applies, and nobody else owns are removed.
+ *
+ * Not modelled: Update managers (PUT, POST and other patches record no ownership), the type-aware
+ * structured-merge-diff merge (the result is the strategic merge of the applied configuration),
+ * conversion between versions, and apply to subresources.
+ */
+import { StatusError, statusErrors } from '@hakube/api'
+import { isStorageError } from '@hakube/storage'
+import { parse as parseYaml } from 'yaml'
+import { isObject, jsonEqual, PATCH_MEDIA_TYPES } from './body.js'
+import { toStatus } from './errors.js'
+import { createObject, decode, guaranteedUpdate, keyOf, type RestContext } from './handlers.js'
+import { metaOf, nowRfc3339, type Obj } from './objects.js'
+import { boolParam, type Query, queryParam } from './query.js'
+import {
+  type SchemaInfo,
+  StrategicMergeError,
+  schemaInfoFor,
+  strategicMergePatch,
+} from './strategic-merge.js'
+
+type Json = Record<string, unknown>
+
+export interface ManagedFieldsEntry {
+  manager?: string
+  operation?: string
+  apiVersion?: string
+  time?: string
+  fieldsType?: string
+  fieldsV1?: Json
+  subresource?: string
+}
+
+/** A field path as FieldsV1 keys (`f:spec`, `k:{"name":"a"}`, `v:"x"`). */
+type FieldPath = readonly string[]
+
+const pathId = (p: FieldPath) => JSON.stringify(p)
+
+/** Decodes an apply body: YAML (JSON is YAML) holding one object. */
+export function parseApplyBody(raw: unknown): Json {
+  const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : typeof raw === 'string' ? raw : ''
+  if (text.trim() === '') throw statusErrors.badRequest("Object 'Kind' is missing in ''")
+  let v: unknown
+  try {
+    v = parseYaml(text)
+  } catch (err) {
+    throw statusErrors.badRequest(`error decoding YAML: ${err instanceof Error ? err.message : String(err)}`)
+  }
+  if (!isObject(v)) throw statusErrors.badRequest('the body of an apply patch must be a YAML or JSON object')
+  return v
+}
+
+/** ValidatePatchOptions: 422 on PatchOptions. */
+export function patchOptionsInvalid(field: string, reason: string, detail: string): StatusError {
+  const head = reason === 'FieldValueRequired' ? 'Required value' : 'Forbidden'
+  return new StatusError({
+    code: 422,
+    reason: 'Invalid',
+    message: `PatchOptions.meta.k8s.io "" is invalid: ${field}: ${head}: ${detail}`,
+    details: {
+      group: 'meta.k8s.io',
+      kind: 'PatchOptions',
+      causes: [{ reason, message: `${head}: ${detail}`, field }],
+    },
+  })
+}
+
+/** The 422 for `force` on a non-apply patch. */
+export const forceNotAllowed = () =>
+  patchOptionsInvalid('force', 'FieldValueForbidden', 'may not be specified for non-apply patch')
+
+/** Metadata fields no manager owns. */
+const UNOWNED_META = new Set([
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'managedFields',
+  'selfLink',
+])
+
+/** The set of fields an applied configuration names, as membership paths. */
+export function fieldSetOf(applied: Json, schema: SchemaInfo): FieldPath[] {
+  const out: FieldPath[] = []
+  const walkMap = (m: Json, path: FieldPath, schemaPath: string[]) => {
+    for (const [k, v] of Object.entries(m)) {
+      if (path.length === 0 && (k === 'apiVersion' || k === 'kind' || k === 'status')) continue
+      if (path.length === 1 && path[0] === 'f:metadata' && UNOWNED_META.has(k)) continue
+      walkValue(v, [...path, `f:${k}`], [...schemaPath, k])
+    }
+  }
+  const walkValue = (v: unknown, path: FieldPath, schemaPath: string[]) => {
+    if (isObject(v)) {
+      if (Object.keys(v).length === 0) out.push(path)
+      else walkMap(v, path, schemaPath)
+      return
+    }
+    if (Array.isArray(v)) {
+      const info = schema(schemaPath)
+      const merging = (info?.patchStrategy ?? '').split(',').includes('merge')
+      const key = info?.patchMergeKey
+      if (merging && key !== undefined && v.every((i) => isObject(i) && i[key] !== undefined)) {
+        for (const item of v as Json[]) {
+          const itemPath = [...path, `k:${JSON.stringify({ [key]: item[key] })}`]
+          out.push(itemPath)
+          walkMap(item, itemPath, schemaPath)
+        }
+        return
+      }
+      if (merging && key === undefined && v.every((i) => !isObject(i) && !Array.isArray(i))) {
+        for (const item of v) out.push([...path, `v:${JSON.stringify(item)}`])
+        return
+      }
+    }
+    out.push(path)
+  }
+  walkMap(applied, [], [])
+  return out
+}
+
+/** Membership paths to FieldsV1 (`.` marks a member that also has children). */
+export function toFieldsV1(paths: readonly FieldPath[]): Json {
+  const root: Json = {}
+  const members = new Set(paths.map(pathId))
+  for (const p of paths) {
+    let node = root
+    for (const seg of p) {
+      if (!isObject(node[seg])) node[seg] = {}
+      node = node[seg] as Json
+    }
+  }
+  const mark = (node: Json, path: string[]) => {
+    for (const [k, child] of Object.entries(node)) {
+      if (k === '.' || !isObject(child)) continue
+      const p = [...path, k]
+      mark(child, p)
+      if (members.has(pathId(p)) && Object.keys(child).length > 0) child['.'] = {}
+    }
+  }
+  mark(root, [])
+  return root
+}
+
+/** FieldsV1 to membership paths. */
+export function fromFieldsV1(fields: unknown): FieldPath[] {
+  const out: FieldPath[] = []
+  const walk = (node: Json, path: string[]) => {
+    for (const [k, child] of Object.entries(node)) {
+      if (k === '.') continue
+      const p = [...path, k]
+      const children = isObject(child) ? Object.keys(child).filter((c) => c !== '.') : []
+      if (children.length === 0 || (isObject(child) && '.' in child)) out.push(p)
+      if (isObject(child)) walk(child, p)
+    }
+  }
+  if (isObject(fields)) walk(fields, [])
+  return out
+}
+
+const NOT_FOUND = Symbol('not found')
+
+/** The parent container of a path's last element and how to address that element. */
+function resolve(doc: unknown, path: FieldPath): unknown {
+  let cur: unknown = doc
+  for (const seg of path) {
+    cur = step(cur, seg)
+    if (cur === NOT_FOUND) return NOT_FOUND
+  }
+  return cur
+}
+
+function step(cur: unknown, seg: string): unknown {
+  if (seg.startsWith('f:')) {
+    if (!isObject(cur) || !(seg.slice(2) in cur)) return NOT_FOUND
+    return cur[seg.slice(2)]
+  }
+  if (!Array.isArray(cur)) return NOT_FOUND
+  const i = indexIn(cur, seg)
+  return i < 0 ? NOT_FOUND : cur[i]
+}
+
+function indexIn(list: unknown[], seg: string): number {
+  if (seg.startsWith('k:')) {
+    const key = JSON.parse(seg.slice(2)) as Json
+    return list.findIndex((i) => isObject(i) && Object.entries(key).every(([k, v]) => jsonEqual(i[k], v)))
+  }
+  if (seg.startsWith('v:')) {
+    const value = JSON.parse(seg.slice(2)) as unknown
+    return list.findIndex((i) => jsonEqual(i, value))
+  }
+  return -1
+}
+
+/** Removes the element a path names from `doc` (in place); a missing one is ignored. */
+function removePath(doc: Json, path: FieldPath): void {
+  const parent = resolve(doc, path.slice(0, -1))
+  const last = path[path.length - 1] ?? ''
+  if (last.startsWith('f:')) {
+    if (isObject(parent)) delete parent[last.slice(2)]
+  } else if (Array.isArray(parent)) {
+    const i = indexIn(parent, last)
+    if (i >= 0) parent.splice(i, 1)
+  }
+}
+
+/** `.spec.replicas`, `.spec.template.spec.containers[name="api"].image` as fieldpath prints them. */
+export function printPath(path: FieldPath): string {
+  return path
+    .map((seg) => {
+      if (seg.startsWith('f:')) return `.${seg.slice(2)}`
+      if (seg.startsWith('k:')) {
+        const key = JSON.parse(seg.slice(2)) as Json
+        return `[${Object.entries(key)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(',')}]`
+      }
+      if (seg.startsWith('v:')) return `[=${seg.slice(2)}]`
+      return seg
+    })
+    .join('')
+}
+
+function conflictError(conflicts: Array<{ manager: string; path: FieldPath }>): StatusError {
+  const causes = conflicts.map((c) => ({
+    reason: 'FieldManagerConflict',
+    message: `conflict with ${JSON.stringify(c.manager)}`,
+    field: printPath(c.path),
+  }))
+  let message: string
+  const [first] = conflicts
+  if (conflicts.length === 1 && first !== undefined) {
+    message = `Apply failed with 1 conflict: conflict with ${JSON.stringify(first.manager)}: ${printPath(first.path)}`
+  } else {
+    const byManager = new Map<string, string[]>()
+    for (const c of conflicts)
+      byManager.set(c.manager, [...(byManager.get(c.manager) ?? []), printPath(c.path)])
+    const lines: string[] = []
+    for (const m of [...byManager.keys()].sort()) {
+      lines.push(`conflicts with ${JSON.stringify(m)}:`)
+      for (const p of byManager.get(m) ?? []) lines.push(`- ${p}`)
+    }
+    message = `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`
+  }
+  return new StatusError({ code: 409, reason: 'Conflict', message, details: { causes } })
+}
+
+function mergeStatus(err: unknown): unknown {
+  if (err instanceof StrategicMergeError)
+    return err.code === 500
+      ? new StatusError({ code: 500, message: err.message })
+      : statusErrors.badRequest(err.message)
+  return err
+}
+
+/**
+ * The object after `manager` applies `applied` to `current`: the merge, the removal of fields the
+ * manager dropped, and the new managedFields. Throws 409 on conflicts unless `force`.
+ */
+export function applyTo(
+  current: Obj,
+  applied: Json,
+  manager: string,
+  force: boolean,
+  apiVersion: string,
+  schema: SchemaInfo,
+): Obj {
+  const entries = (metaOf(current)['managedFields'] ?? []) as ManagedFieldsEntry[]
+  const newSet = fieldSetOf(applied, schema)
+  const newIds = new Set(newSet.map(pathId))
+  const mine = entries.find((e) => e.manager === manager && e.operation === 'Apply' && !e.subresource)
+  const others = entries.filter((e) => e !== mine)
+  // Conflicts: a field another manager owns, applied with a value other than the live one.
+  const conflicts: Array<{ manager: string; path: FieldPath }> = []
+  const taken = new Map<ManagedFieldsEntry, Set<string>>()
+  for (const e of others) {
+    for (const p of fromFieldsV1(e.fieldsV1)) {
+      const id = pathId(p)
+      if (!newIds.has(id)) continue
+      const last = p[p.length - 1] ?? ''
+      if (!last.startsWith('f:')) continue
+      const live = resolve(current, p)
+      const want = resolve(applied, p)
+      if (live !== NOT_FOUND && jsonEqual(live, want)) continue
+      conflicts.push({ manager: e.manager ?? '', path: p })
+      taken.set(e, (taken.get(e) ?? new Set()).add(id))
+    }
+  }
+  if (conflicts.length > 0 && !force) throw conflictError(conflicts)
+
+  const bare = structuredClone(applied)
+  if (isObject(bare['metadata'])) delete bare['metadata']['managedFields']
+  let merged: Obj
+  try {
+    merged = strategicMergePatch(current, bare, schema) as Obj
+  } catch (err) {
+    throw mergeStatus(err)
+  }
+  // Fields this manager applied before and no longer applies, that nobody else owns, go away.
+  const othersIds = new Set(
+    others
+      .flatMap((e) => fromFieldsV1(e.fieldsV1).map(pathId))
+      .filter((id) => {
+        for (const ids of taken.values()) if (ids.has(id)) return false
+        return true
+      }),
+  )
+  const dropped = fromFieldsV1(mine?.fieldsV1)
+    .filter((p) => !newIds.has(pathId(p)) && !othersIds.has(pathId(p)))
+    .sort((a, b) => a.length - b.length)
+  for (const p of dropped) removePath(merged, p)
+
+  const fieldsV1 = toFieldsV1(newSet)
+  const unchanged =
+    mine !== undefined &&
+    jsonEqual(mine.fieldsV1, fieldsV1) &&
+    mine.apiVersion === apiVersion &&
+    taken.size === 0 &&
+    jsonEqual(withoutManagedFields(merged), withoutManagedFields(current))
+  const entry: ManagedFieldsEntry = unchanged
+    ? (mine as ManagedFieldsEntry)
+    : { manager, operation: 'Apply', apiVersion, time: nowRfc3339(), fieldsType: 'FieldsV1', fieldsV1 }
+  const next: ManagedFieldsEntry[] = []
+  let placed = false
+  for (const e of entries) {
+    if (e === mine) {
+      next.push(entry)
+      placed = true
+      continue
+    }
+    const lost = taken.get(e)
+    if (lost === undefined) {
+      next.push(e)
+      continue
+    }
+    const rest = fromFieldsV1(e.fieldsV1).filter((p) => !lost.has(pathId(p)))
+    if (rest.length > 0) next.push({ ...e, fieldsV1: toFieldsV1(rest) })
+  }
+  if (!placed) next.push(entry)
+  metaOf(merged)['managedFields'] = next
+  return merged
+}
+
+function withoutManagedFields(o: Obj): Obj {
+  const c = structuredClone(o)
+  delete metaOf(c)['managedFields']
+  return c
+}
+
+/** PATCH with an apply patch: creates the object when missing (`created`), otherwise merges into it. */
+export async function applyObject(
+  ctx: RestContext,
+  name: string,
+  subresource: string,
+  applied: Json,
+  query: Query,
+): Promise<{ object: Obj; created: boolean }> {
+  const manager = queryParam(query, 'fieldManager') ?? ''
+  if (manager === '')
+    throw patchOptionsInvalid('fieldManager', 'FieldValueRequired', 'is required for apply patch')
+  if (subresource !== '') throw statusErrors.unsupportedMediaType(PATCH_MEDIA_TYPES)
+  const force = boolParam(query, 'force')
+  const { resource } = ctx
+  const apiVersion = resource.group === '' ? resource.version : `${resource.group}/${resource.version}`
+  const schema = schemaInfoFor(resource.schema)
+  // Type errors and a wrong apiVersion/kind are reported before anything is read.
+  decode(resource, applied, query)
+  const appliedName = isObject(applied['metadata']) ? applied['metadata']['name'] : undefined
+  if (appliedName !== undefined && appliedName !== name)
+    throw statusErrors.badRequest(
+      `the name of the object (${String(appliedName)}) does not match the name on the URL (${name})`,
+    )
+  for (let attempt = 0; ; attempt++) {
+    let exists = true
+    try {
+      await ctx.storage.get(keyOf(ctx, name))
+    } catch (err) {
+      if (!isStorageError(err, 'NotFound')) throw toStatus(err, ctx.gr, name)
+      exists = false
+    }
+    if (!exists) {
+      const body = applyTo({}, applied, manager, force, apiVersion, schema)
+      metaOf(body).name = name
+      try {
+        return { object: await createObject(ctx, body, query), created: true }
+      } catch (err) {
+        // Someone created it meanwhile: apply to theirs.
+        if (err instanceof StatusError && err.code === 409 && attempt < 3) continue
+        throw err
+      }
+    }
+    try {
+      const object = await guaranteedUpdate(
+        ctx,
+        name,
+        subresource,
+        (current) => decode(resource, applyTo(current, applied, manager, force, apiVersion, schema), query),
+        query,
+      )
+      return { object, created: false }
+    } catch (err) {
+      // Deleted between the read and the update: create it.
+      if (err instanceof StatusError && err.code === 404 && attempt < 3) continue
+      throw err
+    }
+  }
+}
