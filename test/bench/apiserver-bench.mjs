@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { memberLogs, StoreProcessCluster } from '@hakube/store/testing'
 import { Pool } from 'undici'
+import { installExitHandlers, liveClusters, liveProcs } from './process-guard.mjs'
 
 const APISERVER_MAIN = fileURLToPath(new URL('../../packages/api-server/dist/main.js', import.meta.url))
 const API_HOST = '127.0.1.220'
@@ -35,39 +36,6 @@ export const APISERVER_CASES = (quick) => ({
 })
 
 /** Every process this module started and has not yet seen exit (the api-server), and store clusters. */
-const liveProcs = new Set()
-const liveClusters = new Set()
-let handlersInstalled = false
-function killAll() {
-  for (const p of liveProcs) {
-    try {
-      p.kill('SIGKILL')
-    } catch {}
-  }
-  for (const c of liveClusters) {
-    try {
-      c.destroy()
-    } catch {}
-  }
-  liveClusters.clear()
-}
-function installExitHandlers() {
-  if (handlersInstalled) return
-  handlersInstalled = true
-  process.on('exit', killAll)
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.once(sig, () => {
-      killAll()
-      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1))
-    })
-  }
-  process.once('uncaughtException', (err) => {
-    killAll()
-    console.error(err)
-    process.exit(1)
-  })
-}
-
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const now = () => Number(process.hrtime.bigint()) / 1e6
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]

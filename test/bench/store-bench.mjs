@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { credentials, loadPackageDefinition } from '@grpc/grpc-js'
 // Not exported by @hakube/store's entry point; the built file is addressed directly.
 import { loadEtcdProto } from '../../packages/store/dist/grpc/proto.js'
+import { installExitHandlers, liveProcs } from './process-guard.mjs'
 
 const HAKUBE_MAIN = fileURLToPath(new URL('../../packages/store/dist/main.js', import.meta.url))
 const ETCD = '/usr/bin/etcd'
@@ -20,33 +21,6 @@ const ETCD = '/usr/bin/etcd'
 export const IMPLEMENTATIONS = {
   hakube: { label: 'hakube-store', hostBase: 30 },
   etcd: { label: 'etcd 3.4', hostBase: 40 },
-}
-
-/** Every child process this module started and has not yet seen exit. */
-const live = new Set()
-let handlersInstalled = false
-function killAll() {
-  for (const p of live) {
-    try {
-      p.kill('SIGKILL')
-    } catch {}
-  }
-}
-function installExitHandlers() {
-  if (handlersInstalled) return
-  handlersInstalled = true
-  process.on('exit', killAll)
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.once(sig, () => {
-      killAll()
-      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1))
-    })
-  }
-  process.once('uncaughtException', (err) => {
-    killAll()
-    console.error(err)
-    process.exit(1)
-  })
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -93,7 +67,7 @@ function startCluster(impl) {
       impl === 'hakube'
         ? spawn(process.execPath, [HAKUBE_MAIN, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] })
         : spawn(ETCD, flags, { stdio: ['ignore', 'pipe', 'pipe'] })
-    live.add(proc)
+    liveProcs.add(proc)
     const keep = (b) => {
       m.output.push(b.toString())
       if (m.output.length > 100) m.output.shift()
@@ -102,7 +76,7 @@ function startCluster(impl) {
     proc.stderr.on('data', keep)
     m.exited = new Promise((resolve) => {
       proc.on('exit', (code, signal) => {
-        live.delete(proc)
+        liveProcs.delete(proc)
         m.exitStatus = signal ?? code
         resolve()
       })
@@ -114,7 +88,7 @@ function startCluster(impl) {
 
 async function stopCluster(cluster) {
   for (const m of cluster.members) {
-    if (live.has(m.proc)) m.proc.kill('SIGKILL')
+    if (liveProcs.has(m.proc)) m.proc.kill('SIGKILL')
   }
   await Promise.race([Promise.all(cluster.members.map((m) => m.exited)), sleep(5_000)])
   rmSync(cluster.root, { recursive: true, force: true })
@@ -255,8 +229,8 @@ export async function benchGrpcFloor({ runs = 1, quick = false, log = console.lo
   installExitHandlers()
   const endpoint = '127.0.1.49:2379'
   const proc = spawn(process.execPath, [FLOOR_SERVER, endpoint], { stdio: ['ignore', 'pipe', 'inherit'] })
-  live.add(proc)
-  const exited = new Promise((resolve) => proc.on('exit', () => resolve(live.delete(proc))))
+  liveProcs.add(proc)
+  const exited = new Promise((resolve) => proc.on('exit', () => resolve(liveProcs.delete(proc))))
   let kv
   try {
     await new Promise((resolve, reject) => {

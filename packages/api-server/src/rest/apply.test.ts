@@ -10,63 +10,18 @@ import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { promisify } from 'node:util'
-import { createMemoryStorage, type Storage } from '@hakube/storage'
-import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { registerDiscovery } from '../discovery.js'
-import { parseApiServerFlags } from '../options.js'
-import { ApiServer } from '../server.js'
+import { call, type Json, startTestServer, stopTestServers } from '../testing/harness.js'
 import { fieldSetOf, fromFieldsV1, toFieldsV1 } from './apply.js'
-import { registerResourceRoutes } from './index.js'
 import { schemaInfoFromTable } from './strategic-merge.js'
 
-const silent = { debug() {}, info() {}, warn() {}, error() {} }
-const open: Array<{ server: ApiServer; storage: Storage }> = []
 const tempDirs: string[] = []
 afterEach(async () => {
-  for (const { server, storage } of open.splice(0)) {
-    await server.shutdown()
-    await storage.close()
-  }
+  await stopTestServers()
   for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are arbitrary JSON, read field by field
-type Json = Record<string, any>
 const APPLY = 'application/apply-patch+yaml'
-
-async function call(
-  method: 'GET' | 'POST' | 'PATCH',
-  url: string,
-  body?: unknown,
-  contentType = 'application/json',
-): Promise<{ status: number; body: Json }> {
-  const r = await request(url, {
-    method,
-    ...(body !== undefined && {
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-      headers: { 'content-type': contentType },
-    }),
-  })
-  const text = await r.body.text()
-  return { status: r.statusCode, body: text === '' ? {} : (JSON.parse(text) as Json) }
-}
-
-async function start() {
-  const r = parseApiServerFlags(['--bind-address=127.0.0.1', '--secure-port=0'])
-  if (!r.ok || !('config' in r)) throw new Error(JSON.stringify(r))
-  const storage = createMemoryStorage()
-  const server = new ApiServer({ config: r.config, storage, logger: silent })
-  registerDiscovery(server.app)
-  registerResourceRoutes(server, storage)
-  open.push({ server, storage })
-  const port = await server.listen()
-  const base = `http://127.0.0.1:${port}`
-  expect((await call('POST', `${base}/api/v1/namespaces`, { metadata: { name: 'default' } })).status).toBe(
-    201,
-  )
-  return { port, base, url: `${base}/apis/apps/v1/namespaces/default/deployments/web` }
-}
 
 const deployment = (replicas: number, containers: Json[] = [{ name: 'api', image: 'nginx:1' }]) => ({
   apiVersion: 'apps/v1',
@@ -78,6 +33,11 @@ const deployment = (replicas: number, containers: Json[] = [{ name: 'api', image
     template: { metadata: { labels: { app: 'web' } }, spec: { containers } },
   },
 })
+
+async function start() {
+  const { port, base } = await startTestServer({ discovery: true, namespaces: ['default'] })
+  return { port, base, url: `${base}/apis/apps/v1/namespaces/default/deployments/web` }
+}
 
 describe('field sets', () => {
   it('encodes fields, keyed list items and primitive sets as FieldsV1 and back', () => {

@@ -12,61 +12,16 @@ import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { promisify } from 'node:util'
-import { createMemoryStorage, type Storage } from '@hakube/storage'
-import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { registerDiscovery } from '../discovery.js'
-import { parseApiServerFlags } from '../options.js'
-import { ApiServer } from '../server.js'
-import { registerResourceRoutes } from './index.js'
+import { call, type Json, startTestServer, stopTestServers } from '../testing/harness.js'
 
-const silent = { debug() {}, info() {}, warn() {}, error() {} }
-const open: Array<{ server: ApiServer; storage: Storage }> = []
 const tempDirs: string[] = []
 afterEach(async () => {
-  for (const { server, storage } of open.splice(0)) {
-    await server.shutdown()
-    await storage.close()
-  }
+  await stopTestServers()
   for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-async function start() {
-  const r = parseApiServerFlags(['--bind-address=127.0.0.1', '--secure-port=0'])
-  if (!r.ok || !('config' in r)) throw new Error(JSON.stringify(r))
-  const storage = createMemoryStorage()
-  const server = new ApiServer({ config: r.config, storage, logger: silent })
-  registerDiscovery(server.app)
-  registerResourceRoutes(server, storage, { bookmarkIntervalMs: 200 })
-  open.push({ server, storage })
-  const port = await server.listen()
-  const base = `http://127.0.0.1:${port}`
-  expect((await call('POST', `${base}/api/v1/namespaces`, { metadata: { name: 'default' } })).status).toBe(
-    201,
-  )
-  return { port, base }
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are arbitrary JSON, read field by field
-type Json = Record<string, any>
 const SMP = 'application/strategic-merge-patch+json'
-
-async function call(
-  method: 'GET' | 'POST' | 'PATCH',
-  url: string,
-  body?: unknown,
-  contentType = 'application/json',
-): Promise<{ status: number; body: Json }> {
-  const r = await request(url, {
-    method,
-    ...(body !== undefined && {
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-      headers: { 'content-type': contentType },
-    }),
-  })
-  const text = await r.body.text()
-  return { status: r.statusCode, body: text === '' ? {} : (JSON.parse(text) as Json) }
-}
 
 const POD = {
   apiVersion: 'v1',
@@ -106,6 +61,15 @@ async function withDeployment(base: string): Promise<string> {
 }
 
 const names = (pod: Json) => (pod['spec'].containers as Json[]).map((c) => c['name'])
+
+async function start() {
+  const { port, base } = await startTestServer({
+    discovery: true,
+    bookmarkIntervalMs: 200,
+    namespaces: ['default'],
+  })
+  return { port, base }
+}
 
 describe('PATCH application/strategic-merge-patch+json', () => {
   it("patches one container's image by name and keeps the others", async () => {

@@ -3,51 +3,13 @@
  * exact Status texts.
  * Method: a real ApiServer on 127.0.0.1 (port 0) over the memory storage, driven with undici.
  */
-import { createMemoryStorage, type Storage } from '@hakube/storage'
-import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { parseApiServerFlags } from '../options.js'
-import { ApiServer } from '../server.js'
-import { registerResourceRoutes } from './index.js'
+import { call, type Json, startTestServer, stopTestServers } from '../testing/harness.js'
 
-const silent = { debug() {}, info() {}, warn() {}, error() {} }
-const open: Array<{ server: ApiServer; storage: Storage }> = []
-afterEach(async () => {
-  for (const { server, storage } of open.splice(0)) {
-    await server.shutdown()
-    await storage.close()
-  }
-})
+afterEach(stopTestServers)
 
-async function start() {
-  const storage = createMemoryStorage()
-  const r = parseApiServerFlags(['--bind-address=127.0.0.1', '--secure-port=0'])
-  if (!r.ok || !('config' in r)) throw new Error(JSON.stringify(r))
-  const server = new ApiServer({ config: r.config, storage, logger: silent })
-  registerResourceRoutes(server, storage)
-  open.push({ server, storage })
-  const base = `http://127.0.0.1:${await server.listen()}`
-  expect((await call('POST', `${base}/api/v1/namespaces`, { metadata: { name: 'ns' } })).status).toBe(201)
-  return base
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are arbitrary JSON, read field by field
-type Json = Record<string, any>
-async function call(
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
-  url: string,
-  body?: unknown,
-  contentType: string | undefined = 'application/json',
-): Promise<{ status: number; body: Json }> {
-  const r = await request(url, {
-    method,
-    ...(body !== undefined && {
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-      headers: contentType === undefined ? {} : { 'content-type': contentType },
-    }),
-  })
-  const text = await r.body.text()
-  return { status: r.statusCode, body: text === '' ? {} : (JSON.parse(text) as Json) }
+async function start(): Promise<string> {
+  return (await startTestServer({ namespaces: ['ns'] })).base
 }
 
 const pod = (name: string, spec: Json = {}) => ({
