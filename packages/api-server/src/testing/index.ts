@@ -1,0 +1,20 @@
+/** Test helpers for the api-server and the suites that drive it (kubectl, HTTP). */
+
+export {
+  call,
+  type Json,
+  silentLogger,
+  startTestServer,
+  stopTestServers,
+  type TestServer,
+  type TestServerOptions,
+} from './harness.js'
+export {
+  KUBECTL_VERSIONS,
+  Kubectl,
+  type KubectlResult,
+  type KubectlRunOptions,
+  type KubectlVersion,
+  kubectlBinary,
+  removeKubectlHomes,
+} from './kubectl.js'

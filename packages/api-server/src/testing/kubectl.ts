@@ -1,0 +1,121 @@
+/**
+ * The real kubectl for tests. `/usr/bin/kubectl` is a version dispatcher (kubectl-wire.md §1.2); the
+ * binaries it chooses from (`kubectl.1.27` ... `kubectl.1.33`) sit beside its real path, and tests call
+ * them directly so that the version under test never depends on the dispatcher's cache.
+ *
+ * Each `Kubectl` has its own HOME, empty kubeconfig and `--cache-dir`, so no test sees another's
+ * discovery or OpenAPI cache. A missing binary throws: these tests cannot pass without kubectl.
+ */
+import { execFile } from 'node:child_process'
+import { accessSync, constants, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { delimiter, dirname, join } from 'node:path'
+
+/** `dispatcher` is the `kubectl` on PATH; the others are the versioned binaries beside it. */
+export type KubectlVersion = 'dispatcher' | '1.27' | '1.32' | '1.33'
+
+/** The versions the kubectl suites run with (issue 5: 1.27, 1.32 and 1.33). */
+export const KUBECTL_VERSIONS: readonly KubectlVersion[] = ['1.27', '1.32', '1.33']
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The path of the kubectl binary of `version`; throws when it is not installed. */
+export function kubectlBinary(version: KubectlVersion = 'dispatcher'): string {
+  const onPath = (process.env['PATH'] ?? '')
+    .split(delimiter)
+    .map((dir) => join(dir, 'kubectl'))
+    .find(executable)
+  if (onPath === undefined)
+    throw new Error('kubectl is not on PATH: these tests run the real kubectl and cannot pass without it')
+  if (version === 'dispatcher') return onPath
+  const versioned = join(dirname(realpathSync(onPath)), `kubectl.${version}`)
+  if (!executable(versioned))
+    throw new Error(`${versioned} is missing: the kubectl package installs it beside the dispatcher`)
+  return versioned
+}
+
+export interface KubectlResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export interface KubectlRunOptions {
+  stdin?: string
+  timeoutMs?: number
+}
+
+const homes: string[] = []
+
+/** kubectl of one version against one server, with its own HOME and cache dir. */
+export class Kubectl {
+  readonly binary: string
+  /** A scratch directory (the HOME of the kubectl runs) where tests may write manifests. */
+  readonly home: string
+
+  constructor(
+    readonly server: string,
+    readonly version: KubectlVersion = 'dispatcher',
+  ) {
+    this.binary = kubectlBinary(version)
+    this.home = mkdtempSync(join(tmpdir(), 'hakube-kubectl-'))
+    homes.push(this.home)
+    writeFileSync(join(this.home, 'kubeconfig'), 'apiVersion: v1\nkind: Config\n')
+  }
+
+  /** Writes `text` to a file in the scratch directory and returns its path. */
+  file(name: string, text: string): string {
+    const path = join(this.home, name)
+    writeFileSync(path, text)
+    return path
+  }
+
+  /** Runs kubectl; never throws for a non-zero exit (the result carries it). */
+  run(args: readonly string[], options: KubectlRunOptions = {}): Promise<KubectlResult> {
+    const argv = [`--server=${this.server}`, `--cache-dir=${join(this.home, 'cache')}`, ...args]
+    return new Promise((resolve, reject) => {
+      const child = execFile(
+        this.binary,
+        argv,
+        {
+          env: { ...process.env, HOME: this.home, KUBECONFIG: join(this.home, 'kubeconfig') },
+          cwd: this.home,
+          timeout: options.timeoutMs ?? 60_000,
+          killSignal: 'SIGKILL',
+          maxBuffer: 64 * 1024 * 1024,
+        },
+        (err, stdout, stderr) => {
+          const code: unknown = err === null ? 0 : (err as { code?: unknown }).code
+          if (typeof code !== 'number') {
+            const killed = (err as { killed?: boolean } | null)?.killed === true
+            reject(new Error(`kubectl ${args.join(' ')}: ${killed ? 'timed out' : String(err?.message)}`))
+            return
+          }
+          resolve({ code, stdout, stderr })
+        },
+      )
+      if (options.stdin !== undefined) child.stdin?.end(options.stdin)
+      else child.stdin?.end()
+    })
+  }
+
+  /** Runs kubectl and returns stdout; a non-zero exit throws with stderr in the message. */
+  async ok(args: readonly string[], options: KubectlRunOptions = {}): Promise<string> {
+    const r = await this.run(args, options)
+    if (r.code !== 0)
+      throw new Error(`kubectl ${args.join(' ')} exited ${r.code}\nstderr: ${r.stderr}\nstdout: ${r.stdout}`)
+    return r.stdout
+  }
+}
+
+/** Removes the scratch directories of every Kubectl created so far (tests call it in afterAll). */
+export function removeKubectlHomes(): void {
+  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true })
+}
