@@ -6,6 +6,7 @@
  */
 import { createStorage } from '@hakube/storage'
 import pino from 'pino'
+import { startSystemNamespaces } from './bootstrap.js'
 import { registerDiscovery } from './discovery.js'
 import { instrumentStorage } from './instrumented-storage.js'
 import { helpText, parseApiServerFlags } from './options.js'
@@ -40,10 +41,14 @@ async function main(): Promise<void> {
     { address: config.bindAddress, port, storage: config.storageBackend, etcdServers: config.etcdServers },
     'serving',
   )
+  const systemNamespaces = startSystemNamespaces(storage, {
+    onError: (err) => log.warn({ err }, 'creating the system namespaces failed; retrying'),
+  })
   let stopping = false
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) return
     stopping = true
+    systemNamespaces.stop()
     log.info({ signal }, 'received signal; shutting down')
     server
       .shutdown()
