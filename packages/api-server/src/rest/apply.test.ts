@@ -5,13 +5,12 @@
  * Method: a real ApiServer on 127.0.0.1 (port 0, memory storage) driven with undici, then kubectl from
  * PATH (when present) with its own --cache-dir.
  */
-import { execFile } from 'node:child_process'
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
-import { promisify } from 'node:util'
-import { afterEach, describe, expect, it } from 'vitest'
+import { join } from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { call, type Json, startTestServer, stopTestServers } from '../testing/harness.js'
+import { Kubectl, removeKubectlHomes } from '../testing/kubectl.js'
 import { fieldSetOf, fromFieldsV1, toFieldsV1 } from './apply.js'
 import { schemaInfoFromTable } from './strategic-merge.js'
 
@@ -20,6 +19,7 @@ afterEach(async () => {
   await stopTestServers()
   for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
+afterAll(removeKubectlHomes)
 
 const APPLY = 'application/apply-patch+yaml'
 
@@ -222,39 +222,12 @@ describe('server-side apply over HTTP', () => {
   })
 })
 
-function kubectlOnPath(): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    const candidate = join(dir, 'kubectl')
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {}
-  }
-  return undefined
+/** kubectl against the server with its own HOME, --cache-dir and an empty kubeconfig. */
+function kubectl(port: number, args: string[]): Promise<string> {
+  return new Kubectl(`http://127.0.0.1:${port}`).ok(args)
 }
 
-const run = promisify(execFile)
-const kubectlBin = kubectlOnPath()
-
-async function kubectl(port: number, args: string[]): Promise<string> {
-  const home = mkdtempSync(join(tmpdir(), 'hakube-kubectl-'))
-  tempDirs.push(home)
-  const kubeconfig = join(home, 'kubeconfig')
-  writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\n')
-  try {
-    const { stdout } = await run(
-      kubectlBin ?? 'kubectl',
-      [`--server=http://127.0.0.1:${port}`, `--cache-dir=${join(home, 'cache')}`, ...args],
-      { env: { ...process.env, HOME: home, KUBECONFIG: kubeconfig }, timeout: 60_000, cwd: home },
-    )
-    return stdout
-  } catch (e) {
-    const err = e as { stderr?: string; message?: string }
-    throw new Error(`kubectl ${args.join(' ')} failed: ${err.stderr ?? ''} ${err.message ?? ''}`)
-  }
-}
-
-describe.skipIf(kubectlBin === undefined)('the real kubectl apply --server-side', () => {
+describe('the real kubectl apply --server-side', () => {
   it('creates, then applies a change', async () => {
     const { port, url } = await start()
     const dir = mkdtempSync(join(tmpdir(), 'hakube-ssa-'))

@@ -7,19 +7,19 @@
  * routes, driven with undici; then `kubectl` from PATH against it with its own --cache-dir, checking
  * its output and the stored objects.
  */
-import { execFile } from 'node:child_process'
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
-import { promisify } from 'node:util'
-import { afterEach, describe, expect, it } from 'vitest'
+import { join } from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { call, type Json, startTestServer, stopTestServers } from '../testing/harness.js'
+import { Kubectl, removeKubectlHomes } from '../testing/kubectl.js'
 
 const tempDirs: string[] = []
 afterEach(async () => {
   await stopTestServers()
   for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
+afterAll(removeKubectlHomes)
 
 const SMP = 'application/strategic-merge-patch+json'
 
@@ -224,36 +224,9 @@ describe('PATCH application/strategic-merge-patch+json', () => {
 
 // The real kubectl.
 
-function kubectlOnPath(): string {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    const candidate = join(dir, 'kubectl')
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {}
-  }
-  throw new Error('kubectl is not on PATH: these tests run the real kubectl and cannot pass without it')
-}
-
-const run = promisify(execFile)
-
-/** kubectl against the server with a fresh --cache-dir and an empty kubeconfig. */
-async function kubectl(port: number, args: string[]): Promise<string> {
-  const home = mkdtempSync(join(tmpdir(), 'hakube-kubectl-'))
-  tempDirs.push(home)
-  const kubeconfig = join(home, 'kubeconfig')
-  writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\n')
-  try {
-    const { stdout } = await run(
-      kubectlOnPath(),
-      [`--server=http://127.0.0.1:${port}`, `--cache-dir=${join(home, 'cache')}`, ...args],
-      { env: { ...process.env, HOME: home, KUBECONFIG: kubeconfig }, timeout: 60_000, cwd: home },
-    )
-    return stdout
-  } catch (e) {
-    const err = e as { stderr?: string; message?: string }
-    throw new Error(`kubectl ${args.join(' ')} failed: ${err.stderr ?? ''} ${err.message ?? ''}`)
-  }
+/** kubectl against the server with its own HOME, --cache-dir and an empty kubeconfig. */
+function kubectl(port: number, args: string[]): Promise<string> {
+  return new Kubectl(`http://127.0.0.1:${port}`).ok(args)
 }
 
 describe('the real kubectl sends strategic merge patches', () => {
