@@ -6,6 +6,7 @@
  * Method: the real ApiServer on 127.0.0.1 (port 0) over the memory storage (or an etcd3 storage with no
  * server behind it), with test routes standing in for resource handlers.
  */
+import { connect } from 'node:net'
 import { createEtcd3Storage, createMemoryStorage, type Storage } from '@hakube/storage'
 import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -172,5 +173,38 @@ describe('graceful shutdown', () => {
     await done
     expect(await ended).toContain('BOOKMARK')
     await expect(get(`${base}/healthz`)).rejects.toThrow()
+  })
+
+  it('while in-flight requests drain: new connections are refused, a request on a busy one gets 503', async () => {
+    const { server, base, release } = await start()
+    const port = Number(new URL(base).port)
+    const socket = connect({ host: '127.0.0.1', port })
+    let received = ''
+    socket.on('data', (b: Buffer) => {
+      received += b.toString()
+    })
+    const closed = new Promise((r) => socket.once('close', r))
+    await new Promise((r) => socket.once('connect', r))
+    // The connection is busy with a held request, so closing the listener leaves it open.
+    socket.write('GET /test/hold HTTP/1.1\r\nHost: x\r\n\r\n')
+    await new Promise((r) => setTimeout(r, 50))
+    const done = server.shutdown()
+    await new Promise((r) => setTimeout(r, 100))
+    await expect(get(`${base}/healthz`)).rejects.toThrow(/ECONNREFUSED/)
+    socket.write('GET /api/v1/pods HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    await new Promise((r) => setTimeout(r, 100))
+    release()
+    await done
+    await closed
+    const responses = received.split(/(?=HTTP\/1\.1 )/)
+    expect(responses[0]).toMatch(/^HTTP\/1\.1 200 /)
+    expect(responses[1]).toMatch(/^HTTP\/1\.1 503 /)
+    expect(responses[1]).toMatch(/\r\nretry-after: 1\r\n/i)
+    expect(statusOf(responses[1]?.split('\r\n\r\n')[1] ?? '')).toMatchObject({
+      kind: 'Status',
+      code: 503,
+      reason: 'ServiceUnavailable',
+      message: 'apiserver is shutting down',
+    })
   })
 })

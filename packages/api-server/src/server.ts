@@ -56,6 +56,8 @@ export class ApiServer {
   readonly registry: Registry
   private readonly inflight = { readOnly: 0, mutating: 0 }
   private shuttingDown = false
+  /** Set once the shutdown delay is over: the listener is closed and new requests get 503. */
+  private draining = false
   private readonly longRunning = new Set<FastifyReply>()
   private readonly metrics: {
     requests: Counter
@@ -140,8 +142,10 @@ export class ApiServer {
 
   /**
    * kube-apiserver's graceful termination: /readyz fails at once (so load balancers stop sending),
-   * requests keep being served for --shutdown-delay-duration, then the listener closes, in-flight
-   * requests finish, and watches are ended.
+   * requests keep being served for --shutdown-delay-duration, then the listener closes (new
+   * connections are refused), in-flight requests finish, and watches are ended. A request that still
+   * arrives on an open keep-alive connection meanwhile gets 503 `apiserver is shutting down` with
+   * `Retry-After: 1`, as kube's WithWaitGroup filter answers, so clients retry elsewhere.
    */
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return
@@ -149,6 +153,9 @@ export class ApiServer {
     this.opts.logger.info({ delayMs: this.opts.config.shutdownDelayMs }, 'shutting down: /readyz now fails')
     if (this.opts.config.shutdownDelayMs > 0)
       await new Promise((r) => setTimeout(r, this.opts.config.shutdownDelayMs))
+    this.draining = true
+    // No new connections; fastify's close() below tolerates the server being closed already.
+    this.app.server.close()
     for (const reply of this.longRunning) reply.raw.end()
     // In-flight requests get to finish (each has its --request-timeout, bounded here), then every
     // connection is closed: keep-alive ones would otherwise hold the process.
@@ -180,6 +187,11 @@ export class ApiServer {
     const { config, logger } = this.opts
     this.app.addHook('onRequest', async (req, reply) => {
       req.startedAt = process.hrtime.bigint()
+      if (this.draining) {
+        const err = statusErrors.serviceUnavailable('apiserver is shutting down')
+        req.raw.resume()
+        return reply.code(err.code).header('retry-after', '1').send(err.toJSON())
+      }
       if (isLongRunning(req)) return
       const kind = MUTATING.has(req.method) ? 'mutating' : 'readOnly'
       const limit = kind === 'mutating' ? config.maxMutatingRequestsInflight : config.maxRequestsInflight
