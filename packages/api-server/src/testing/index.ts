@@ -12,6 +12,7 @@ export {
 export {
   KUBECTL_VERSIONS,
   Kubectl,
+  KubectlProcess,
   type KubectlResult,
   type KubectlRunOptions,
   type KubectlVersion,

@@ -6,7 +6,7 @@
  * Each `Kubectl` has its own HOME, empty kubeconfig and `--cache-dir`, so no test sees another's
  * discovery or OpenAPI cache. A missing binary throws: these tests cannot pass without kubectl.
  */
-import { execFile } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { accessSync, constants, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
@@ -106,6 +106,22 @@ export class Kubectl {
     })
   }
 
+  /**
+   * Starts a long-running kubectl (`get -w`): its output is collected line by line until `stop()`,
+   * which kills it. Tests stop every one they start.
+   */
+  start(args: readonly string[]): KubectlProcess {
+    const argv = [`--server=${this.server}`, `--cache-dir=${join(this.home, 'cache')}`, ...args]
+    const child = spawn(this.binary, argv, {
+      env: { ...process.env, HOME: this.home, KUBECONFIG: join(this.home, 'kubeconfig') },
+      cwd: this.home,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    running.add(child)
+    child.once('exit', () => running.delete(child))
+    return new KubectlProcess(child)
+  }
+
   /** Runs kubectl and returns stdout; a non-zero exit throws with stderr in the message. */
   async ok(args: readonly string[], options: KubectlRunOptions = {}): Promise<string> {
     const r = await this.run(args, options)
@@ -115,7 +131,53 @@ export class Kubectl {
   }
 }
 
-/** Removes the scratch directories of every Kubectl created so far (tests call it in afterAll). */
+/** A kubectl started by {@link Kubectl.start}. */
+export class KubectlProcess {
+  stdout = ''
+  stderr = ''
+  private readonly exited: Promise<number | null>
+
+  constructor(private readonly child: ChildProcess) {
+    child.stdout?.on('data', (b: Buffer) => {
+      this.stdout += b.toString()
+    })
+    child.stderr?.on('data', (b: Buffer) => {
+      this.stderr += b.toString()
+    })
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+  }
+
+  /** The complete lines printed so far. */
+  lines(): string[] {
+    const all = this.stdout.split('\n')
+    all.pop()
+    return all
+  }
+
+  /** Waits until `count` complete lines are printed (throws after `timeoutMs` with what there is). */
+  async waitForLines(count: number, timeoutMs = 20_000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs
+    while (this.lines().length < count) {
+      if (Date.now() > deadline || this.child.exitCode !== null)
+        throw new Error(
+          `kubectl printed ${this.lines().length} of ${count} lines (exit ${this.child.exitCode})\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
+        )
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    return this.lines()
+  }
+
+  /** Kills kubectl and waits for it to exit. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
+    await this.exited
+  }
+}
+
+const running = new Set<ChildProcess>()
+
+/** Kills any kubectl still running and removes the scratch directories of every Kubectl created so far (tests call it in afterAll). */
 export function removeKubectlHomes(): void {
+  for (const child of running) child.kill('SIGKILL')
   for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true })
 }
