@@ -204,14 +204,26 @@ describe('server-side apply over HTTP', () => {
     const back = await call('PATCH', `${url}?fieldManager=alice`, deployment(2), APPLY)
     expect(back.status).toBe(409)
     expect(back.body['message']).toBe('Apply failed with 1 conflict: conflict with "bob": .spec.replicas')
-    // A merge patch keeps the managedFields.
+    // A merge patch keeps the apply managers and adds its writer as an Update manager of what it set.
     const labelled = await call(
       'PATCH',
-      url,
-      { metadata: { labels: { x: 'y' } } },
+      `${url}?fieldManager=carol`,
+      { metadata: { labels: { x: 'y' } }, spec: { replicas: 6 } },
       'application/merge-patch+json',
     )
-    expect(labelled.body['metadata'].managedFields).toHaveLength(2)
+    const entries = labelled.body['metadata'].managedFields as Json[]
+    expect(entries.map((e) => `${e['manager']}/${e['operation']}`)).toEqual(['alice/Apply', 'carol/Update'])
+    expect(entries[1]).toMatchObject({
+      apiVersion: 'apps/v1',
+      fieldsType: 'FieldsV1',
+      fieldsV1: { 'f:metadata': { 'f:labels': { 'f:x': {} } }, 'f:spec': { 'f:replicas': {} } },
+    })
+    // carol took .spec.replicas from bob, who owned nothing else; an Update manager conflicts too.
+    const bobAgain = await call('PATCH', `${url}?fieldManager=bob`, bobScales, APPLY)
+    expect(bobAgain.status).toBe(409)
+    expect(bobAgain.body['message']).toBe(
+      'Apply failed with 1 conflict: conflict with "carol" using apps/v1: .spec.replicas',
+    )
   })
 
   it('rejects a name that does not match the URL and apply on /status', async () => {

@@ -16,7 +16,10 @@
  *   away from that manager. Applying the same value makes the field shared.
  * - Fields the manager applied before, no longer applies, and nobody else owns are removed.
  *
- * Not modelled: Update managers (PUT, POST and other patches record no ownership), the type-aware
+ * - Update managers (managed-fields.ts: every other write records its writer's fields) conflict the
+ *   same way; kube prints them `"kubectl-edit" using v1`.
+ *
+ * Not modelled: the type-aware
  * structured-merge-diff merge (the result is the strategic merge of the applied configuration),
  * conversion between versions, and apply to subresources.
  */
@@ -48,9 +51,9 @@ export interface ManagedFieldsEntry {
 }
 
 /** A field path as FieldsV1 keys (`f:spec`, `k:{"name":"a"}`, `v:"x"`). */
-type FieldPath = readonly string[]
+export type FieldPath = readonly string[]
 
-const pathId = (p: FieldPath) => JSON.stringify(p)
+export const pathId = (p: FieldPath) => JSON.stringify(p)
 
 /** Decodes an apply body: YAML (JSON is YAML) holding one object. */
 export function parseApplyBody(raw: unknown): Json {
@@ -99,12 +102,17 @@ const UNOWNED_META = new Set([
   'selfLink',
 ])
 
-/** The set of fields an applied configuration names, as membership paths. */
-export function fieldSetOf(applied: Json, schema: SchemaInfo): FieldPath[] {
+/**
+ * The set of fields an object (or applied configuration) names, as membership paths: everything but
+ * status (`part: 'main'`, the main resource's fields) or status alone (`part: 'status'`, the fields of
+ * the `/status` subresource).
+ */
+export function fieldSetOf(applied: Json, schema: SchemaInfo, part: 'main' | 'status' = 'main'): FieldPath[] {
   const out: FieldPath[] = []
   const walkMap = (m: Json, path: FieldPath, schemaPath: string[]) => {
     for (const [k, v] of Object.entries(m)) {
-      if (path.length === 0 && (k === 'apiVersion' || k === 'kind' || k === 'status')) continue
+      if (path.length === 0 && (k === 'apiVersion' || k === 'kind')) continue
+      if (path.length === 0 && (k === 'status') !== (part === 'status')) continue
       if (path.length === 1 && path[0] === 'f:metadata' && UNOWNED_META.has(k)) continue
       walkValue(v, [...path, `f:${k}`], [...schemaPath, k])
     }
@@ -177,10 +185,10 @@ export function fromFieldsV1(fields: unknown): FieldPath[] {
   return out
 }
 
-const NOT_FOUND = Symbol('not found')
+export const NOT_FOUND = Symbol('not found')
 
 /** The parent container of a path's last element and how to address that element. */
-function resolve(doc: unknown, path: FieldPath): unknown {
+export function resolve(doc: unknown, path: FieldPath): unknown {
   let cur: unknown = doc
   for (const seg of path) {
     cur = step(cur, seg)
@@ -240,23 +248,34 @@ export function printPath(path: FieldPath): string {
     .join('')
 }
 
+/**
+ * A manager as kube's conflict messages print it: `"alice"`, `"kubectl-edit" using v1` for an Update
+ * manager, with ` with subresource "status"` for a subresource's.
+ */
+export function printManager(e: ManagedFieldsEntry): string {
+  let s = JSON.stringify(e.manager ?? '')
+  if (e.subresource) s = `${s} with subresource ${JSON.stringify(e.subresource)}`
+  if (e.operation === 'Update') s = `${s} using ${e.apiVersion ?? ''}`
+  return s
+}
+
 function conflictError(conflicts: Array<{ manager: string; path: FieldPath }>): StatusError {
   const causes = conflicts.map((c) => ({
     reason: 'FieldManagerConflict',
-    message: `conflict with ${JSON.stringify(c.manager)}`,
+    message: `conflict with ${c.manager}`,
     field: printPath(c.path),
   }))
   let message: string
   const [first] = conflicts
   if (conflicts.length === 1 && first !== undefined) {
-    message = `Apply failed with 1 conflict: conflict with ${JSON.stringify(first.manager)}: ${printPath(first.path)}`
+    message = `Apply failed with 1 conflict: conflict with ${first.manager}: ${printPath(first.path)}`
   } else {
     const byManager = new Map<string, string[]>()
     for (const c of conflicts)
       byManager.set(c.manager, [...(byManager.get(c.manager) ?? []), printPath(c.path)])
     const lines: string[] = []
     for (const m of [...byManager.keys()].sort()) {
-      lines.push(`conflicts with ${JSON.stringify(m)}:`)
+      lines.push(`conflicts with ${m}:`)
       for (const p of byManager.get(m) ?? []) lines.push(`- ${p}`)
     }
     message = `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`
@@ -301,7 +320,7 @@ export function applyTo(
       const live = resolve(current, p)
       const want = resolve(applied, p)
       if (live !== NOT_FOUND && jsonEqual(live, want)) continue
-      conflicts.push({ manager: e.manager ?? '', path: p })
+      conflicts.push({ manager: printManager(e), path: p })
       taken.set(e, (taken.get(e) ?? new Set()).add(id))
     }
   }
@@ -401,7 +420,7 @@ export async function applyObject(
       const body = applyTo({}, applied, manager, force, apiVersion, schema)
       metaOf(body).name = name
       try {
-        return { object: await createObject(ctx, body, query), created: true }
+        return { object: await createObject(ctx, body, query, false), created: true }
       } catch (err) {
         // Someone created it meanwhile: apply to theirs.
         if (err instanceof StatusError && err.code === 409 && attempt < 3) continue
@@ -415,6 +434,7 @@ export async function applyObject(
         subresource,
         (current) => decode(resource, applyTo(current, applied, manager, force, apiVersion, schema), query),
         query,
+        null,
       )
       return { object, created: false }
     } catch (err) {

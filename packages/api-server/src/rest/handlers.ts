@@ -30,6 +30,7 @@ import {
 import { isStorageError, objectKey, type Storage, type StoredObject } from '@hakube/storage'
 import { applyPatch, isObject, jsonEqual, type Patch } from './body.js'
 import { storageCall, toStatus } from './errors.js'
+import { managerOf, recordUpdate, type UpdateOwnership } from './managed-fields.js'
 import {
   forStorage,
   generateName,
@@ -42,6 +43,7 @@ import {
   tracksGeneration,
 } from './objects.js'
 import { type Query, queryParam } from './query.js'
+import { schemaInfoFor } from './strategic-merge.js'
 
 /** How often a generateName collision or an unconditional update racing another write is retried. */
 export const RETRIES_MAX = 16
@@ -55,6 +57,8 @@ export interface RestContext {
   gr: GroupResource
   /** The namespace from the URL ('' for cluster-scoped resources and all-namespace requests). */
   namespace: string
+  /** The request's User-Agent: the writer of managed fields when no fieldManager is given. */
+  userAgent?: string
 }
 
 export function contextFor(storage: Storage, resource: ResourceInfo, namespace: string): RestContext {
@@ -63,6 +67,17 @@ export function contextFor(storage: Storage, resource: ResourceInfo, namespace: 
 
 export const keyOf = (ctx: RestContext, name: string) =>
   objectKey(ctx.resource.plural, ctx.resource.namespaced ? ctx.namespace : undefined, name)
+
+/** Who a write's managed fields belong to (managed-fields.ts). */
+function ownership(ctx: RestContext, query: Query, subresource: string): UpdateOwnership {
+  const { resource } = ctx
+  return {
+    manager: managerOf(queryParam(query, 'fieldManager'), ctx.userAgent),
+    apiVersion: resource.group === '' ? resource.version : `${resource.group}/${resource.version}`,
+    subresource,
+    schema: schemaInfoFor(resource.schema),
+  }
+}
 
 const hasStatus = (r: ResourceInfo) => r.subresources.some((s) => s.name === 'status')
 
@@ -153,7 +168,16 @@ function prepareStatusForCreate(kind: string, obj: Obj): void {
   }
 }
 
-export async function createObject(ctx: RestContext, body: unknown, query: Query): Promise<Obj> {
+/**
+ * Creates the object; `recordOwnership` false leaves managedFields as the body has them (server-side
+ * apply records its own).
+ */
+export async function createObject(
+  ctx: RestContext,
+  body: unknown,
+  query: Query,
+  recordOwnership = true,
+): Promise<Obj> {
   const { resource } = ctx
   let obj = decode(resource, body, query)
   checkNamespaceMatches(ctx, obj)
@@ -179,6 +203,7 @@ export async function createObject(ctx: RestContext, body: unknown, query: Query
     const errs = validateCreate(resource.kind, prepared)
     if (errs.length > 0) throw invalid(ctx, name, errs)
     await checkNamespaceUsable(ctx, name)
+    if (recordOwnership) recordUpdate(undefined, prepared, ownership(ctx, query, ''))
     if (queryParam(query, 'dryRun') === 'All') return prepared
     try {
       prepared = forStorage(prepared)
@@ -197,7 +222,9 @@ export async function createObject(ctx: RestContext, body: unknown, query: Query
 /**
  * GuaranteedUpdate: reads the object, lets `change` compute the new one from it, writes it with a
  * compare-and-swap on the read revision, and retries when another write came between (unless the
- * caller pinned a resourceVersion, which then gets 409).
+ * caller pinned a resourceVersion, which then gets 409). The writer's managed fields are recorded
+ * under `ownedAs` (the subresource written: '', `status`, `scale`), or not at all when it is null
+ * (server-side apply records its own).
  */
 export async function guaranteedUpdate(
   ctx: RestContext,
@@ -205,6 +232,7 @@ export async function guaranteedUpdate(
   subresource: string,
   change: (current: Obj) => Obj,
   query: Query,
+  ownedAs: string | null = subresource,
 ): Promise<Obj> {
   const { resource } = ctx
   const key = keyOf(ctx, name)
@@ -251,6 +279,7 @@ export async function guaranteedUpdate(
       else delete m.generation
     }
     metaOf(next).resourceVersion = String(current.modRevision)
+    if (ownedAs !== null) recordUpdate(old, next, ownership(ctx, query, ownedAs))
     const errs = validateUpdate(resource.kind, next, old)
     if (errs.length > 0) throw invalid(ctx, name, errs)
     if (jsonEqual(forStorage(next), forStorage(old))) return old

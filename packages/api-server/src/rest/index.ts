@@ -74,6 +74,7 @@ async function serve(
     info.subresource === '' ? undefined : resource.subresources.find((s) => s.name === info.subresource)
   if (info.subresource !== '' && sub === undefined) throw statusErrors.notFoundResource()
   const ctx = contextFor(storage, resource, info.namespace)
+  ctx.userAgent = req.headers['user-agent']
   const query = (req.query ?? {}) as Query
   const need = (verb: Verb): void => {
     if (!resource.verbs.includes(verb)) throw statusErrors.methodNotSupported(ctx.gr, verb)

@@ -232,6 +232,7 @@ export async function updateScale(
       return parent
     },
     query,
+    'scale',
   )
   return scaleOf(updated)
 }
