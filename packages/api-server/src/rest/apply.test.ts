@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { call, type Json, startTestServer, stopTestServers } from '../testing/harness.js'
 import { Kubectl, removeKubectlHomes } from '../testing/kubectl.js'
-import { fieldSetOf, fromFieldsV1, toFieldsV1 } from './apply.js'
+import { fieldSetOf, fromFieldsV1, LAST_APPLIED, toFieldsV1 } from './apply.js'
 import { schemaInfoFromTable } from './strategic-merge.js'
 
 const tempDirs: string[] = []
@@ -224,6 +224,38 @@ describe('server-side apply over HTTP', () => {
     expect(bobAgain.body['message']).toBe(
       'Apply failed with 1 conflict: conflict with "carol" using apps/v1: .spec.replicas',
     )
+  })
+
+  it('kubectl takes over from client-side apply where the live values are the last-applied ones', async () => {
+    const { base, url } = await start()
+    const manifest = deployment(2)
+    const last = `${JSON.stringify(manifest)}\n`
+    const withLast = {
+      ...manifest,
+      metadata: { ...manifest.metadata, annotations: { [LAST_APPLIED]: last } },
+    }
+    const created = await call(
+      'POST',
+      `${base}/apis/apps/v1/namespaces/default/deployments?fieldManager=kubectl-client-side-apply`,
+      withLast,
+    )
+    expect(created.status).toBe(201)
+    // Another manager conflicts with the client-side apply manager (an Update manager).
+    const alice = await call('PATCH', `${url}?fieldManager=alice`, deployment(3), APPLY)
+    expect(alice.status).toBe(409)
+    expect(alice.body['message']).toBe(
+      'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas',
+    )
+    // kubectl does not: replicas is still what was last applied client-side.
+    const upgraded = await call('PATCH', `${url}?fieldManager=kubectl`, deployment(3), APPLY)
+    expect(upgraded.status).toBe(200)
+    expect(upgraded.body['spec'].replicas).toBe(3)
+    expect(JSON.parse(upgraded.body['metadata'].annotations[LAST_APPLIED])).toEqual(deployment(3))
+    // Once the live value differs from the last-applied one, kubectl conflicts too.
+    const scaled = await call('PATCH', url, { spec: { replicas: 5 } }, 'application/merge-patch+json')
+    expect(scaled.status).toBe(200)
+    const again = await call('PATCH', `${url}?fieldManager=kubectl`, deployment(4), APPLY)
+    expect(again.status).toBe(409)
   })
 
   it('rejects a name that does not match the URL and apply on /status', async () => {

@@ -324,7 +324,8 @@ export function applyTo(
       taken.set(e, (taken.get(e) ?? new Set()).add(id))
     }
   }
-  if (conflicts.length > 0 && !force) throw conflictError(conflicts)
+  if (conflicts.length > 0 && !force && !upgradesClientSideApply(current, manager, conflicts, schema))
+    throw conflictError(conflicts)
 
   const bare = structuredClone(applied)
   if (isObject(bare['metadata'])) delete bare['metadata']['managedFields']
@@ -376,7 +377,66 @@ export function applyTo(
   }
   if (!placed) next.push(entry)
   metaOf(merged)['managedFields'] = next
+  if (manager === KUBECTL_MANAGER && lastAppliedOf(current) !== undefined)
+    setLastApplied(merged, buildLastApplied(applied))
   return merged
+}
+
+/** The field manager of `kubectl apply --server-side`, whose applies upgrade client-side apply. */
+const KUBECTL_MANAGER = 'kubectl'
+export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
+
+function lastAppliedOf(o: Obj): Json | undefined {
+  const annotations = metaOf(o)['annotations']
+  const text = isObject(annotations) ? annotations[LAST_APPLIED] : undefined
+  if (typeof text !== 'string') return undefined
+  try {
+    const v = JSON.parse(text) as unknown
+    return isObject(v) ? v : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function setLastApplied(o: Obj, text: string): void {
+  const m = metaOf(o)
+  m['annotations'] = { ...(isObject(m['annotations']) ? m['annotations'] : {}), [LAST_APPLIED]: text }
+}
+
+/** kube's buildLastApplied: the applied configuration without the annotation, as JSON and a newline. */
+function buildLastApplied(applied: Json): string {
+  const c = structuredClone(applied)
+  const m = c['metadata']
+  if (isObject(m) && isObject(m['annotations'])) {
+    delete m['annotations'][LAST_APPLIED]
+    if (Object.keys(m['annotations']).length === 0) delete m['annotations']
+  }
+  return `${JSON.stringify(c)}\n`
+}
+
+/**
+ * kube's lastAppliedManager: `kubectl apply --server-side` on an object that was applied client-side
+ * may take over, without conflicts, the fields whose live values are still those of the
+ * last-applied-configuration annotation (the upgrade from client-side to server-side apply).
+ */
+function upgradesClientSideApply(
+  current: Obj,
+  manager: string,
+  conflicts: ReadonlyArray<{ path: FieldPath }>,
+  schema: SchemaInfo,
+): boolean {
+  if (manager !== KUBECTL_MANAGER) return false
+  const last = lastAppliedOf(current)
+  if (last === undefined) return false
+  const allowed = new Set(
+    fieldSetOf(last, schema)
+      .filter((p) => {
+        const live = resolve(current, p)
+        return live !== NOT_FOUND && jsonEqual(live, resolve(last, p))
+      })
+      .map(pathId),
+  )
+  return conflicts.every((c) => allowed.has(pathId(c.path)))
 }
 
 function withoutManagedFields(o: Obj): Obj {
