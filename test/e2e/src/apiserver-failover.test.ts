@@ -1,16 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { findLeader, memberLogs, StoreProcessCluster, sleep, waitFor } from '@hakube/store/testing'
 import { Pool } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ApiServerProcess } from './apiserver.js'
 
 // Goal (issue 4): killing the store's leader during a stream of writes through hakube-apiserver loses no
 // acknowledged write, every failed request gets a clear Kubernetes Status, and writes resume. Method: a
 // real 3-member hakube-store, one hakube-apiserver listing all three in --etcd-servers, a closed loop of
 // ConfigMap creates over HTTP, SIGKILL of the store leader in the middle, then a list.
 
-const MAIN = fileURLToPath(new URL('../../../packages/api-server/dist/main.js', import.meta.url))
 const TIMING = { heartbeatMs: 100, electionMs: 1000 }
 const API = '127.0.1.239'
 
@@ -22,27 +19,13 @@ interface Outcome {
 
 describe('hakube-apiserver writes while the store loses its leader', () => {
   let store: StoreProcessCluster
-  let api: ChildProcess | undefined
-  const output: string[] = []
+  let api: ApiServerProcess | undefined
   const pool = new Pool(`http://${API}:6443`, { connections: 8 })
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npm run build)`)
     store = new StoreProcessCluster(3, 230, TIMING)
     store.startAll()
-    api = spawn(
-      process.execPath,
-      [
-        MAIN,
-        `--etcd-servers=${store.clientUrls.join(',')}`,
-        `--bind-address=${API}`,
-        '--secure-port=6443',
-        '--request-timeout=10s',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    api.stdout?.on('data', (b: Buffer) => output.push(b.toString()))
-    api.stderr?.on('data', (b: Buffer) => output.push(b.toString()))
+    api = new ApiServerProcess(API, [`--etcd-servers=${store.clientUrls.join(',')}`, '--request-timeout=10s'])
     await waitFor(
       async () => {
         try {
@@ -54,11 +37,11 @@ describe('hakube-apiserver writes while the store loses its leader', () => {
         }
       },
       30_000,
-      () => `${output.join('')}\n${memberLogs(store)}`,
+      () => `${api?.logs()}\n${memberLogs(store)}`,
     )
   })
   afterAll(async () => {
-    api?.kill('SIGKILL')
+    api?.stop()
     store?.destroy()
     await pool.close()
   })
@@ -102,7 +85,7 @@ describe('hakube-apiserver writes while the store loses its leader', () => {
     const resumed = await waitFor(
       async () => (outcomes.slice(before).filter((o) => o.status === 201).length > 20 ? true : undefined),
       30_000,
-      () => `writes did not resume:\n${output.join('').slice(-3000)}\n${memberLogs(store)}`,
+      () => `writes did not resume:\n${api?.logs().slice(-3000)}\n${memberLogs(store)}`,
     )
     expect(resumed).toBe(true)
     writing = false

@@ -1,25 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { memberLogs, StoreProcessCluster, waitFor } from '@hakube/store/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ApiServerProcess } from './apiserver.js'
 
 // Goal: the hakube-apiserver binary runs as kube-apiserver does in front of a real 3-member hakube-store
 // cluster: ready while the store has a quorum, /readyz fails (and says which check) while it has none and
 // recovers when it is back, bad flags exit 2 with one line, and SIGTERM makes /readyz fail first and the
 // process exit 0. Method: real processes on their own 127.0.1.x hosts.
 
-const MAIN = fileURLToPath(new URL('../../../packages/api-server/dist/main.js', import.meta.url))
 const TIMING = { heartbeatMs: 100, electionMs: 1000 }
 const HOST = '127.0.1.199'
-
-function startApiServer(args: string[]): { proc: ChildProcess; output: string[] } {
-  const output: string[] = []
-  const proc = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  proc.stdout?.on('data', (b: Buffer) => output.push(b.toString()))
-  proc.stderr?.on('data', (b: Buffer) => output.push(b.toString()))
-  return { proc, output }
-}
 
 async function readyz(): Promise<{ status: number; text: string } | undefined> {
   try {
@@ -32,34 +21,29 @@ async function readyz(): Promise<{ status: number; text: string } | undefined> {
 
 describe('the hakube-apiserver process over a 3-member hakube-store', () => {
   let store: StoreProcessCluster
-  let api: { proc: ChildProcess; output: string[] } | undefined
+  let api: ApiServerProcess | undefined
 
   beforeAll(() => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npm run build)`)
     store = new StoreProcessCluster(3, 190, TIMING)
     store.startAll()
   })
   afterAll(() => {
-    api?.proc.kill('SIGKILL')
+    api?.stop()
     store?.destroy()
   })
 
   it('exits 2 with one line for a bad flag', async () => {
-    const bad = startApiServer(['--secure-port=x'])
+    const bad = new ApiServerProcess(HOST, ['--secure-port=x'])
     const code = await new Promise<number | null>((r) => bad.proc.once('exit', (c) => r(c)))
     expect(code).toBe(2)
-    expect(bad.output.join('').trim()).toBe(
+    expect(bad.logs().trim()).toBe(
       'hakube-apiserver: invalid argument "x" for "--secure-port" flag: strconv.ParseInt: parsing "x": invalid syntax',
     )
   })
 
   it('is ready with the store, not ready without its quorum, ready again after, and stops cleanly', async () => {
-    api = startApiServer([
-      `--etcd-servers=${store.clientUrls.join(',')}`,
-      `--bind-address=${HOST}`,
-      '--secure-port=6443',
-    ])
-    const logs = () => `${api?.output.join('')}\n${memberLogs(store)}`
+    api = new ApiServerProcess(HOST, [`--etcd-servers=${store.clientUrls.join(',')}`])
+    const logs = () => `${api?.logs()}\n${memberLogs(store)}`
     await waitFor(async () => ((await readyz())?.status === 200 ? true : undefined), 30_000, logs)
     expect((await readyz())?.text).toContain('[+]etcd ok')
 
@@ -84,6 +68,6 @@ describe('the hakube-apiserver process over a 3-member hakube-store', () => {
     const exited = new Promise<number | null>((r) => api?.proc.once('exit', (c) => r(c)))
     api.proc.kill('SIGTERM')
     expect(await exited).toBe(0)
-    expect(api.output.join('')).toContain('shutting down: /readyz now fails')
+    expect(api.logs()).toContain('shutting down: /readyz now fails')
   })
 })

@@ -1,6 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { memberLogs, StoreProcessCluster, waitFor } from '@hakube/store/testing'
 import {
   ApiException,
@@ -13,6 +10,7 @@ import {
   Watch,
 } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ApiServerProcess } from './apiserver.js'
 
 // Goal: a client nobody here wrote, the official JavaScript client @kubernetes/client-node, creates,
 // lists (with label selectors), watches from a resourceVersion and runs an informer (list, then watch
@@ -21,37 +19,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // on 127.0.1.211 over a 3-member hakube-store on 127.0.1.212-214), driven only through client-node
 // with a KubeConfig built in code (plain HTTP, no auth). The same suite runs against each backend.
 
-const MAIN = fileURLToPath(new URL('../../../packages/api-server/dist/main.js', import.meta.url))
 const TIMING = { heartbeatMs: 100, electionMs: 1000 }
 const NS = 'client-node'
 const POD_PATH = `/api/v1/namespaces/${NS}/pods`
-
-interface ApiProcess {
-  proc: ChildProcess
-  output: string[]
-}
-
-function startApiServer(args: string[]): ApiProcess {
-  const output: string[] = []
-  const proc = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  proc.stdout?.on('data', (b: Buffer) => output.push(b.toString()))
-  proc.stderr?.on('data', (b: Buffer) => output.push(b.toString()))
-  return { proc, output }
-}
-
-async function waitReady(host: string, logs: () => string): Promise<void> {
-  await waitFor(
-    async () => {
-      try {
-        return (await fetch(`http://${host}:6443/readyz`)).status === 200 ? true : undefined
-      } catch {
-        return undefined
-      }
-    },
-    30_000,
-    logs,
-  )
-}
 
 function kubeConfig(host: string): KubeConfig {
   const kc = new KubeConfig()
@@ -398,15 +368,15 @@ function defineClientNodeSuite(setup: () => Promise<{ host: string; logs: () => 
 
 describe('@kubernetes/client-node against hakube-apiserver, memory backend (127.0.1.210)', () => {
   const HOST = '127.0.1.210'
-  let api: ApiProcess | undefined
+  let api: ApiServerProcess | undefined
   afterAll(() => {
-    api?.proc.kill('SIGKILL')
+    api?.stop()
   })
   defineClientNodeSuite(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npm run build)`)
-    api = startApiServer(['--storage-backend=memory', `--bind-address=${HOST}`, '--secure-port=6443'])
-    const logs = () => api?.output.join('').slice(-4000) ?? ''
-    await waitReady(HOST, logs)
+    const a = new ApiServerProcess(HOST, ['--storage-backend=memory'])
+    api = a
+    const logs = () => a.logs().slice(-4000)
+    await a.ready(30_000)
     return { host: HOST, logs }
   })
 })
@@ -414,24 +384,22 @@ describe('@kubernetes/client-node against hakube-apiserver, memory backend (127.
 describe('@kubernetes/client-node against hakube-apiserver, etcd3 backend over a 3-member hakube-store (127.0.1.211; store 127.0.1.212-214)', () => {
   const HOST = '127.0.1.211'
   let store: StoreProcessCluster | undefined
-  let api: ApiProcess | undefined
+  let api: ApiServerProcess | undefined
   afterAll(() => {
-    api?.proc.kill('SIGKILL')
+    api?.stop()
     store?.destroy()
   })
   defineClientNodeSuite(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npm run build)`)
     store = new StoreProcessCluster(3, 211, TIMING)
     store.startAll()
-    api = startApiServer([
+    const a = new ApiServerProcess(HOST, [
       '--storage-backend=etcd3',
       `--etcd-servers=${store.clientUrls.join(',')}`,
-      `--bind-address=${HOST}`,
-      '--secure-port=6443',
     ])
+    api = a
     const s = store
-    const logs = () => `${api?.output.join('').slice(-4000) ?? ''}\n${memberLogs(s)}`
-    await waitReady(HOST, logs)
+    const logs = () => `${a.logs().slice(-4000)}\n${memberLogs(s)}`
+    await a.ready(30_000, () => memberLogs(s))
     return { host: HOST, logs }
   })
 })
