@@ -9,6 +9,7 @@ import pino from 'pino'
 import { startSystemNamespaces } from './bootstrap.js'
 import { registerDiscovery } from './discovery.js'
 import { instrumentStorage } from './instrumented-storage.js'
+import { registerOpenAPI } from './openapi/register.js'
 import { helpText, parseApiServerFlags } from './options.js'
 import { registerResourceRoutes } from './rest/index.js'
 import { ApiServer } from './server.js'
@@ -35,7 +36,8 @@ async function main(): Promise<void> {
   const server = new ApiServer({ config, storage, logger: log.child({ component: 'http' }) })
   storage.registerMetrics(server.registry)
   registerDiscovery(server.app)
-  registerResourceRoutes(server, storage)
+  registerOpenAPI(server.app)
+  registerResourceRoutes(server, storage, { serviceClusterIpRange: config.serviceClusterIpRange })
   const port = await server.listen()
   log.info(
     { address: config.bindAddress, port, storage: config.storageBackend, etcdServers: config.etcdServers },

@@ -15,6 +15,7 @@ describe('hakube-apiserver flags', () => {
       bindAddress: '0.0.0.0',
       securePort: 6443,
       advertiseAddress: '0.0.0.0',
+      serviceClusterIpRange: '10.96.0.0/12',
       maxRequestsInflight: 400,
       maxMutatingRequestsInflight: 200,
       requestTimeoutMs: 60_000,

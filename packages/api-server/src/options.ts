@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net'
 import { flag, flagUsages, parseFlags } from '@hakube/api'
+import { parseServiceCidr } from './rest/service-ips.js'
 
 export const APISERVER_FLAGS = {
   etcdServers: flag({
@@ -38,6 +39,13 @@ export const APISERVER_FLAGS = {
     type: 'string',
     default: '',
     usage: 'The IP address on which to advertise the apiserver to members of the cluster.',
+  }),
+  serviceClusterIpRange: flag({
+    name: 'service-cluster-ip-range',
+    type: 'string',
+    default: '10.96.0.0/12',
+    usage:
+      "A CIDR notation IP range from which to assign service cluster IPs (hakube defaults to kubeadm's 10.96.0.0/12).",
   }),
   maxRequestsInflight: flag({
     name: 'max-requests-inflight',
@@ -98,6 +106,7 @@ export interface ApiServerConfig {
   readonly bindAddress: string
   readonly securePort: number
   readonly advertiseAddress: string
+  readonly serviceClusterIpRange: string
   readonly maxRequestsInflight: number
   readonly maxMutatingRequestsInflight: number
   readonly requestTimeoutMs: number
@@ -147,6 +156,11 @@ export function parseApiServerFlags(argv: readonly string[]): ApiServerFlagsResu
       ok: false,
       error: `--advertise-address: ${JSON.stringify(v.advertiseAddress)} is not a valid IP address`,
     }
+  if (parseServiceCidr(v.serviceClusterIpRange) === undefined)
+    return {
+      ok: false,
+      error: `--service-cluster-ip-range: ${JSON.stringify(v.serviceClusterIpRange)} is not an IPv4 CIDR between /8 and /30`,
+    }
   if (v.securePort < 0 || v.securePort > 65535)
     return { ok: false, error: `--secure-port ${v.securePort} must be between 0 and 65535, inclusive` }
   for (const [name, n] of [
@@ -166,6 +180,7 @@ export function parseApiServerFlags(argv: readonly string[]): ApiServerFlagsResu
       bindAddress: v.bindAddress,
       securePort: v.securePort,
       advertiseAddress: v.advertiseAddress === '' ? v.bindAddress : v.advertiseAddress,
+      serviceClusterIpRange: v.serviceClusterIpRange,
       maxRequestsInflight: v.maxRequestsInflight,
       maxMutatingRequestsInflight: v.maxMutatingRequestsInflight,
       requestTimeoutMs: v.requestTimeout,

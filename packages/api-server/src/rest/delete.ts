@@ -259,6 +259,7 @@ export async function deleteObject(
         resource,
         await ctx.storage.delete(key, { expectedModRevision: current.modRevision }),
       )
+      await ctx.serviceIps?.releaseOf(resource, deleted)
       const dm = metaOf(deleted)
       if (m.deletionTimestamp !== undefined) dm.deletionTimestamp = m.deletionTimestamp
       if (m['deletionGracePeriodSeconds'] !== undefined)

@@ -43,6 +43,7 @@ import {
   tracksGeneration,
 } from './objects.js'
 import { type Query, queryParam } from './query.js'
+import { keepAllocated, type ServiceIpAllocator } from './service-ips.js'
 import { schemaInfoFor } from './strategic-merge.js'
 
 /** How often a generateName collision or an unconditional update racing another write is retried. */
@@ -59,6 +60,8 @@ export interface RestContext {
   namespace: string
   /** The request's User-Agent: the writer of managed fields when no fieldManager is given. */
   userAgent?: string
+  /** Gives Services their clusterIP (service-ips.ts); without it Services get none. */
+  serviceIps?: ServiceIpAllocator
 }
 
 export function contextFor(storage: Storage, resource: ResourceInfo, namespace: string): RestContext {
@@ -204,12 +207,15 @@ export async function createObject(
     if (errs.length > 0) throw invalid(ctx, name, errs)
     await checkNamespaceUsable(ctx, name)
     if (recordOwnership) recordUpdate(undefined, prepared, ownership(ctx, query, ''))
-    if (queryParam(query, 'dryRun') === 'All') return prepared
+    const dryRun = queryParam(query, 'dryRun') === 'All'
+    const release = (await ctx.serviceIps?.allocate(resource, prepared, dryRun)) ?? (async () => {})
+    if (dryRun) return prepared
     try {
       prepared = forStorage(prepared)
       const stored = await ctx.storage.create(keyOf(ctx, name), prepared)
       return toWire(resource, stored)
     } catch (err) {
+      await release().catch(() => {})
       if (usesGenerateName && isStorageError(err, 'AlreadyExists') && attempt < RETRIES_MAX) {
         obj = structuredClone(obj)
         continue
@@ -279,6 +285,7 @@ export async function guaranteedUpdate(
       else delete m.generation
     }
     metaOf(next).resourceVersion = String(current.modRevision)
+    keepAllocated(resource, old, next)
     if (ownedAs !== null) recordUpdate(old, next, ownership(ctx, query, ownedAs))
     const errs = validateUpdate(resource.kind, next, old)
     if (errs.length > 0) throw invalid(ctx, name, errs)
@@ -288,6 +295,7 @@ export async function guaranteedUpdate(
       if (shouldDeleteDuringUpdate(next, old)) {
         // The last finalizer is gone from an object being deleted: it goes now.
         await ctx.storage.delete(key, { expectedModRevision: current.modRevision })
+        await ctx.serviceIps?.releaseOf(resource, old)
         return next
       }
       const stored = await ctx.storage.update(key, forStorage(next), current.modRevision)

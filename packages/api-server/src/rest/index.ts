@@ -28,13 +28,18 @@ import {
 import { listBody, parseSelectors, planListRead, readList } from './list.js'
 import { boolParam, type Query } from './query.js'
 import { parseRequestPath } from './request-info.js'
+import { parseServiceCidr, ServiceIpAllocator } from './service-ips.js'
 import { bindPod, getScale, updateScale } from './subresources.js'
 import { serveWatch } from './watch.js'
 
 export interface ResourceRoutesOptions {
   /** How often a watch with allowWatchBookmarks=true gets a BOOKMARK (default 60 s, as the cacher). */
   bookmarkIntervalMs?: number
+  /** Where Services get their clusterIP (`--service-cluster-ip-range`, default 10.96.0.0/12). */
+  serviceClusterIpRange?: string
 }
+
+export const DEFAULT_SERVICE_CLUSTER_IP_RANGE = '10.96.0.0/12'
 
 const DEFAULT_BOOKMARK_INTERVAL_MS = 60_000
 
@@ -44,7 +49,14 @@ export function registerResourceRoutes(
   storage: Storage,
   options: ResourceRoutesOptions = {},
 ): void {
-  const settings = { bookmarkIntervalMs: options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS }
+  const range = options.serviceClusterIpRange ?? DEFAULT_SERVICE_CLUSTER_IP_RANGE
+  const cidr = parseServiceCidr(range)
+  if (cidr === undefined)
+    throw new Error(`--service-cluster-ip-range: ${JSON.stringify(range)} is not an IPv4 CIDR`)
+  const settings = {
+    bookmarkIntervalMs: options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS,
+    serviceIps: new ServiceIpAllocator(storage, cidr),
+  }
   const handler = (req: FastifyRequest, reply: FastifyReply) => serve(server, storage, settings, req, reply)
   server.app.register(async (scope) => {
     // Bodies are decoded per verb (objects as JSON or YAML, patches by their type), so every body
@@ -60,7 +72,7 @@ export function registerResourceRoutes(
 async function serve(
   server: ApiServer,
   storage: Storage,
-  settings: { bookmarkIntervalMs: number },
+  settings: { bookmarkIntervalMs: number; serviceIps: ServiceIpAllocator },
   req: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
@@ -75,6 +87,7 @@ async function serve(
   if (info.subresource !== '' && sub === undefined) throw statusErrors.notFoundResource()
   const ctx = contextFor(storage, resource, info.namespace)
   ctx.userAgent = req.headers['user-agent']
+  ctx.serviceIps = settings.serviceIps
   const query = (req.query ?? {}) as Query
   const need = (verb: Verb): void => {
     if (!resource.verbs.includes(verb)) throw statusErrors.methodNotSupported(ctx.gr, verb)
