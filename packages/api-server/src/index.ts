@@ -1,7 +1,14 @@
 /** hakube-apiserver as a library: its flags and HTTP core (resource routes are registered on `app`). */
 
+export {
+  SYSTEM_NAMESPACES,
+  type SystemNamespacesController,
+  type SystemNamespacesOptions,
+  startSystemNamespaces,
+} from './bootstrap.js'
 export { registerDiscovery } from './discovery.js'
 export { type HealthCheck, registerHealth } from './health.js'
+export { registerOpenAPI } from './openapi/register.js'
 export {
   APISERVER_FLAGS,
   type ApiServerConfig,
@@ -10,7 +17,11 @@ export {
   KUBERNETES_VERSION,
   parseApiServerFlags,
 } from './options.js'
-export { registerResourceRoutes } from './rest/index.js'
+export {
+  DEFAULT_SERVICE_CLUSTER_IP_RANGE,
+  type ResourceRoutesOptions,
+  registerResourceRoutes,
+} from './rest/index.js'
 export {
   ApiServer,
   type ApiServerLogger,
