@@ -1,6 +1,7 @@
 /**
  * Request bodies: objects as JSON (a missing Content-Type is read as JSON, as `PUT .../scale` from
- * kubectl needs) or YAML, and the patch formats served so far: JSON merge patch (RFC 7386,
+ * kubectl needs), YAML or Kubernetes protobuf (protobuf.ts; kubectl 1.32+ sends it from its typed
+ * `create <kind>` commands), and the patch formats served so far: JSON merge patch (RFC 7386,
  * `application/merge-patch+json`), JSON patch (RFC 6902, `application/json-patch+json`) and
  * strategic merge patch (`application/strategic-merge-patch+json`, see strategic-merge.ts).
  * Server-side apply (`application/apply-patch+yaml`) is decoded and served by apply.ts; other media
@@ -8,6 +9,7 @@
  */
 import { type ResourceInfo, StatusError, statusErrors } from '@hakube/api'
 import { parse as parseYaml } from 'yaml'
+import { decodeProtobufObject, PROTOBUF_MEDIA_TYPE } from './protobuf.js'
 import { StrategicMergeError, schemaInfoFor, strategicMergePatch } from './strategic-merge.js'
 
 const OBJECT_MEDIA_TYPES = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf']
@@ -43,6 +45,8 @@ function decodeJson(text: string): unknown {
 /** The object a POST or PUT carries. */
 export function parseObjectBody(contentType: string | undefined, raw: unknown): unknown {
   const mt = mediaType(contentType)
+  // kubectl 1.32+ typed commands (`kubectl create namespace ...`) send protobuf; see protobuf.ts.
+  if (mt === PROTOBUF_MEDIA_TYPE) return decodeProtobufObject(raw)
   const text = decodeText(raw)
   if (mt === '' || mt === 'application/json') return decodeJson(text)
   if (mt === 'application/yaml' || mt === 'application/x-yaml' || mt === 'text/yaml') {

@@ -27,6 +27,7 @@ import {
 } from './field-errors.js'
 import {
   isConfigMapKey,
+  isDNS1123Label,
   isQualifiedName,
   isValidIP,
   isValidPortName,
@@ -85,7 +86,8 @@ export function validateService(svc: Service): FieldError[] {
     const p = index('spec.ports', i)
     if (ports.length > 1 && !port.name) errs.push(required(child(p, 'name')))
     if (port.name) {
-      for (const m of isValidPortName(port.name)) errs.push(invalid(child(p, 'name'), port.name, m))
+      // validateServicePort: a Service port name is a DNS-1123 label (`80-8080` from kubectl create service).
+      for (const m of isDNS1123Label(port.name)) errs.push(invalid(child(p, 'name'), port.name, m))
       if (names.has(port.name)) errs.push(duplicate(child(p, 'name'), port.name))
       names.add(port.name)
     }

@@ -265,6 +265,14 @@ describe('other kinds', () => {
     expect(errs[0]).toMatch(/^metadata.name: Invalid value: "1svc": a DNS-1035 label must consist of/)
     expect(errs[1]).toBe('spec.ports: Required value')
   })
+  it('service port names are DNS-1123 labels (kubectl create service names them 80-8080)', () => {
+    const svc = (name: string) =>
+      prepare('Service', { metadata: { name: 's', namespace: 'd' }, spec: { ports: [{ name, port: 80 }] } })
+    expect(strings(validateCreate('Service', svc('80-8080')))).toEqual([])
+    expect(strings(validateCreate('Service', svc('Web_1')))[0]).toMatch(
+      /^spec.ports\[0\].name: Invalid value: "Web_1": a lowercase RFC 1123 label must consist of/,
+    )
+  })
   it('service clusterIP is immutable once set', () => {
     const old = prepare('Service', {
       metadata: { name: 's', namespace: 'd', resourceVersion: '1' },
