@@ -129,7 +129,8 @@ describe('@hakube/api against hakube-apiserver', () => {
     const deadline = Date.now() + 5000
     while (!seen.includes('delete before') && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 20))
-    expect(seen).toEqual(['add before', 'add after', 'update after', 'delete before'])
+    // A pod's DELETE first marks it (deletionTimestamp, grace 0), as kube's store does: an update.
+    expect(seen).toEqual(['add before', 'add after', 'update after', 'update before', 'delete before'])
     expect(informer.keys()).toEqual(['demo/after'])
     expect(informer.get('demo/after')?.metadata.labels).toEqual({ x: 'y' })
     // The queue deduplicated: "after" was added twice while unprocessed.

@@ -213,7 +213,9 @@ function defineClientNodeSuite(setup: () => Promise<{ host: string; logs: () => 
         20_000,
         () => `events: ${JSON.stringify(events.map((e) => e.type))}, done: ${String(doneErr)}\n${logs()}`,
       )
-      expect(events.map((e) => e.type)).toEqual(['ADDED', 'MODIFIED', 'DELETED'])
+      // Deleting an unbound pod writes its deletion fields (grace 0) before removing it, as kube does.
+      expect(events.map((e) => e.type)).toEqual(['ADDED', 'MODIFIED', 'MODIFIED', 'DELETED'])
+      expect(events[2]?.object.metadata?.deletionGracePeriodSeconds).toBe(0)
       for (const e of events) {
         expect(e.object.kind).toBe('Pod')
         expect(e.object.apiVersion).toBe('v1')

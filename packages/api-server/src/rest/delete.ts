@@ -12,9 +12,11 @@
  *   gets 0, a negative value becomes 1. A positive grace period only sets `deletionTimestamp` (now +
  *   grace) and `deletionGracePeriodSeconds`, and the node finishes the job with a DELETE of grace 0.
  *   A later DELETE may only shorten the period (the timestamp moves back by the difference); one
- *   that does not is a no-op answered with the pod. Grace 0 removes the pod in one write (kube
- *   first writes the deletion fields, so its watchers also see a MODIFIED); the answer carries
- *   `deletionTimestamp` and `deletionGracePeriodSeconds: 0` as kube's does.
+ *   that does not is a no-op answered with the pod. A DELETE that sets or shortens the grace period
+ *   to 0 first writes the deletion fields, then removes the pod (store.Delete's
+ *   updateForGracefulDeletionAndFinalizers, then Storage.Delete), so watchers see a MODIFIED with
+ *   `deletionTimestamp` and `deletionGracePeriodSeconds: 0` before the DELETED, as with kube; this
+ *   holds for a pod bound to no node too. A pod already marked with grace 0 is removed in one write.
  * - Objects with finalizers only get `deletionTimestamp` (grace 0) and stay until the last finalizer
  *   is removed (handlers.ts). `propagationPolicy: Foreground` adds the `foregroundDeletion`
  *   finalizer (and Background/Foreground drop a stale `orphan` / `foregroundDeletion` one) as
@@ -26,7 +28,7 @@
  *   asked for, as the delete handler does.
  */
 import { fieldErrors, StatusError, statusErrors } from '@hakube/api'
-import { isStorageError } from '@hakube/storage'
+import { isStorageError, type StoredObject } from '@hakube/storage'
 import { isObject, jsonEqual } from './body.js'
 import { storageCall, toStatus } from './errors.js'
 import { keyOf, RETRIES_MAX, type RestContext } from './handlers.js'
@@ -253,12 +255,13 @@ export async function deleteObject(
         const updated = await ctx.storage.update(key, forStorage(obj), current.modRevision)
         return { object: toWire(resource, updated), deleted: false }
       }
-      // kube writes the deletion fields before it deletes a pod with grace 0; here the pod goes in
-      // one write (watchers see DELETED only), and the answer carries those fields as kube's does.
-      const deleted = toWire(
-        resource,
-        await ctx.storage.delete(key, { expectedModRevision: current.modRevision }),
-      )
+      // A graceful delete that ends at grace 0 writes the deletion fields first (kube's watchers
+      // see MODIFIED, then DELETED). If another write comes between, the retry finds the pod
+      // marked with grace 0 and removes it directly; if someone else removed it meanwhile, that
+      // is tolerated as kube does (ignoreNotFound).
+      let marked: StoredObject<Obj> | undefined
+      if (graceful) marked = await ctx.storage.update(key, forStorage(obj), current.modRevision)
+      const deleted = toWire(resource, await removeMarked(ctx, key, marked ?? current, marked !== undefined))
       await ctx.serviceIps?.releaseOf(resource, deleted)
       const dm = metaOf(deleted)
       if (m.deletionTimestamp !== undefined) dm.deletionTimestamp = m.deletionTimestamp
@@ -269,6 +272,21 @@ export async function deleteObject(
       if (isStorageError(err, 'Conflict') && attempt < RETRIES_MAX) continue
       throw toStatus(err, ctx.gr, name)
     }
+  }
+}
+
+/** Deletes the key at `at`'s revision; `tolerateGone`: a NotFound answers with `at`. */
+async function removeMarked(
+  ctx: RestContext,
+  key: string,
+  at: StoredObject<Obj>,
+  tolerateGone: boolean,
+): Promise<StoredObject<Obj>> {
+  try {
+    return await ctx.storage.delete<Obj>(key, { expectedModRevision: at.modRevision })
+  } catch (err) {
+    if (tolerateGone && isStorageError(err, 'NotFound')) return at
+    throw err
   }
 }
 

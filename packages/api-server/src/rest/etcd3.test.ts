@@ -133,7 +133,7 @@ describe('REST over etcd3 on a 3-member hakube-store cluster', () => {
     const mp = 'application/merge-patch+json'
     const events = await watchEvents(
       `${base}/api/v1/namespaces/e2/pods?watch=true&labelSelector=app%3Dweb&resourceVersion=${rv}`,
-      3,
+      4,
       async () => {
         await call(
           'PATCH',
@@ -153,6 +153,8 @@ describe('REST over etcd3 on a 3-member hakube-store cluster', () => {
     expect(events.map((e) => `${e['type']} ${e['object'].metadata.name}`)).toEqual([
       'ADDED p9',
       'DELETED p0',
+      // A pod's DELETE first marks it (deletionTimestamp, grace 0), as kube's store does.
+      'MODIFIED p1',
       'DELETED p1',
     ])
   })

@@ -22,7 +22,7 @@ import {
   type GroupResource,
   parseFieldValidation,
   type ResourceInfo,
-  type StatusError,
+  StatusError,
   statusErrors,
   validateCreate,
   validateUpdate,
@@ -30,6 +30,7 @@ import {
 import { isStorageError, objectKey, type Storage, type StoredObject } from '@hakube/storage'
 import { applyPatch, isObject, jsonEqual, type Patch } from './body.js'
 import { storageCall, toStatus } from './errors.js'
+import { tooLargeResourceVersion } from './list.js'
 import { managerOf, recordUpdate, type UpdateOwnership } from './managed-fields.js'
 import {
   forStorage,
@@ -84,13 +85,21 @@ function ownership(ctx: RestContext, query: Query, subresource: string): UpdateO
 
 const hasStatus = (r: ResourceInfo) => r.subresources.some((s) => s.name === 'status')
 
-/** `resourceVersion` on GET: unset is a quorum read, `0` any state, `N` not older than N. */
+/**
+ * `resourceVersion` on GET: unset is a quorum read, `0` any state, `N` not older than N (504 Too
+ * large resource version while the store has not reached N, as the etcd3 store's
+ * validateMinimumResourceVersion answers).
+ */
 export async function getObject(ctx: RestContext, name: string, query: Query): Promise<Obj> {
   const rv = parseResourceVersion(queryParam(query, 'resourceVersion'))
   if (rv !== undefined && Number.isNaN(rv))
     throw statusErrors.badRequest(
       `invalid resource version: ${JSON.stringify(queryParam(query, 'resourceVersion'))}`,
     )
+  if (rv !== undefined && rv > 0) {
+    const current = await storageCall(ctx.gr, name, () => ctx.storage.currentRevision())
+    if (rv > current) throw tooLargeResourceVersion(rv, current)
+  }
   const stored = await storageCall(ctx.gr, name, () =>
     ctx.storage.get(keyOf(ctx, name), rv === 0 ? { consistent: false } : {}),
   )
@@ -318,20 +327,57 @@ function shouldDeleteDuringUpdate(next: Obj, old: Obj): boolean {
   return grace === undefined || grace === 0
 }
 
+/**
+ * Kinds whose strategies allow a PUT to create a missing object (AllowCreateOnUpdate true in
+ * pkg/registry/core/{endpoint,event,service}/strategy.go and coordination/lease/strategy.go; false
+ * for every other kind served here). Leader election with Endpoints or Lease locks relies on it.
+ */
+const CREATE_ON_UPDATE_KINDS = new Set(['Endpoints', 'Event', 'Lease', 'Service'])
+
+/**
+ * PUT: updates the object, or for CREATE_ON_UPDATE_KINDS creates it when missing (store.Update
+ * runs rest.BeforeCreate then; `created` makes the answer a 201, as the update handler does).
+ */
 export async function updateObject(
   ctx: RestContext,
   name: string,
   subresource: string,
   body: unknown,
   query: Query,
-): Promise<Obj> {
+): Promise<{ object: Obj; created: boolean }> {
   const obj = decode(ctx.resource, body, query)
   const bodyName = metaOf(obj).name
   if (bodyName !== undefined && bodyName !== name)
     throw statusErrors.badRequest(
       `the name of the object (${bodyName}) does not match the name on the URL (${name})`,
     )
-  return guaranteedUpdate(ctx, name, subresource, () => structuredClone(obj), query)
+  const mayCreate = subresource === '' && CREATE_ON_UPDATE_KINDS.has(ctx.resource.kind)
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const object = await guaranteedUpdate(ctx, name, subresource, () => structuredClone(obj), query)
+      return { object, created: false }
+    } catch (err) {
+      if (!mayCreate || !isNotFoundOf(err, ctx.gr, name)) throw err
+    }
+    const fresh = structuredClone(obj)
+    const m = metaOf(fresh)
+    m.name = name
+    // The stored object is gone: a resourceVersion from the body has nothing to guard.
+    delete m.resourceVersion
+    try {
+      return { object: await createObject(ctx, fresh, query), created: true }
+    } catch (err) {
+      // Created by someone else meanwhile: update theirs.
+      if (err instanceof StatusError && err.reason === 'AlreadyExists' && attempt < RETRIES_MAX) continue
+      throw err
+    }
+  }
+}
+
+function isNotFoundOf(err: unknown, gr: GroupResource, name: string): boolean {
+  if (!(err instanceof StatusError) || err.reason !== 'NotFound') return false
+  const details = err.toJSON().details
+  return details?.name === name && details.kind === gr.resource
 }
 
 export async function patchObject(
