@@ -197,7 +197,24 @@ export function badRequest(message: string): StatusError {
   return new StatusError({ code: 400, reason: 'BadRequest', message })
 }
 
-/** 405: `create is not supported on resources of kind "pods"` (action is the verb as the server names it). */
+/**
+ * 405 for a method no route of the resource takes (a POST to an object's path, a DELETE of a
+ * subresource, a verb the resource lacks): what kube's go-restful container answers through
+ * NewGenericServerResponse, with the router's message as the cause.
+ */
+export function methodNotAllowed(): StatusError {
+  return new StatusError({
+    code: 405,
+    reason: 'MethodNotAllowed',
+    message: 'the server does not allow this method on the requested resource',
+    details: { causes: [{ reason: 'UnexpectedServerResponse', message: '405: Method Not Allowed' }] },
+  })
+}
+
+/**
+ * 405: `watch is not supported on resources of kind "pods"` (action is the verb as the server names
+ * it), kube's NewMethodNotSupported, for `?watch=true` on a resource that cannot be watched.
+ */
 export function methodNotSupported(gr: GroupResource, action: string): StatusError {
   return new StatusError({
     code: 405,

@@ -7,7 +7,8 @@
  * Subresources: `/status` (handlers.ts), `pods/binding` and `/scale` (subresources.ts). Deletion,
  * graceful for pods, is in delete.ts.
  *
- * Server-side apply: apply.ts (not on subresources). Not yet served: Table output.
+ * Server-side apply: apply.ts (not on subresources). Tables and PartialObjectMetadata for GET, LIST
+ * and WATCH (`Accept: ...;as=Table;g=meta.k8s.io;v=v1`): table.ts.
  */
 import { lookupResource, statusErrors, type Verb } from '@hakube/api'
 import type { Storage } from '@hakube/storage'
@@ -30,6 +31,7 @@ import { boolParam, type Query } from './query.js'
 import { parseRequestPath } from './request-info.js'
 import { parseServiceCidr, ServiceIpAllocator } from './service-ips.js'
 import { bindPod, getScale, updateScale } from './subresources.js'
+import { negotiateOutput, sendNegotiated } from './table.js'
 import { serveWatch } from './watch.js'
 
 export interface ResourceRoutesOptions {
@@ -90,7 +92,10 @@ async function serve(
   ctx.serviceIps = settings.serviceIps
   const query = (req.query ?? {}) as Query
   const need = (verb: Verb): void => {
-    if (!resource.verbs.includes(verb)) throw statusErrors.methodNotSupported(ctx.gr, verb)
+    if (resource.verbs.includes(verb)) return
+    // kube installs no route for a verb a resource lacks (the router's 405), except watch, which
+    // the list handler refuses with NewMethodNotSupported.
+    throw verb === 'watch' ? statusErrors.methodNotSupported(ctx.gr, verb) : statusErrors.methodNotAllowed()
   }
   const namespaceGiven = !resource.namespaced || info.namespace !== ''
   const { name, subresource } = info
@@ -111,35 +116,36 @@ async function serve(
       if (name !== '') {
         if (!namespaceGiven) throw statusErrors.notFoundResource()
         need('get')
-        return getObject(ctx, name, query)
+        const conv = negotiateOutput(req.headers.accept)
+        return sendNegotiated(reply, resource, conv, await getObject(ctx, name, query), query, false)
       }
       need('list')
+      const conv = negotiateOutput(req.headers.accept)
       const sel = parseSelectors(resource, query)
       const plan = planListRead(query, resourcePrefix(resource.plural, info.namespace))
-      return listBody(resource, await readList(storage, resource, info.namespace, sel, plan))
+      const list = listBody(resource, await readList(storage, resource, info.namespace, sel, plan))
+      return sendNegotiated(reply, resource, conv, list, query, true)
     }
     case 'POST': {
-      if (name !== '' || !namespaceGiven || info.watchPath)
-        throw statusErrors.methodNotSupported(ctx.gr, 'create')
+      if (name !== '' || !namespaceGiven || info.watchPath) throw statusErrors.methodNotAllowed()
       need('create')
       const created = await createObject(ctx, parseObjectBody(req.headers['content-type'], req.body), query)
       return reply.code(201).send(created)
     }
     case 'PUT': {
-      if (name === '' || !namespaceGiven || info.watchPath)
-        throw statusErrors.methodNotSupported(ctx.gr, 'update')
+      if (name === '' || !namespaceGiven || info.watchPath) throw statusErrors.methodNotAllowed()
       need('update')
-      return updateObject(
+      const updated = await updateObject(
         ctx,
         name,
         subresource,
         parseObjectBody(req.headers['content-type'], req.body),
         query,
       )
+      return reply.code(updated.created ? 201 : 200).send(updated.object)
     }
     case 'PATCH': {
-      if (name === '' || !namespaceGiven || info.watchPath)
-        throw statusErrors.methodNotSupported(ctx.gr, 'patch')
+      if (name === '' || !namespaceGiven || info.watchPath) throw statusErrors.methodNotAllowed()
       need('patch')
       if (mediaType(req.headers['content-type']) === APPLY_PATCH_MEDIA_TYPE) {
         const applied = await applyObject(ctx, name, subresource, parseApplyBody(req.body), query)
@@ -149,8 +155,7 @@ async function serve(
       return patchObject(ctx, name, subresource, parsePatchBody(req.headers['content-type'], req.body), query)
     }
     case 'DELETE': {
-      if (subresource !== '' || !namespaceGiven || info.watchPath)
-        throw statusErrors.methodNotSupported(ctx.gr, 'delete')
+      if (subresource !== '' || !namespaceGiven || info.watchPath) throw statusErrors.methodNotAllowed()
       need(name === '' ? 'deletecollection' : 'delete')
       const opts = parseDeleteOptions(deleteBody(req), query)
       if (name === '') return deleteCollection(ctx, opts, query)
@@ -158,7 +163,7 @@ async function serve(
       return reply.code(deleteStatusCode(outcome, opts)).send(outcome.object)
     }
   }
-  throw statusErrors.methodNotSupported(ctx.gr, req.method.toLowerCase())
+  throw statusErrors.methodNotAllowed()
 }
 
 /** `pods/{name}/binding` (create only) and `{deployments,replicasets}/{name}/scale` (get, update, patch). */
@@ -170,9 +175,8 @@ async function serveSubresource(
   req: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
-  const gr = { group: ctx.gr.group, resource: `${ctx.gr.resource}/${sub}` }
   if (sub === 'binding') {
-    if (req.method !== 'POST') throw statusErrors.methodNotSupported(gr, verbOf(req.method))
+    if (req.method !== 'POST') throw statusErrors.methodNotAllowed()
     const status = await bindPod(ctx, name, parseObjectBody(req.headers['content-type'], req.body), query)
     return reply.code(201).send(status)
   }
@@ -186,19 +190,7 @@ async function serveSubresource(
     case 'PATCH':
       return updateScale(ctx, name, { patch: parsePatchBody(req.headers['content-type'], req.body) }, query)
   }
-  throw statusErrors.methodNotSupported(gr, verbOf(req.method))
-}
-
-/** The verb a method names in a 405 (kube's action names). */
-function verbOf(method: string): string {
-  switch (method) {
-    case 'POST':
-      return 'create'
-    case 'PUT':
-      return 'update'
-    default:
-      return method.toLowerCase()
-  }
+  throw statusErrors.methodNotAllowed()
 }
 
 /** DeleteOptions may come as a JSON body (kubectl sends `{"propagationPolicy":"Background"}`). */

@@ -205,9 +205,10 @@ describe('object lifecycle', () => {
         apiVersion: 'v1',
         metadata: {},
         status: 'Failure',
-        message: 'deletecollection is not supported on resources of kind "namespaces"',
+        // kube has no deletecollection route for namespaces: its router's 405.
+        message: 'the server does not allow this method on the requested resource',
         reason: 'MethodNotAllowed',
-        details: { kind: 'namespaces' },
+        details: { causes: [{ reason: 'UnexpectedServerResponse', message: '405: Method Not Allowed' }] },
         code: 405,
       },
     })

@@ -129,7 +129,7 @@ describe('pods/binding', () => {
       status: 405,
       body: {
         reason: 'MethodNotAllowed',
-        message: 'get is not supported on resources of kind "pods/binding"',
+        message: 'the server does not allow this method on the requested resource',
       },
     })
     expect((await call('GET', `${base}${PODS}/p`)).body['spec'].nodeName).toBeUndefined()

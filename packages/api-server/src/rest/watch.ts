@@ -22,6 +22,7 @@ import type { RestContext } from './handlers.js'
 import { parseSelectors, readList, selects } from './list.js'
 import { type Obj, parseResourceVersion, toWire } from './objects.js'
 import { boolParam, intParam, type Query, queryParam } from './query.js'
+import { watchEncoder } from './table.js'
 
 /** --min-request-timeout's default (1800 s): watches without timeoutSeconds last 1–2× this. */
 const MIN_REQUEST_TIMEOUT_S = 1800
@@ -43,6 +44,8 @@ export async function serveWatch(
   const { resource, storage } = ctx
   // Everything that can fail with a plain HTTP error is checked before the stream starts.
   const sel = parseSelectors(resource, query, name)
+  // Tables and PartialObjectMetadata per event (table.ts); 406/400 before the stream starts.
+  const encode = watchEncoder(resource, reply.request.headers.accept, query)
   const rvText = queryParam(query, 'resourceVersion')
   const rv = parseResourceVersion(rvText)
   if (rv !== undefined && Number.isNaN(rv))
@@ -77,7 +80,7 @@ export async function serveWatch(
   let watch: Watch | undefined
   const timers: NodeJS.Timeout[] = []
   const send = (frame: Frame): void => {
-    if (!ended) res.write(`${JSON.stringify(frame)}\n`)
+    if (!ended) res.write(`${JSON.stringify(encode(frame))}\n`)
   }
   const end = (): void => {
     if (ended) return
