@@ -30,6 +30,7 @@ import { listBody, parseSelectors, planListRead, readList } from './list.js'
 import { boolParam, type Query } from './query.js'
 import { parseRequestPath } from './request-info.js'
 import { parseServiceCidr, ServiceIpAllocator } from './service-ips.js'
+import { matchServiceProxy, serveServiceProxy } from './service-proxy.js'
 import { bindPod, getScale, updateScale } from './subresources.js'
 import { negotiateOutput, sendNegotiated } from './table.js'
 import { serveWatch } from './watch.js'
@@ -79,6 +80,8 @@ async function serve(
   reply: FastifyReply,
 ): Promise<unknown> {
   const path = req.url.split('?')[0] ?? ''
+  const proxied = matchServiceProxy(path)
+  if (proxied !== undefined) return serveServiceProxy(storage, proxied, req, reply)
   const info = parseRequestPath(path)
   if (info === undefined) throw statusErrors.notFoundResource()
   const resource = lookupResource(info.group, info.version, info.plural)

@@ -59,6 +59,8 @@ export class Kubectl {
   readonly binary: string
   /** A scratch directory (the HOME of the kubectl runs) where tests may write manifests. */
   readonly home: string
+  private cacheDir: string
+  private caches = 0
 
   constructor(
     readonly server: string,
@@ -67,7 +69,14 @@ export class Kubectl {
     this.binary = kubectlBinary(version)
     this.home = mkdtempSync(join(tmpdir(), 'hakube-kubectl-'))
     homes.push(this.home)
+    this.cacheDir = join(this.home, 'cache-0')
     writeFileSync(join(this.home, 'kubeconfig'), 'apiVersion: v1\nkind: Config\n')
+  }
+
+  /** Starts over with an empty --cache-dir (no discovery or OpenAPI cached from earlier runs). */
+  freshCache(): void {
+    this.caches++
+    this.cacheDir = join(this.home, `cache-${this.caches}`)
   }
 
   /** Writes `text` to a file in the scratch directory and returns its path. */
@@ -79,7 +88,7 @@ export class Kubectl {
 
   /** Runs kubectl; never throws for a non-zero exit (the result carries it). */
   run(args: readonly string[], options: KubectlRunOptions = {}): Promise<KubectlResult> {
-    const argv = [`--server=${this.server}`, `--cache-dir=${join(this.home, 'cache')}`, ...args]
+    const argv = [`--server=${this.server}`, `--cache-dir=${this.cacheDir}`, ...args]
     return new Promise((resolve, reject) => {
       const child = execFile(
         this.binary,
@@ -111,7 +120,7 @@ export class Kubectl {
    * which kills it. Tests stop every one they start.
    */
   start(args: readonly string[]): KubectlProcess {
-    const argv = [`--server=${this.server}`, `--cache-dir=${join(this.home, 'cache')}`, ...args]
+    const argv = [`--server=${this.server}`, `--cache-dir=${this.cacheDir}`, ...args]
     const child = spawn(this.binary, argv, {
       env: { ...process.env, HOME: this.home, KUBECONFIG: join(this.home, 'kubeconfig') },
       cwd: this.home,
