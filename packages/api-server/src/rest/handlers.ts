@@ -19,6 +19,8 @@ import {
   apiVersionOf,
   applyDefaults,
   decodeObject,
+  fieldErrors,
+  GoValue,
   type GroupResource,
   parseFieldValidation,
   type ResourceInfo,
@@ -335,6 +337,12 @@ function shouldDeleteDuringUpdate(next: Obj, old: Obj): boolean {
 const CREATE_ON_UPDATE_KINDS = new Set(['Endpoints', 'Event', 'Lease', 'Service'])
 
 /**
+ * Kinds whose strategy refuses an update without a resourceVersion (AllowUnconditionalUpdate false:
+ * coordination/lease/strategy.go), so two lease holders never overwrite each other blindly.
+ */
+const CONDITIONAL_UPDATE_KINDS = new Set(['Lease'])
+
+/**
  * PUT: updates the object, or for CREATE_ON_UPDATE_KINDS creates it when missing (store.Update
  * runs rest.BeforeCreate then; `created` makes the answer a 201, as the update handler does).
  */
@@ -354,7 +362,25 @@ export async function updateObject(
   const mayCreate = subresource === '' && CREATE_ON_UPDATE_KINDS.has(ctx.resource.kind)
   for (let attempt = 0; ; attempt++) {
     try {
-      const object = await guaranteedUpdate(ctx, name, subresource, () => structuredClone(obj), query)
+      const object = await guaranteedUpdate(
+        ctx,
+        name,
+        subresource,
+        () => {
+          const rv = metaOf(obj).resourceVersion
+          if (CONDITIONAL_UPDATE_KINDS.has(ctx.resource.kind) && (rv === undefined || rv === ''))
+            // kube reports the uint64 0 as %#v prints it.
+            throw invalid(ctx, name, [
+              fieldErrors.invalid(
+                'metadata.resourceVersion',
+                new GoValue('0x0'),
+                'must be specified for an update',
+              ),
+            ])
+          return structuredClone(obj)
+        },
+        query,
+      )
       return { object, created: false }
     } catch (err) {
       if (!mayCreate || !isNotFoundOf(err, ctx.gr, name)) throw err

@@ -401,6 +401,13 @@ describe('updates', () => {
     const renewed = structuredClone(c.body)
     renewed['spec'].renewTime = '2026-01-01T00:00:00.000000Z'
     expect((await call('PUT', `${url}/n1`, renewed)).status).toBe(200)
+    // A lease update must name the version it replaces (AllowUnconditionalUpdate is false for leases).
+    const blind = { ...lease, spec: { ...lease.spec, holderIdentity: 'n2' } }
+    const refused = await call('PUT', `${url}/n1`, blind)
+    expect(refused.status).toBe(422)
+    expect(refused.body['message']).toBe(
+      'Lease.coordination.k8s.io "n1" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update',
+    )
     const all = await call('GET', `${base}/apis/coordination.k8s.io/v1/leases`)
     expect(all.body).toMatchObject({ kind: 'LeaseList', apiVersion: 'coordination.k8s.io/v1' })
     expect(all.body['items']).toHaveLength(1)
