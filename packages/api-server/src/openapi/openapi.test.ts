@@ -413,3 +413,54 @@ describe.each(KUBECTL_VERSIONS)('kubectl %s with the OpenAPI documents', (versio
     expect(pods).toMatch(/^applied-pod +/m)
   })
 })
+
+describe.each(KUBECTL_VERSIONS)('kubectl %s validating on the client', (version) => {
+  // A server whose operations do not list fieldValidation (as before kube 1.25): kubectl then checks
+  // manifests itself against /openapi/v2, which shows the v2 schemas are complete enough for it.
+  let base = ''
+  let k: Kubectl
+  beforeAll(async () => {
+    const t = await startTestServer({
+      discovery: true,
+      openapi: { serverSideFieldValidation: false },
+      namespaces: ['default'],
+    })
+    base = t.base
+    k = new Kubectl(base, version)
+  })
+  afterAll(async () => {
+    await stopTestServers()
+    removeKubectlHomes()
+  })
+
+  it("refuses a misspelled field with kubectl's own error and sends nothing", async () => {
+    const file = k.file('bad.yaml', deployment('misspelled', 'replicass'))
+    const r = await k.run(['apply', '-f', file, '-v=6'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(
+      `error: error validating "${file}": error validating data: ValidationError(Deployment.spec): unknown field "replicass" in io.k8s.api.apps.v1.DeploymentSpec; if you choose to ignore these errors, turn validation off with --validate=false\n`,
+    )
+    expect(requestsLogged(r.stderr).filter((l) => !l.startsWith('GET'))).toEqual([])
+    const podFile = k.file('bad-pod.yaml', pod('misspelled-pod', 'imagee'))
+    const c = await k.run(['create', '-f', podFile])
+    expect(c.code).toBe(1)
+    expect(c.stderr).toContain(
+      'ValidationError(Pod.spec.containers[0]): unknown field "imagee" in io.k8s.api.core.v1.Container',
+    )
+    expect((await call('GET', `${base}/apis/apps/v1/namespaces/default/deployments/misspelled`)).status).toBe(
+      404,
+    )
+  })
+
+  it('accepts a valid manifest after checking it against the v2 schemas', async () => {
+    const r = await k.run(['apply', '-f', k.file('ok.yaml', deployment('valid')), '-v=6'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toBe('deployment.apps/valid created\n')
+    const requests = requestsLogged(r.stderr)
+    // kubectl read the v2 schemas to check the manifest, then sent it (still asking for Strict).
+    expect(requests.some((l) => l.startsWith('GET /openapi/v2'))).toBe(true)
+    expect(requests).toContain(
+      'POST /apis/apps/v1/namespaces/default/deployments?fieldManager=kubectl-client-side-apply&fieldValidation=Strict 201',
+    )
+  })
+})

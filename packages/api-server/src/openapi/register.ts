@@ -51,12 +51,30 @@ export interface OpenAPIDocuments {
   buildMs: number
 }
 
+export interface OpenAPIOptions {
+  /**
+   * Whether the write operations list the `fieldValidation` parameter (default true, as every
+   * kube-apiserver since 1.25). Without it the documents are those of a server that cannot validate
+   * fields itself, and kubectl validates manifests against `/openapi/v2` on the client: tests use
+   * this to check that the v2 schemas are complete enough for kubectl's own validation.
+   */
+  serverSideFieldValidation?: boolean
+}
+
 /** Generates and serializes every document once. */
-export function buildOpenAPIDocuments(): OpenAPIDocuments {
+export function buildOpenAPIDocuments(options: OpenAPIOptions = {}): OpenAPIDocuments {
   const started = performance.now()
   const version = KUBERNETES_VERSION.gitVersion
   const model = new SchemaModel()
   const v3Docs = buildV3Documents(model, version)
+  if (options.serverSideFieldValidation === false)
+    for (const doc of v3Docs.values())
+      for (const item of Object.values(doc.paths ?? {}))
+        for (const op of Object.values(
+          item as unknown as Record<string, { parameters?: Array<{ name?: string }> }>,
+        ))
+          if (Array.isArray(op?.parameters))
+            op.parameters = op.parameters.filter((p) => p.name !== 'fieldValidation')
   const v3 = new Map<string, Served>()
   for (const [key, doc] of v3Docs) v3.set(key, served(JSON.stringify(doc), 'application/json'))
   const paths: Record<string, { serverRelativeURL: string }> = {}
@@ -96,8 +114,8 @@ function notFound(reply: FastifyReply): FastifyReply {
 }
 
 /** Serves `/openapi/v3`, `/openapi/v3/<gv>` and `/openapi/v2` on `app`; returns the documents. */
-export function registerOpenAPI(app: FastifyInstance): OpenAPIDocuments {
-  const docs = buildOpenAPIDocuments()
+export function registerOpenAPI(app: FastifyInstance, options: OpenAPIOptions = {}): OpenAPIDocuments {
+  const docs = buildOpenAPIDocuments(options)
   app.get('/openapi/v3', async (req, reply) => send(req, reply, docs.v3Root))
   app.get('/openapi/v3/*', async (req, reply) => {
     const key = (req.params as { '*': string })['*'].replace(/\/+$/, '')

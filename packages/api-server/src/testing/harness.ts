@@ -6,7 +6,7 @@
 import { createMemoryStorage, type Storage } from '@hakube/storage'
 import { request } from 'undici'
 import { registerDiscovery } from '../discovery.js'
-import { registerOpenAPI } from '../openapi/register.js'
+import { type OpenAPIOptions, registerOpenAPI } from '../openapi/register.js'
 import { parseApiServerFlags } from '../options.js'
 import { registerResourceRoutes } from '../rest/index.js'
 import { ApiServer } from '../server.js'
@@ -28,8 +28,8 @@ export interface TestServerOptions {
   storage?: Storage
   /** Register discovery too (kubectl needs it). */
   discovery?: boolean
-  /** Register the OpenAPI documents too (kubectl create/apply validate against them). */
-  openapi?: boolean
+  /** Register the OpenAPI documents too (kubectl create/apply validate against them), with options. */
+  openapi?: boolean | OpenAPIOptions
   bookmarkIntervalMs?: number
   /** Namespaces created before the server is handed over. */
   namespaces?: readonly string[]
@@ -43,7 +43,8 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   const storage = o.storage ?? createMemoryStorage()
   const server = new ApiServer({ config: r.config, storage, logger: silentLogger })
   if (o.discovery === true) registerDiscovery(server.app)
-  if (o.openapi === true) registerOpenAPI(server.app)
+  if (o.openapi !== undefined && o.openapi !== false)
+    registerOpenAPI(server.app, o.openapi === true ? {} : o.openapi)
   registerResourceRoutes(
     server,
     storage,
