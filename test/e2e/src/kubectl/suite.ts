@@ -6,7 +6,7 @@
  * printers of kubernetes/kubernetes).
  */
 import { Kubectl, type KubectlResult, type KubectlVersion } from '@hakube/api-server/testing'
-import { beforeAll, expect, it } from 'vitest'
+import { beforeAll, beforeEach, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 
 // biome-ignore lint/suspicious/noExplicitAny: objects read back from the server, field by field
@@ -114,6 +114,8 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
     logs = t.logs
     k = new Kubectl(base, version)
   })
+  // Each case starts with its own empty --cache-dir, so none relies on discovery cached by another.
+  beforeEach(() => k?.freshCache())
 
   it('version: prints the client and the server version (1.32)', async () => {
     const out = await ok(['version'])
@@ -180,6 +182,24 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
     expect(d['metadata'].managedFields.map((m: Json) => `${m['manager']}/${m['operation']}`)).toContain(
       'kubectl/Apply',
     )
+  })
+
+  it('apply of a misspelled field: refused by the server strict field validation; --validate=false drops it', async () => {
+    const bad = deploymentManifest('typo', 'nginx:1.27', 2)
+    bad['spec'].replicass = bad['spec'].replicas
+    delete bad['spec'].replicas
+    k.file('typo.yaml', JSON.stringify(bad))
+    expect((await fails(['apply', '-f', 'typo.yaml', '-n', ns])).stderr).toBe(
+      'Error from server (BadRequest): error when creating "typo.yaml": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.replicass"\n',
+    )
+    expect((await http('GET', `/apis/apps/v1/namespaces/${ns}/deployments/typo`)).status).toBe(404)
+    expect(await ok(['apply', '-f', 'typo.yaml', '-n', ns, '--validate=false'])).toBe(
+      'deployment.apps/typo created\n',
+    )
+    const typo = await stored(`/apis/apps/v1/namespaces/${ns}/deployments/typo`)
+    expect(typo['spec']).not.toHaveProperty('replicass')
+    expect(typo['spec'].replicas).toBe(1)
+    expect(await ok(['delete', 'deployment', 'typo', '-n', ns])).toBe('deployment.apps "typo" deleted\n')
   })
 
   it('get pods -A -o wide', async () => {
@@ -267,19 +287,18 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
   })
 
   it('patch --type merge, json and strategic', async () => {
-    expect(
-      await ok([
-        'patch',
-        'pod',
-        'web-0',
-        '-n',
-        ns,
-        '--type',
-        'merge',
-        '-p',
-        '{"metadata":{"labels":{"m":"1"}}}',
-      ]),
-    ).toBe('pod/web-0 patched\n')
+    const mergeLabel = [
+      'patch',
+      'pod',
+      'web-0',
+      '-n',
+      ns,
+      '--type',
+      'merge',
+      '-p',
+      '{"metadata":{"labels":{"m":"1"}}}',
+    ]
+    expect(await ok(mergeLabel)).toBe('pod/web-0 patched\n')
     expect(
       await ok([
         'patch',
@@ -314,19 +333,7 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
       image: 'nginx:1.29',
       ports: [{ containerPort: 80, protocol: 'TCP' }],
     })
-    expect(
-      await ok([
-        'patch',
-        'pod',
-        'web-0',
-        '-n',
-        ns,
-        '--type',
-        'merge',
-        '-p',
-        '{"metadata":{"labels":{"m":"1"}}}',
-      ]),
-    ).toBe('pod/web-0 patched (no change)\n')
+    expect(await ok(mergeLabel)).toBe('pod/web-0 patched (no change)\n')
   })
 
   it('scale and set image', async () => {
@@ -350,7 +357,7 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
     expect((await stored(`/api/v1/nodes/${node}`))['spec'].unschedulable).toBeUndefined()
   })
 
-  it('describe pod, node and deployment, with the pod events', async () => {
+  it('describe pod, node, deployment and replicaset, with the pod events', async () => {
     const pod = await stored(podPath('web-0'))
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
     const event = await http('POST', `/api/v1/namespaces/${ns}/events`, {
@@ -393,6 +400,24 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
     expect(dd).toMatch(/^StrategyType:\s+RollingUpdate$/m)
     expect(dd).toMatch(/^RollingUpdateStrategy:\s+25% max unavailable, 25% max surge$/m)
     expect(dd).toMatch(/^\s+Image:\s+nginx:1\.30$/m)
+    const rs = await http('POST', `/apis/apps/v1/namespaces/${ns}/replicasets`, {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'web-5d8f', labels: { app: 'rs' } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'rs' } },
+        template: {
+          metadata: { labels: { app: 'rs' } },
+          spec: { containers: [{ name: 'web', image: 'nginx:1.30' }] },
+        },
+      },
+    })
+    expect(rs.status).toBe(201)
+    const dr = await ok(['describe', 'replicaset', 'web-5d8f', '-n', ns])
+    expect(dr).toMatch(/^Name:\s+web-5d8f$/m)
+    expect(dr).toMatch(/^Replicas:\s+0 current \/ 2 desired$/m)
+    expect(dr).toMatch(/^Pods Status:\s+0 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed$/m)
   })
 
   it('get lease,endpoints -n kube-system', async () => {
@@ -480,7 +505,7 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
     )
   })
 
-  it('errors: Forbidden in a terminating namespace, MethodNotAllowed', async () => {
+  it('errors: Forbidden in a terminating namespace, ServiceUnavailable, MethodNotAllowed', async () => {
     const term = `${ns}-gone`
     expect(await ok(['create', 'namespace', term])).toBe(`namespace/${term} created\n`)
     expect(await ok(['delete', 'namespace', term, '--wait=false'])).toBe(`namespace "${term}" deleted\n`)
@@ -488,6 +513,20 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
     k.file('pod-anywhere.yaml', JSON.stringify({ ...podManifest('web-0', ns), metadata: { name: 'web-0' } }))
     expect((await fails(['create', '-f', 'pod-anywhere.yaml', '-n', term])).stderr).toBe(
       `Error from server (Forbidden): error when creating "pod-anywhere.yaml": pods "web-0" is forbidden: unable to create new content in namespace ${term} because it is being terminated\n`,
+    )
+    // A Service without endpoints, reached through the services/proxy subresource.
+    k.file(
+      'svc.yaml',
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'nowhere' },
+        spec: { selector: { app: 'none' }, ports: [{ port: 80 }] },
+      }),
+    )
+    expect(await ok(['create', '-f', 'svc.yaml', '-n', ns])).toBe('service/nowhere created\n')
+    expect((await fails(['get', '--raw', `/api/v1/namespaces/${ns}/services/nowhere/proxy/`])).stderr).toBe(
+      'Error from server (ServiceUnavailable): no endpoints available for service "nowhere"\n',
     )
     k.file('pod.json', JSON.stringify(podManifest('web-0', ns)))
     expect(
