@@ -101,7 +101,8 @@ export function tooLargeResourceVersion(requested: number, current: number): Sta
   })
 }
 
-function listOptionsInvalid(field: string, type: string, detail: string): StatusError {
+/** 422 on ListOptions, as ValidateListOptions reports it. */
+export function listOptionsInvalid(field: string, type: string, detail: string): StatusError {
   return new StatusError({
     code: 422,
     reason: 'Invalid',

@@ -164,6 +164,50 @@ describe('watch', () => {
     )
   })
 
+  it('watch-list: sendInitialEvents streams the state, then a bookmark ends the initial events', async () => {
+    const { base } = await start()
+    await call('POST', `${base}/api/v1/namespaces`, { metadata: { name: 'a' } })
+    await call('POST', `${base}/api/v1/namespaces/a/configmaps`, cm('one'))
+    const two = await call('POST', `${base}/api/v1/namespaces/a/configmaps`, cm('two'))
+    const url = `${base}/api/v1/namespaces/a/configmaps?watch=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan`
+    const w = await watch(`${url}&sendInitialEvents=true`)
+    const evs = await w.until((e) => e.length >= 3)
+    expect(summary(evs.slice(0, 2))).toEqual(['ADDED one', 'ADDED two'])
+    expect(evs[2]).toMatchObject({
+      type: 'BOOKMARK',
+      object: {
+        kind: 'ConfigMap',
+        metadata: {
+          resourceVersion: two['metadata'].resourceVersion,
+          annotations: { 'k8s.io/initial-events-end': 'true' },
+        },
+      },
+    })
+    await call('DELETE', `${base}/api/v1/namespaces/a/configmaps/one`)
+    const changes = await w.until((e) => e.slice(3).some((x) => x.type === 'DELETED'))
+    expect(summary(changes.slice(3).filter((x) => x.type !== 'BOOKMARK'))).toEqual(['DELETED one'])
+    // sendInitialEvents=false: only what happens from now on.
+    const later = await watch(`${url}&sendInitialEvents=false`)
+    await call('POST', `${base}/api/v1/namespaces/a/configmaps`, cm('three'))
+    const seen = await later.until((e) => e.some((x) => x.type !== 'BOOKMARK'))
+    expect(summary(seen.filter((x) => x.type !== 'BOOKMARK'))).toEqual(['ADDED three'])
+    // validateWatchOptions.
+    const refused = await request(
+      `${base}/api/v1/namespaces/a/configmaps?watch=true&resourceVersion=1&resourceVersionMatch=NotOlderThan`,
+    )
+    expect(refused.statusCode).toBe(422)
+    expect(((await refused.body.json()) as Json)['message']).toBe(
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided',
+    )
+    const exact = await request(
+      `${base}/api/v1/namespaces/a/configmaps?watch=true&resourceVersionMatch=Exact&sendInitialEvents=true`,
+    )
+    expect(exact.statusCode).toBe(422)
+    expect(((await exact.body.json()) as Json)['message']).toContain(
+      'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
+    )
+  })
+
   it('from a resourceVersion: only the changes after it, including the legacy /watch/ path', async () => {
     const { base } = await start()
     await call('POST', `${base}/api/v1/namespaces`, { metadata: { name: 'a' } })

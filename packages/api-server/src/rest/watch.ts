@@ -11,15 +11,20 @@
  * - `allowWatchBookmarks=true`: a BOOKMARK with only `metadata.resourceVersion` every
  *   `bookmarkIntervalMs`, carrying the last revision the stream has caught up to.
  * - `timeoutSeconds` ends the stream (default: a random 30–60 min, as --min-request-timeout does).
+ * - Watch-list (`sendInitialEvents`, with `resourceVersionMatch=NotOlderThan`, the WatchList feature
+ *   of 1.32): `true` sends the state (at least `resourceVersion`, or the latest for none, any for
+ *   `0`) as ADDED events, then a BOOKMARK annotated `k8s.io/initial-events-end: "true"` at the
+ *   state's revision when bookmarks are allowed; `false` sends no state. `resourceVersionMatch`
+ *   without `sendInitialEvents` is 422, as validateWatchOptions answers.
  */
 import { randomInt } from 'node:crypto'
 import { apiVersionOf, type Status, statusErrors } from '@hakube/api'
 import { resourcePrefix, type StorageError, type Watch, type WatchEvent } from '@hakube/storage'
 import type { FastifyReply } from 'fastify'
 import type { ApiServer } from '../server.js'
-import { toStatus } from './errors.js'
+import { storageCall, toStatus } from './errors.js'
 import type { RestContext } from './handlers.js'
-import { parseSelectors, readList, selects } from './list.js'
+import { listOptionsInvalid, parseSelectors, readList, selects } from './list.js'
 import { type Obj, parseResourceVersion, toWire } from './objects.js'
 import { boolParam, intParam, type Query, queryParam } from './query.js'
 import { watchEncoder } from './table.js'
@@ -53,16 +58,20 @@ export async function serveWatch(
   const timeoutS =
     intParam(query, 'timeoutSeconds') ?? randomInt(MIN_REQUEST_TIMEOUT_S, 2 * MIN_REQUEST_TIMEOUT_S)
   const bookmarks = boolParam(query, 'allowWatchBookmarks')
+  const sendInitialEvents = watchListMode(query)
   const initial: Obj[] = []
   let startRevision = rv ?? 0
-  if (rv === undefined || rv === 0) {
+  if (sendInitialEvents === true || (sendInitialEvents === undefined && (rv === undefined || rv === 0))) {
     const state = await readList(storage, resource, ctx.namespace, sel, {
       consistency: rv === 0 ? 'any' : 'quorum',
       limit: 0,
       fromContinue: false,
+      ...(rv !== undefined && rv > 0 && { notOlderThan: rv }),
     })
     initial.push(...state.items)
     startRevision = state.revision
+  } else if (sendInitialEvents === false && rv === undefined) {
+    startRevision = await storageCall(ctx.gr, '', () => storage.currentRevision())
   }
 
   reply.hijack()
@@ -99,6 +108,18 @@ export async function serveWatch(
     end()
   }
   for (const obj of initial) send({ type: 'ADDED', object: obj })
+  if (sendInitialEvents === true && bookmarks)
+    send({
+      type: 'BOOKMARK',
+      object: {
+        kind: resource.kind,
+        apiVersion: apiVersionOf(resource),
+        metadata: {
+          resourceVersion: String(startRevision),
+          annotations: { 'k8s.io/initial-events-end': 'true' },
+        },
+      },
+    })
 
   timers.push(setTimeout(end, timeoutS * 1000))
   if (bookmarks) {
@@ -155,6 +176,26 @@ export async function serveWatch(
   } catch (err) {
     fail(err)
   }
+}
+
+/** `sendInitialEvents` (undefined when absent), checked as validateWatchOptions does. */
+function watchListMode(query: Query): boolean | undefined {
+  const match = queryParam(query, 'resourceVersionMatch') ?? ''
+  const text = queryParam(query, 'sendInitialEvents')
+  const mode = text === undefined || text === '' ? undefined : text === 'true' || text === '1'
+  if (mode !== undefined && match !== 'NotOlderThan')
+    throw listOptionsInvalid(
+      'resourceVersionMatch',
+      'FieldValueForbidden',
+      'Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
+    )
+  if (match !== '' && mode === undefined)
+    throw listOptionsInvalid(
+      'resourceVersionMatch',
+      'FieldValueForbidden',
+      'Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided',
+    )
+  return mode
 }
 
 function toStatusSafe(err: unknown, ctx: RestContext) {
