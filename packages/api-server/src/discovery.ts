@@ -21,6 +21,7 @@
 import { createHash } from 'node:crypto'
 import { apiVersionOf, RESOURCES, type ResourceInfo, StatusError, statusErrors } from '@hakube/api'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { acceptsJson, parseAccept } from './accept.js'
 
 /** apidiscovery.k8s.io, the group of the aggregated discovery documents. */
 const DISCOVERY_GROUP = 'apidiscovery.k8s.io'
@@ -299,41 +300,6 @@ export function aggregatedDocument(
 
 export type DiscoveryFormat = { kind: 'legacy' } | { kind: 'aggregated'; version: AggregatedDiscoveryVersion }
 
-interface AcceptClause {
-  type: string
-  subtype: string
-  q: number
-  params: Map<string, string>
-}
-
-/** goautoneg.ParseAccept: clauses by q-value, concrete types before wildcards, otherwise as sent. */
-function parseAccept(header: string): AcceptClause[] {
-  const clauses: AcceptClause[] = []
-  for (const part of header.split(',')) {
-    const [range = '', ...rawParams] = part.split(';')
-    const slash = range.trim().split('/')
-    const type = (slash[0] ?? '').trim().toLowerCase()
-    let subtype: string
-    if (slash.length === 1 && type === '*') subtype = '*'
-    else if (slash.length === 2) subtype = (slash[1] ?? '').trim().toLowerCase()
-    else continue
-    const params = new Map<string, string>()
-    let q = 1
-    for (const p of rawParams) {
-      const eq = p.indexOf('=')
-      if (eq < 0) continue
-      const key = p.slice(0, eq).trim()
-      const value = p.slice(eq + 1).trim()
-      if (key === 'q') q = Number.parseFloat(value) || 0
-      else params.set(key, value)
-    }
-    clauses.push({ type, subtype, q, params })
-  }
-  const rank = (c: AcceptClause) => (c.type === '*' ? 2 : c.subtype === '*' ? 1 : 0)
-  // Array.prototype.sort is stable: equal clauses keep the client's order.
-  return clauses.sort((a, b) => b.q - a.q || rank(a) - rank(b))
-}
-
 /**
  * Which discovery document an Accept header gets; undefined when none is acceptable (406).
  * `aggregated`: whether the endpoint serves aggregated discovery (`/api` and `/apis` only).
@@ -346,10 +312,7 @@ export function negotiateDiscovery(
   for (const c of parseAccept(accept)) {
     // RFC 9110 §12.4.2: q=0 means "not acceptable".
     if (c.q <= 0) continue
-    const json =
-      (c.type === 'application' && (c.subtype === 'json' || c.subtype === '*')) ||
-      (c.type === '*' && c.subtype === '*')
-    if (!json) continue
+    if (!acceptsJson(c)) continue
     // Discovery has no stream serializer (DiscoveryEndpointRestrictions.AllowsStreamSchema is false).
     if ((c.params.get('stream') ?? '') !== '') continue
     const g = c.params.get('g')

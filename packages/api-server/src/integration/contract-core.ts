@@ -11,13 +11,13 @@ import {
   binding,
   type ContractFixture,
   caught,
+  collectEvents,
   deployment,
   type Json,
   MERGE,
   names,
   type Obj,
   pod,
-  sleep,
   TYPES,
   until,
 } from './contract-fixture.js'
@@ -230,19 +230,11 @@ export function coreCases(fx: ContractFixture): void {
     await pods.create(pod('a') as Obj)
     const list = await pods.list()
     const stream = await pods.watch({ resourceVersion: list.metadata.resourceVersion, timeoutSeconds: 30 })
-    const seen: string[] = []
-    const reading = (async () => {
-      for await (const e of stream) {
-        if (e.type === 'BOOKMARK') continue
-        seen.push(`${e.type} ${e.type === 'ERROR' ? e.object.code : e.object.metadata.name}`)
-        if (seen.length === 4) break
-      }
-    })()
+    const { seen, settled } = collectEvents(stream, 4)
     await pods.create(pod('b') as Obj)
     await pods.patch('a', { metadata: { labels: { x: 'y' } } }, 'merge')
     await pods.delete('b')
-    await Promise.race([reading, sleep(20_000)])
-    stream.close()
+    await settled()
     expect(seen).toEqual(['ADDED b', 'MODIFIED a', 'MODIFIED b', 'DELETED b'])
   })
 

@@ -12,6 +12,7 @@ import {
   type KubeObject,
   type ResourceClient,
   type ResourceType,
+  type WatchEvent,
 } from '@hakube/api'
 import type { Storage } from '@hakube/storage'
 import { request } from 'undici'
@@ -114,6 +115,32 @@ export async function until(check: () => boolean, ms = 15_000): Promise<void> {
 /** The ApiError a client call failed with, or undefined when it succeeded. */
 export const caught = (p: Promise<unknown>) => p.then(() => undefined).catch((e: unknown) => e as ApiError)
 /** `TYPE name` of watch events (`ERROR 410` for errors), bookmarks left out. */
+/**
+ * Reads a client watch in the background, recording `TYPE name` (`ERROR code` for errors) per event
+ * and skipping BOOKMARKs, until `count` events; `settled()` waits for that (at most 20 s) and closes
+ * the stream.
+ */
+export function collectEvents(
+  stream: AsyncIterable<WatchEvent<Obj>> & { close(): void },
+  count: number,
+): { seen: string[]; settled: () => Promise<void> } {
+  const seen: string[] = []
+  const reading = (async () => {
+    for await (const e of stream) {
+      if (e.type === 'BOOKMARK') continue
+      seen.push(`${e.type} ${e.type === 'ERROR' ? e.object.code : e.object.metadata.name}`)
+      if (seen.length === count) break
+    }
+  })()
+  return {
+    seen,
+    settled: async () => {
+      await Promise.race([reading, sleep(20_000)])
+      stream.close()
+    },
+  }
+}
+
 export const describeEvents = (events: Json[]): string[] =>
   events
     .filter((e) => e['type'] !== 'BOOKMARK')

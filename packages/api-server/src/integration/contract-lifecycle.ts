@@ -12,6 +12,7 @@ import {
   binding,
   type ContractFixture,
   caught,
+  collectEvents,
   configMap,
   deployment,
   describeEvents,
@@ -402,17 +403,9 @@ export function lifecycleCases(fx: ContractFixture): void {
       resourceVersion: (await pods.get('c')).metadata.resourceVersion,
       timeoutSeconds: 30,
     })
-    const seen: string[] = []
-    const reading = (async () => {
-      for await (const e of stream) {
-        if (e.type === 'BOOKMARK') continue
-        seen.push(`${e.type} ${e.type === 'ERROR' ? e.object.code : e.object.metadata.name}`)
-        if (seen.length === 2) break
-      }
-    })()
+    const { seen, settled } = collectEvents(stream, 2)
     await pods.delete('c', { gracePeriodSeconds: 0 })
-    await Promise.race([reading, new Promise((r) => setTimeout(r, 20_000))])
-    stream.close()
+    await settled()
     expect(seen).toEqual(['MODIFIED c', 'DELETED c'])
   })
 

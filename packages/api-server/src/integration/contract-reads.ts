@@ -11,6 +11,7 @@ import {
   BOOKMARK_INTERVAL_MS,
   type ContractFixture,
   caught,
+  collectEvents,
   configMap,
   describeEvents,
   type Json,
@@ -297,21 +298,13 @@ export function readCases(fx: ContractFixture): void {
       fieldSelector: 'spec.nodeName=q-n3',
       timeoutSeconds: 30,
     })
-    const seen: string[] = []
-    const reading = (async () => {
-      for await (const e of stream) {
-        if (e.type === 'BOOKMARK') continue
-        seen.push(`${e.type} ${e.type === 'ERROR' ? e.object.code : e.object.metadata.name}`)
-        if (seen.length === 2) break
-      }
-    })()
+    const { seen, settled } = collectEvents(stream, 2)
     await fx.call('POST', `${p}/late/binding`, {
       metadata: { name: 'late' },
       target: { kind: 'Node', name: 'q-n3' },
     })
     await fx.call('PATCH', `${p}/late`, { metadata: { labels: { x: '1' } } }, MERGE)
-    await Promise.race([reading, new Promise((r) => setTimeout(r, 20_000))])
-    stream.close()
+    await settled()
     expect(seen).toEqual(['ADDED late', 'MODIFIED late'])
     const bad = await fx.call('GET', `${ev}?fieldSelector=involvedObject.bogus%3Dx`)
     expect(bad.status).toBe(400)

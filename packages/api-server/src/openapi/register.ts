@@ -12,9 +12,11 @@
  * as kube's hash) and `If-None-Match` on it gets 304. Non-guarantees: no protobuf for v3, no
  * redirect when the `hash` query is stale (the current document is served), no `/swagger.json`.
  */
+
 import { createHash } from 'node:crypto'
 import { statusErrors } from '@hakube/api'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { parseAccept } from '../accept.js'
 import { KUBERNETES_VERSION } from '../options.js'
 import { SchemaModel } from './model.js'
 import { buildSwagger, encodeSwagger } from './v2.js'
@@ -92,14 +94,10 @@ export function buildOpenAPIDocuments(options: OpenAPIOptions = {}): OpenAPIDocu
 
 /** Whether the Accept header asks for the v2 protobuf form (any clause not weighted q=0). */
 export function wantsV2Protobuf(accept: string | undefined): boolean {
-  if (accept === undefined) return false
-  for (const clause of accept.split(',')) {
-    const [type, ...params] = clause.split(';').map((s) => s.trim())
-    if (type !== OPENAPI_V2_PROTOBUF && type !== OPENAPI_V2_PROTOBUF_CONTENT_TYPE) continue
-    if (params.some((p) => /^q=0(\.0*)?$/.test(p))) continue
-    return true
-  }
-  return false
+  return parseAccept(accept).some(
+    (c) =>
+      c.q > 0 && [OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_CONTENT_TYPE].includes(`${c.type}/${c.subtype}`),
+  )
 }
 
 function send(req: FastifyRequest, reply: FastifyReply, doc: Served): FastifyReply {

@@ -23,6 +23,7 @@
  */
 import { type ResourceInfo, StatusError, statusErrors } from '@hakube/api'
 import type { FastifyReply } from 'fastify'
+import { acceptsJson, parseAccept } from '../accept.js'
 import type { Obj } from './objects.js'
 import { type Query, queryParam } from './query.js'
 import { type PrintedRow, printerFor, type TableColumnDefinition } from './table-printers.js'
@@ -46,47 +47,18 @@ function notAcceptable(message: string): StatusError {
   return new StatusError({ code: 406, reason: 'NotAcceptable', message })
 }
 
-interface MediaRange {
-  type: string
-  params: Map<string, string>
-}
-
-function parseAccept(header: string): MediaRange[] {
-  return header
-    .split(',')
-    .map((clause) => {
-      const [type = '', ...rest] = clause.split(';').map((s) => s.trim())
-      const params = new Map<string, string>()
-      for (const p of rest) {
-        const eq = p.indexOf('=')
-        if (eq > 0)
-          params.set(
-            p.slice(0, eq).trim().toLowerCase(),
-            p
-              .slice(eq + 1)
-              .trim()
-              .replace(/^"|"$/g, ''),
-          )
-      }
-      return { type: type.toLowerCase(), params }
-    })
-    .filter((r) => r.type !== '')
-}
-
 /**
  * negotiation.NegotiateOutputMediaType, reduced to what decides the body: the conversion of the first
  * acceptable clause. Throws 406 when the clauses only name conversions hakube cannot serve.
  */
 export function negotiateOutput(accept: string | string[] | undefined): OutputConversion | undefined {
-  const header = Array.isArray(accept) ? accept.join(',') : (accept ?? '')
-  const ranges = parseAccept(header)
+  const ranges = parseAccept(accept).filter((r) => r.q > 0)
   if (ranges.length === 0) return undefined
   for (const r of ranges) {
     const as = r.params.get('as')
     if (as === undefined) return undefined
-    const json = r.type === 'application/json' || r.type === '*/*' || r.type === 'application/*'
     if (
-      json &&
+      acceptsJson(r) &&
       CONVERSION_KINDS.has(as) &&
       r.params.get('g') === META_GROUP &&
       META_VERSIONS.has(r.params.get('v') ?? '')
