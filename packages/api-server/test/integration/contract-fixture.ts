@@ -17,10 +17,10 @@ import {
 import type { Storage } from '@hakube/storage'
 import { request } from 'undici'
 import { expect } from 'vitest'
-import { instrumentStorage } from '../instrumented-storage.js'
-import { parseApiServerFlags } from '../options.js'
-import { registerResourceRoutes } from '../rest/index.js'
-import { ApiServer } from '../server.js'
+import { instrumentStorage } from '../../src/instrumented-storage.js'
+import { parseApiServerFlags } from '../../src/options.js'
+import { registerResourceRoutes } from '../../src/rest/index.js'
+import { ApiServer } from '../../src/server.js'
 
 export interface ContractSetup {
   storage: Storage
