@@ -11,7 +11,8 @@ import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { call, type Json, startTestServer, stopTestServers } from '../testing/harness.js'
 import { Kubectl, removeKubectlHomes } from '../testing/kubectl.js'
-import { fieldSetOf, fromFieldsV1, LAST_APPLIED, toFieldsV1 } from './apply.js'
+import { LAST_APPLIED } from './apply.js'
+import { fieldSetOf, fromFieldsV1, toFieldsV1 } from './field-set.js'
 import { schemaInfoFromTable } from './strategic-merge.js'
 
 const tempDirs: string[] = []

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { ManagedFieldsEntry } from './apply.js'
+import type { ManagedFieldsEntry } from './field-set.js'
 import { managerOf, recordUpdate, type UpdateOwnership } from './managed-fields.js'
 import type { Obj } from './objects.js'
 import { schemaInfoFromTable } from './strategic-merge.js'

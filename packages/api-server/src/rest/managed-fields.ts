@@ -15,6 +15,7 @@
  * manager owns is a conflict, printed `conflict with "kubectl-edit" using v1` as kube prints it.
  */
 
+import { jsonEqual } from './body.js'
 import {
   type FieldPath,
   fieldSetOf,
@@ -24,8 +25,7 @@ import {
   pathId,
   resolve,
   toFieldsV1,
-} from './apply.js'
-import { jsonEqual } from './body.js'
+} from './field-set.js'
 import { metaOf, nowRfc3339, type Obj } from './objects.js'
 import type { SchemaInfo } from './strategic-merge.js'
 
