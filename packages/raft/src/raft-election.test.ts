@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { CAMPAIGN_TRANSFER } from './raft.js'
+import { raftOf } from './raw-node.js'
 import { TestNetwork } from './testing/network.js'
 import type { Message } from './types.js'
 import { newMessage } from './types.js'
@@ -13,7 +14,7 @@ function ticksUntilStepDown(net: TestNetwork, id: number, max = 100): number {
   for (let i = 1; i <= max; i++) {
     net.tick(id)
     net.stabilize()
-    if (net.node(id).raft.state !== 'leader') return i
+    if (raftOf(net.node(id)).state !== 'leader') return i
   }
   throw new Error(`${id} never stepped down`)
 }
@@ -55,10 +56,10 @@ describe('PreVote', () => {
     const net = new TestNetwork([1, 2, 3])
     net.stabilize()
     const n1 = net.node(1)
-    const hs = n1.raft.hardState()
+    const hs = raftOf(n1).hardState()
     n1.campaign()
-    expect(n1.raft.state).toBe('preCandidate')
-    expect(n1.raft.hardState()).toEqual(hs)
+    expect(raftOf(n1).state).toBe('preCandidate')
+    expect(raftOf(n1).hardState()).toEqual(hs)
     net.flush([1])
     const preVotes = net.inflight.filter((m) => m.type === 'MsgPreVote')
     expect(preVotes.map((m) => [m.to, m.term])).toEqual([
@@ -67,11 +68,11 @@ describe('PreVote', () => {
     ])
     net.deliver()
     // Granting a pre-vote changes nothing on the voter.
-    expect(net.node(2).raft.hardState()).toEqual(hs)
+    expect(raftOf(net.node(2)).hardState()).toEqual(hs)
     net.flush()
     net.deliver() // the pre-vote grants
-    expect(n1.raft.state).toBe('candidate')
-    expect(n1.raft.term).toBe(hs.term + 1)
+    expect(raftOf(n1).state).toBe('candidate')
+    expect(raftOf(n1).term).toBe(hs.term + 1)
     net.stabilize()
     expect(net.leaders()).toEqual([1])
   })
@@ -99,7 +100,7 @@ describe('PreVote', () => {
     expect(rejections.every((m) => m.reject && m.term === high)).toBe(true)
     net.deliver()
     expect(net.node(1).status().term).toBe(high)
-    expect(net.node(1).raft.state).toBe('follower')
+    expect(raftOf(net.node(1)).state).toBe('follower')
   })
 })
 
@@ -112,7 +113,7 @@ describe('CheckQuorum', () => {
     net.node(1).campaign() // pre-vote
     net.node(1).step(newMessage({ type: 'MsgPreVoteResp', from: 2, to: 1, term: 2 }))
     net.node(1).step(newMessage({ type: 'MsgVoteResp', from: 2, to: 1, term: 2 }))
-    expect(net.node(1).raft.state).toBe('leader')
+    expect(raftOf(net.node(1)).state).toBe('leader')
     expect(ticksUntilStepDown(net, 1)).toBe(10)
     expect(net.node(1).status().term).toBe(2) // steps down without a term change
     expect(net.node(1).status().lead).toBe(0)
@@ -137,7 +138,7 @@ describe('CheckQuorum', () => {
     net.elect(1)
     net.isolate(3)
     net.tickAndStabilize(200, [1, 2])
-    expect(net.node(1).raft.state).toBe('leader')
+    expect(raftOf(net.node(1)).state).toBe('leader')
   })
 
   it('a leader keeps leading while a quorum is active, even with a minority cut off', () => {
@@ -155,7 +156,7 @@ describe('CheckQuorum', () => {
     net.elect(1)
     net.isolate(1)
     net.tickAndStabilize(60)
-    expect(net.node(1).raft.state).not.toBe('leader')
+    expect(raftOf(net.node(1)).state).not.toBe('leader')
     const leaders = net.leaders()
     expect(leaders.length).toBe(1)
     expect([2, 3]).toContain(leaders[0])
@@ -183,7 +184,7 @@ describe('leader lease on votes', () => {
       const { net, term } = setup()
       const n2 = net.node(2)
       n2.step(vote(type, term + 1))
-      expect(n2.raft.msgs).toEqual([])
+      expect(raftOf(n2).msgs).toEqual([])
       expect(n2.status().term).toBe(term)
       expect(n2.status().vote).toBe(1)
       expect(n2.status().lead).toBe(1)
@@ -196,7 +197,7 @@ describe('leader lease on votes', () => {
     n2.step(vote('MsgVote', term + 1, CAMPAIGN_TRANSFER))
     expect(n2.status().term).toBe(term + 1)
     expect(n2.status().vote).toBe(3)
-    expect(n2.raft.msgs.map((m) => [m.type, m.to, m.term, m.reject])).toEqual([
+    expect(raftOf(n2).msgs.map((m) => [m.type, m.to, m.term, m.reject])).toEqual([
       ['MsgVoteResp', 3, term + 1, false],
     ])
   })
@@ -246,10 +247,10 @@ describe('stale leaders', () => {
     net.isolate(1)
     net.elect(2)
     const term = net.node(2).status().term
-    expect(net.node(1).raft.state).toBe('leader')
+    expect(raftOf(net.node(1)).state).toBe('leader')
     net.heal()
     net.tickAndStabilize(1, [1])
-    expect(net.node(1).raft.state).toBe('follower')
+    expect(raftOf(net.node(1)).state).toBe('follower')
     expect(net.node(1).status().term).toBe(term)
     net.tickAndStabilize(3)
     expect(net.leaders()).toEqual([2])
@@ -261,7 +262,7 @@ describe('stale leaders', () => {
     net.elect(1)
     const n2 = net.node(2)
     n2.step(newMessage({ type: 'MsgHeartbeat', from: 1, to: 2, term: 1 }))
-    expect(n2.raft.msgs).toEqual([])
+    expect(raftOf(n2).msgs).toEqual([])
   })
 })
 
@@ -288,7 +289,7 @@ describe('elections', () => {
     net.elect(1)
     const term = net.node(1).status().term
     net.node(1).campaign()
-    expect(net.node(1).raft.state).toBe('leader')
+    expect(raftOf(net.node(1)).state).toBe('leader')
     expect(net.node(1).status().term).toBe(term)
   })
 
@@ -296,10 +297,10 @@ describe('elections', () => {
     const net = new TestNetwork([1, 2, 3])
     // The bootstrap conf changes are committed but not yet applied (no Ready handled).
     net.node(1).campaign()
-    expect(net.node(1).raft.state).toBe('follower')
+    expect(raftOf(net.node(1)).state).toBe('follower')
     net.flush([1])
     net.node(1).campaign()
-    expect(net.node(1).raft.state).toBe('preCandidate')
+    expect(raftOf(net.node(1)).state).toBe('preCandidate')
   })
 
   it('a candidate whose log is behind loses to a majority of rejections and returns to follower (§5.4.1)', () => {
@@ -322,12 +323,12 @@ describe('elections', () => {
       [2, true, term],
     ])
     net.deliver()
-    expect(n3.raft.state).toBe('follower')
+    expect(raftOf(n3).state).toBe('follower')
     // Its higher term deposed the old leader; 1 or 2 wins the next election and 3 catches up.
     net.tickAndStabilize(50)
     const leaders = net.leaders()
     expect(leaders.length).toBe(1)
     expect([1, 2]).toContain(leaders[0])
-    expect(net.node(3).raft.raftLog.lastIndex()).toBe(net.node(leaders[0]!).raft.raftLog.lastIndex())
+    expect(raftOf(net.node(3)).raftLog.lastIndex()).toBe(raftOf(net.node(leaders[0]!)).raftLog.lastIndex())
   })
 })

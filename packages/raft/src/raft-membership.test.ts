@@ -1,21 +1,22 @@
 /** Single-step membership changes: add/remove voters, learners, promotion, one change at a time. */
 import { describe, expect, it } from 'vitest'
 import { RaftErrorCode } from './errors.js'
+import { raftOf } from './raw-node.js'
 import { appliedData, storageWithLog, TestNetwork } from './testing/network.js'
 import type { ConfChange, NodeId } from './types.js'
 import { newMessage } from './types.js'
 
 /** Proposes `cc` at the leader `lead` and stabilizes; returns the index of the entry. */
 function change(net: TestNetwork, lead: NodeId, cc: ConfChange): number {
-  const index = net.node(lead).raft.raftLog.lastIndex() + 1
+  const index = raftOf(net.node(lead)).raftLog.lastIndex() + 1
   expect(net.node(lead).proposeConfChange(cc)).toBeUndefined()
   net.stabilize()
   return index
 }
 
-const voters = (net: TestNetwork, id: NodeId): NodeId[] => net.node(id).raft.trk.confState().voters.slice()
+const voters = (net: TestNetwork, id: NodeId): NodeId[] => raftOf(net.node(id)).trk.confState().voters.slice()
 const learners = (net: TestNetwork, id: NodeId): NodeId[] =>
-  net.node(id).raft.trk.confState().learners.slice()
+  raftOf(net.node(id)).trk.confState().learners.slice()
 
 describe('membership changes', () => {
   it('adds a voter: the new member catches up from the leader and counts in the quorum', () => {
@@ -49,9 +50,9 @@ describe('membership changes', () => {
     net.add(4)
     const m1 = net.member(1)
     m1.applyConfChanges = false
-    const index = net.node(1).raft.raftLog.lastIndex() + 1
+    const index = raftOf(net.node(1)).raftLog.lastIndex() + 1
     net.node(1).proposeConfChange({ type: 'addNode', nodeId: 4 })
-    expect(net.node(1).raft.raftLog.lastIndex()).toBe(index)
+    expect(raftOf(net.node(1)).raftLog.lastIndex()).toBe(index)
     expect(net.node(1).status().progress.has(4)).toBe(false) // appended
     net.stabilize()
     expect(net.node(1).status().commit).toBeGreaterThanOrEqual(index)
@@ -66,7 +67,7 @@ describe('membership changes', () => {
   it('only one change may be pending: a second one before the first is applied becomes an empty entry', () => {
     const net = new TestNetwork([1, 2, 3])
     net.elect(1)
-    const r = net.node(1).raft
+    const r = raftOf(net.node(1))
     const first = r.raftLog.lastIndex() + 1
     net.node(1).proposeConfChange({ type: 'addLearnerNode', nodeId: 4 })
     net.node(1).proposeConfChange({ type: 'addLearnerNode', nodeId: 5 })
@@ -87,7 +88,7 @@ describe('membership changes', () => {
   it('also within one batch, only the first of several changes is kept', () => {
     const net = new TestNetwork([1, 2, 3])
     net.elect(1)
-    const r = net.node(1).raft
+    const r = raftOf(net.node(1))
     const first = r.raftLog.lastIndex() + 1
     // A forwarded proposal can carry several entries; step it as the leader receives it.
     net.node(2).proposeConfChange({ type: 'addLearnerNode', nodeId: 4 })
@@ -107,17 +108,17 @@ describe('membership changes', () => {
     const n1 = net.node(1)
     n1.campaign()
     n1.step(newMessage({ type: 'MsgVoteResp', from: 2, to: 1, term: 3 }))
-    expect(n1.raft.state).toBe('leader')
-    expect(n1.raft.pendingConfIndex).toBe(3)
-    expect(n1.raft.raftLog.applied).toBe(0)
+    expect(raftOf(n1).state).toBe('leader')
+    expect(raftOf(n1).pendingConfIndex).toBe(3)
+    expect(raftOf(n1).raftLog.applied).toBe(0)
     // Entries up to 3 may hold a conf change not yet applied: a new change is neutralised.
     n1.proposeConfChange({ type: 'removeNode', nodeId: 3 })
-    const at = n1.raft.raftLog.lastIndex()
-    expect(n1.raft.raftLog.slice(at, at + 1, Number.POSITIVE_INFINITY)).toMatchObject([{ type: 'normal' }])
+    const at = raftOf(n1).raftLog.lastIndex()
+    expect(raftOf(n1).raftLog.slice(at, at + 1, Number.POSITIVE_INFINITY)).toMatchObject([{ type: 'normal' }])
     net.stabilize()
     expect(voters(net, 1)).toEqual([1, 2, 3])
     // Now that everything is applied, the change is accepted.
-    expect(n1.raft.raftLog.applied).toBeGreaterThanOrEqual(3)
+    expect(raftOf(n1).raftLog.applied).toBeGreaterThanOrEqual(3)
     change(net, 1, { type: 'removeNode', nodeId: 3 })
     expect(voters(net, 1)).toEqual([1, 2])
   })
@@ -147,12 +148,12 @@ describe('membership changes', () => {
     net.heal()
     net.isolate(4)
     net.tickAndStabilize(100, [4])
-    expect(net.node(4).raft.state).toBe('follower')
+    expect(raftOf(net.node(4)).state).toBe('follower')
     expect(net.dropped.some((m) => m.from === 4 && (m.type === 'MsgPreVote' || m.type === 'MsgVote'))).toBe(
       false,
     )
     net.node(4).campaign()
-    expect(net.node(4).raft.state).toBe('follower')
+    expect(raftOf(net.node(4)).state).toBe('follower')
   })
 
   it('promotes a learner to voter', () => {
@@ -168,7 +169,7 @@ describe('membership changes', () => {
       expect(learners(net, id)).toEqual([])
     }
     expect(net.node(4).status().isLearner).toBe(false)
-    expect(net.node(4).raft.promotable()).toBe(true)
+    expect(raftOf(net.node(4)).promotable()).toBe(true)
     expect(net.node(1).status().progress.get(4)?.isLearner).toBe(false)
     // Now it counts: 1 and 4 with 2 is a quorum of three, without 3.
     net.isolate(3)
@@ -201,8 +202,8 @@ describe('membership changes', () => {
     const net = new TestNetwork([1, 2, 3])
     net.elect(1)
     change(net, 1, { type: 'removeNode', nodeId: 1 })
-    expect(net.node(1).raft.state).toBe('follower')
-    expect(net.node(1).raft.promotable()).toBe(false)
+    expect(raftOf(net.node(1)).state).toBe('follower')
+    expect(raftOf(net.node(1)).promotable()).toBe(false)
     // The removal reached the others with its commit index.
     for (const id of [2, 3]) expect(voters(net, id)).toEqual([2, 3])
     net.isolate(1)
@@ -215,14 +216,14 @@ describe('membership changes', () => {
     expect(appliedData(net.member(2).applied)).toEqual(['after'])
     // Member 1 never campaigns again.
     net.tickAndStabilize(40, [1])
-    expect(net.node(1).raft.state).toBe('follower')
+    expect(raftOf(net.node(1)).state).toBe('follower')
   })
 
   it('a leader demoted to learner steps down', () => {
     const net = new TestNetwork([1, 2, 3])
     net.elect(1)
     change(net, 1, { type: 'addLearnerNode', nodeId: 1 })
-    expect(net.node(1).raft.state).toBe('follower')
+    expect(raftOf(net.node(1)).state).toBe('follower')
     expect(net.node(1).status().isLearner).toBe(true)
     net.tickAndStabilize(40)
     expect(net.leaders().length).toBe(1)
@@ -233,7 +234,7 @@ describe('membership changes', () => {
     const net = new TestNetwork([1, 2, 3], { stepDownOnRemoval: false })
     net.elect(1)
     change(net, 1, { type: 'removeNode', nodeId: 1 })
-    expect(net.node(1).raft.state).toBe('leader')
+    expect(raftOf(net.node(1)).state).toBe('leader')
     expect(net.propose(1, 'x')?.code).toBe(RaftErrorCode.ProposalDropped)
     // It still replicates to the remaining voters, whose quorum is {2, 3}.
     expect(voters(net, 1)).toEqual([2, 3])

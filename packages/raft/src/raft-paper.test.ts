@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { SeededRandom } from './rand.js'
-import { RawNode } from './raw-node.js'
+import { RawNode, raftOf } from './raw-node.js'
 import { MemoryStorage } from './storage.js'
 import { storageWithLog, TestMember, TestNetwork, type TestRaftOptions } from './testing/network.js'
 import type { Entry, HardState, Message, NodeId, RaftStateType } from './types.js'
@@ -39,7 +39,7 @@ function take(m: TestMember): Message[] {
 /** Makes `m` leader of its current term + 1 by feeding it the votes of all its peers. */
 function becomeLeader(m: TestMember): void {
   m.node.campaign()
-  const r = m.node.raft
+  const r = raftOf(m.node)
   for (const id of r.trk.voterNodes()) {
     if (id !== m.id) m.node.step(newMessage({ type: 'MsgVoteResp', from: id, to: m.id, term: r.term }))
   }
@@ -49,7 +49,7 @@ function becomeLeader(m: TestMember): void {
 
 function becomeCandidate(m: TestMember): void {
   m.node.campaign()
-  expect(m.node.raft.state).toBe('candidate')
+  expect(raftOf(m.node).state).toBe('candidate')
   take(m)
 }
 
@@ -57,7 +57,7 @@ function becomeCandidate(m: TestMember): void {
 function ticksUntilCampaign(m: TestMember, max = 100): number {
   for (let i = 1; i <= max; i++) {
     m.node.tick()
-    if (m.node.raft.state !== 'follower') return i
+    if (raftOf(m.node).state !== 'follower') return i
   }
   throw new Error('never campaigned')
 }
@@ -65,7 +65,7 @@ function ticksUntilCampaign(m: TestMember, max = 100): number {
 const terms = (es: readonly Entry[]): number[] => es.map((e) => e.term)
 
 function logTerms(m: TestMember): number[] {
-  return terms(m.node.raft.raftLog.allEntries())
+  return terms(raftOf(m.node).raftLog.allEntries())
 }
 
 describe('§5.1 terms', () => {
@@ -75,13 +75,13 @@ describe('§5.1 terms', () => {
       const m = member(1, { hardState: { term: 2 } })
       if (role === 'candidate') becomeCandidate(m)
       if (role === 'leader') becomeLeader(m)
-      const term = m.node.raft.term
+      const term = raftOf(m.node).term
       m.node.step(newMessage({ type: 'MsgApp', from: 2, to: 1, term: term + 3 }))
       // "If a candidate or leader discovers that its term is out of date, it immediately reverts to
       // follower state."
-      expect(m.node.raft.term).toBe(term + 3)
-      expect(m.node.raft.state).toBe('follower')
-      expect(m.node.raft.lead).toBe(2)
+      expect(raftOf(m.node).term).toBe(term + 3)
+      expect(raftOf(m.node).state).toBe('follower')
+      expect(raftOf(m.node).lead).toBe(2)
     })
   }
 
@@ -93,15 +93,15 @@ describe('§5.1 terms', () => {
     }
     // Classic Raft (no PreVote/CheckQuorum): ignored without any state change.
     expect(take(m)).toEqual([])
-    expect(m.node.raft.term).toBe(5)
-    expect(m.node.raft.lead).toBe(0)
-    expect(m.node.raft.vote).toBe(0)
+    expect(raftOf(m.node).term).toBe(5)
+    expect(raftOf(m.node).lead).toBe(0)
+    expect(raftOf(m.node).vote).toBe(0)
   })
 
   it('"When servers start up, they begin as followers"', () => {
     const m = member(1)
-    expect(m.node.raft.state).toBe('follower')
-    expect(m.node.raft.term).toBe(0)
+    expect(raftOf(m.node).state).toBe('follower')
+    expect(raftOf(m.node).term).toBe(0)
   })
 })
 
@@ -123,14 +123,14 @@ describe('§5.2 leader election', () => {
     it(`"If a ${role} receives no communication over a period of time called the election timeout, then it begins an election": increments its term, votes for itself, and requests votes`, () => {
       const m = member(1, { terms: [1, 1, 2], hardState: { term: 2 } })
       if (role === 'candidate') becomeCandidate(m)
-      const term = m.node.raft.term
-      const timeout = m.node.raft.randomizedElectionTimeout
+      const term = raftOf(m.node).term
+      const timeout = raftOf(m.node).randomizedElectionTimeout
       const ticks = ticksUntilCampaign(m) // a candidate stays candidate: check the term instead
       if (role === 'follower') expect(ticks).toBe(timeout)
       else {
-        for (let i = ticks; i < 100 && m.node.raft.term === term; i++) m.node.tick()
+        for (let i = ticks; i < 100 && raftOf(m.node).term === term; i++) m.node.tick()
       }
-      const r = m.node.raft
+      const r = raftOf(m.node)
       expect(r.state).toBe('candidate')
       expect(r.term).toBe(term + 1)
       expect(r.vote).toBe(1)
@@ -174,8 +174,8 @@ describe('§5.2 leader election', () => {
         for (const [id, granted] of Object.entries(votes)) {
           m.node.step(newMessage({ type: 'MsgVoteResp', from: Number(id), to: 1, term: 1, reject: !granted }))
         }
-        expect(m.node.raft.state).toBe(want)
-        expect(m.node.raft.term).toBe(1)
+        expect(raftOf(m.node).state).toBe(want)
+        expect(raftOf(m.node).term).toBe(1)
       })
     }
   })
@@ -215,9 +215,9 @@ describe('§5.2 leader election', () => {
       const m = member(1)
       becomeCandidate(m)
       m.node.step(newMessage({ type: 'MsgApp', from: 2, to: 1, term }))
-      expect(m.node.raft.state).toBe('follower')
-      expect(m.node.raft.term).toBe(term)
-      expect(m.node.raft.lead).toBe(2)
+      expect(raftOf(m.node).state).toBe('follower')
+      expect(raftOf(m.node).term).toBe(term)
+      expect(raftOf(m.node).lead).toBe(2)
     })
   }
 
@@ -231,7 +231,7 @@ describe('§5.2 leader election', () => {
         storage: new MemoryStorage(),
         random: new SeededRandom(seed),
       })
-      const t = node.raft.randomizedElectionTimeout
+      const t = raftOf(node).randomizedElectionTimeout
       expect(t).toBeGreaterThanOrEqual(10)
       expect(t).toBeLessThan(20)
       seen.add(t)
@@ -242,7 +242,7 @@ describe('§5.2 leader election', () => {
     const drawn = new Set<number>()
     for (let term = 1; term <= 30; term++) {
       m.node.step(newMessage({ type: 'MsgHeartbeat', from: 2, to: 1, term }))
-      drawn.add(m.node.raft.randomizedElectionTimeout)
+      drawn.add(raftOf(m.node).randomizedElectionTimeout)
     }
     expect(drawn.size).toBeGreaterThan(3)
   })
@@ -281,12 +281,12 @@ describe('§5.3 log replication', () => {
     becomeLeader(m)
     m.node.propose(new TextEncoder().encode('x')) // index 2
     take(m)
-    expect(m.node.raft.raftLog.committed).toBe(0)
+    expect(raftOf(m.node).raftLog.committed).toBe(0)
     m.node.step(newMessage({ type: 'MsgAppResp', from: 2, to: 1, term: 1, index: 2 }))
-    expect(m.node.raft.raftLog.committed).toBe(0) // 2 of 5
+    expect(raftOf(m.node).raftLog.committed).toBe(0) // 2 of 5
     take(m)
     m.node.step(newMessage({ type: 'MsgAppResp', from: 3, to: 1, term: 1, index: 2 }))
-    expect(m.node.raft.raftLog.committed).toBe(2) // 3 of 5 (with the leader)
+    expect(raftOf(m.node).raftLog.committed).toBe(2) // 3 of 5 (with the leader)
     const msgs = take(m)
     expect(m.applied.map((e) => e.index)).toEqual([1, 2])
     // The new commit index goes out to the replicating followers at once; 4 and 5 still have a probe
@@ -305,7 +305,7 @@ describe('§5.3 log replication', () => {
     becomeLeader(m) // term 3, no-op at 4
     for (const id of [2, 3])
       m.node.step(newMessage({ type: 'MsgAppResp', from: id, to: 1, term: 3, index: 4 }))
-    expect(m.node.raft.raftLog.committed).toBe(4)
+    expect(raftOf(m.node).raftLog.committed).toBe(4)
     take(m)
     expect(m.applied.map((e) => `${e.term}/${e.index}`)).toEqual(['1/1', '2/2', '2/3', '3/4'])
   })
@@ -328,7 +328,7 @@ describe('§5.3 log replication', () => {
       }),
     )
     take(m)
-    expect(m.node.raft.raftLog.committed).toBe(1)
+    expect(raftOf(m.node).raftLog.committed).toBe(1)
     expect(m.applied.map((e) => e.index)).toEqual([1])
     m.node.step(newMessage({ type: 'MsgHeartbeat', from: 1, to: 2, term: 1, commit: 2 }))
     take(m)
@@ -421,14 +421,14 @@ describe('§5.3 log replication', () => {
         // Member 3 is not on the network; its vote is handed to the leader directly.
         net.node(1).campaign()
         net.node(1).step(newMessage({ type: 'MsgVoteResp', from: 3, to: 1, term: 9 }))
-        expect(net.node(1).raft.state).toBe('leader')
+        expect(raftOf(net.node(1)).state).toBe('leader')
         net.stabilize()
         net.propose(1, 'x')
         net.stabilize()
         const want = [...leaderLog, 9, 9]
         expect(logTerms(net.member(1))).toEqual(want)
         expect(logTerms(net.member(2))).toEqual(want)
-        expect(net.node(2).raft.raftLog.committed).toBe(12)
+        expect(raftOf(net.node(2)).raftLog.committed).toBe(12)
       })
     }
   })
@@ -453,8 +453,8 @@ describe('§5.4 safety', () => {
         const m = member(1, { terms: log, hardState: { term: 2 } })
         m.node.step(newMessage({ type: 'MsgVote', from: 2, to: 1, term: 3, logTerm, index }))
         expect(take(m).map((x) => [x.type, x.reject, x.term])).toEqual([['MsgVoteResp', reject, 3]])
-        expect(m.node.raft.vote).toBe(reject ? 0 : 2)
-        expect(m.node.raft.term).toBe(3)
+        expect(raftOf(m.node).vote).toBe(reject ? 0 : 2)
+        expect(raftOf(m.node).term).toBe(3)
       })
     }
   })
@@ -470,21 +470,21 @@ describe('§5.4 safety', () => {
         const m = member(1, { peers: [1, 2], terms: [1, 2], hardState: { term: 2 } })
         becomeLeader(m)
         m.node.step(newMessage({ type: 'MsgAppResp', from: 2, to: 1, term: 3, index: acked }))
-        expect(m.node.raft.raftLog.committed).toBe(want)
+        expect(raftOf(m.node).raftLog.committed).toBe(want)
       })
     }
 
     /** Campaigns `id` (several rounds if needed), delivering vote traffic only: its first appends wait. */
     function winElection(net: TestNetwork, id: NodeId): void {
       const votes = (m: Message): boolean => m.type === 'MsgVote' || m.type === 'MsgVoteResp'
-      for (let attempt = 0; attempt < 5 && net.node(id).raft.state !== 'leader'; attempt++) {
+      for (let attempt = 0; attempt < 5 && raftOf(net.node(id)).state !== 'leader'; attempt++) {
         net.node(id).campaign()
         for (let hop = 0; hop < 3; hop++) {
           net.flush()
           net.deliver(votes)
         }
       }
-      expect(net.node(id).raft.state).toBe('leader')
+      expect(raftOf(net.node(id)).state).toBe('leader')
     }
 
     /** Steps (a) and (b) of Figure 8, on five servers whose logs hold the bootstrap entries and 2/6. */
@@ -497,7 +497,7 @@ describe('§5.4 safety', () => {
       for (const id of [3, 4, 5]) net.cut(1, id)
       net.propose(1, 'x')
       net.stabilize()
-      expect(net.node(2).raft.raftLog.term(7)).toBe(2)
+      expect(raftOf(net.node(2)).raftLog.term(7)).toBe(2)
       expect(net.node(1).status().commit).toBe(6)
       // (b) S1 crashes. S5 is elected in term 3 by S3, S4 and itself (S2's log is more up to date),
       // appends its no-op 3/7, and crashes before replicating it.
@@ -505,7 +505,7 @@ describe('§5.4 safety', () => {
       net.isolate(1)
       winElection(net, 5)
       expect(net.node(5).status().term).toBe(3)
-      expect(net.node(5).raft.raftLog.term(7)).toBe(3)
+      expect(raftOf(net.node(5)).raftLog.term(7)).toBe(3)
       net.isolate(5)
       net.stabilize()
       net.member(5).restart()
@@ -527,7 +527,7 @@ describe('§5.4 safety', () => {
           m.type === 'MsgApp' &&
           m.to !== 2 &&
           m.entries.some((e) => e.index === 8) &&
-          net.node(m.to).raft.raftLog.matchTerm(m.index, m.logTerm),
+          raftOf(net.node(m.to)).raftLog.matchTerm(m.index, m.logTerm),
       )
       winElection(net, 1)
       expect(net.node(1).status().term).toBe(4)
@@ -535,7 +535,7 @@ describe('§5.4 safety', () => {
       const lead = net.node(1)
       expect(lead.status().progress.get(3)?.match).toBe(7)
       expect(lead.status().progress.get(2)?.match).toBe(8)
-      expect(lead.raft.raftLog.term(7)).toBe(2)
+      expect(raftOf(lead).raftLog.term(7)).toBe(2)
       // Index 7 is on S1, S2 and S3, but it is of term 2: not committed.
       for (const id of [1, 2, 3, 4]) expect(net.node(id).status().commit, `S${id}`).toBe(6)
 
@@ -548,7 +548,7 @@ describe('§5.4 safety', () => {
       expect(net.node(5).status().term).toBe(5)
       net.stabilize()
       for (const id of [2, 3, 4, 5]) {
-        expect(net.node(id).raft.raftLog.term(7), `S${id}`).toBe(3)
+        expect(raftOf(net.node(id)).raftLog.term(7), `S${id}`).toBe(3)
         expect(net.member(id).applied.find((e) => e.index === 7)?.term, `S${id}`).toBe(3)
       }
       // No member ever applied the term-2 entry at index 7.
@@ -570,11 +570,11 @@ describe('§5.4 safety', () => {
       net.heal()
       net.node(5).campaign()
       net.stabilize()
-      expect(net.node(5).raft.state).not.toBe('leader')
+      expect(raftOf(net.node(5)).state).not.toBe('leader')
       net.tickAndStabilize(50)
       expect(net.leaders().length).toBe(1)
       for (const m of net.members.values()) {
-        expect(m.node.raft.raftLog.term(7), `S${m.id}`).toBe(2)
+        expect(raftOf(m.node).raftLog.term(7), `S${m.id}`).toBe(2)
         expect(m.applied.find((e) => e.index === 7)?.term, `S${m.id}`).toBe(2)
       }
     })

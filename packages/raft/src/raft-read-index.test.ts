@@ -1,6 +1,7 @@
 /** Linearizable reads with ReadIndex (Raft thesis §6.4). */
 import { describe, expect, it } from 'vitest'
 import { RaftError, RaftErrorCode } from './errors.js'
+import { raftOf } from './raw-node.js'
 import { TestNetwork } from './testing/network.js'
 import type { ReadState } from './types.js'
 
@@ -95,7 +96,7 @@ describe('ReadIndex', () => {
     net.stabilize()
     expect(net.leaders()).toEqual([2])
     const lead = net.node(2)
-    const noop = lead.raft.raftLog.lastIndex()
+    const noop = raftOf(lead).raftLog.lastIndex()
     expect(lead.status().commit).toBeLessThan(noop)
     lead.readIndex(enc.encode('early'))
     net.stabilize()
@@ -118,7 +119,7 @@ describe('ReadIndex', () => {
     net.isolate(1)
     net.node(1).readIndex(enc.encode('cut'))
     net.tickAndStabilize(50)
-    expect(net.node(1).raft.state).not.toBe('leader')
+    expect(raftOf(net.node(1)).state).not.toBe('leader')
     expect(net.member(1).readStates).toEqual([])
     // Meanwhile the others elected a leader and committed a write.
     const [other] = net.leaders()
@@ -162,7 +163,7 @@ describe('ReadIndex', () => {
     net.node(1).proposeConfChange({ type: 'addLearnerNode', nodeId: 4 })
     net.stabilize()
     net.tickAndStabilize(2)
-    expect(net.node(1).raft.trk.learners.has(4)).toBe(true)
+    expect(raftOf(net.node(1)).trk.learners.has(4)).toBe(true)
     net.isolate(2)
     net.isolate(3)
     net.node(1).readIndex(enc.encode('l'))

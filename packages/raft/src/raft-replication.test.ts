@@ -1,6 +1,7 @@
 /** Proposals, replication, flow control and log repair (fast back-off). */
 import { describe, expect, it } from 'vitest'
 import { RaftError, RaftErrorCode } from './errors.js'
+import { raftOf } from './raw-node.js'
 import { appliedData, storageWithLog, TestNetwork } from './testing/network.js'
 import type { Message } from './types.js'
 import { newMessage } from './types.js'
@@ -29,12 +30,12 @@ describe('proposals', () => {
     net.stabilize()
     expectDropped(net.propose(1, 'x'))
     net.node(1).campaign()
-    expect(net.node(1).raft.state).toBe('candidate')
+    expect(raftOf(net.node(1)).state).toBe('candidate')
     expectDropped(net.propose(1, 'x'))
     const pv = new TestNetwork([1, 2, 3])
     pv.stabilize()
     pv.node(1).campaign()
-    expect(pv.node(1).raft.state).toBe('preCandidate')
+    expect(raftOf(pv.node(1)).state).toBe('preCandidate')
     expectDropped(pv.propose(1, 'x'))
     expectDropped(pv.node(1).proposeBatch([enc.encode('a')]))
     expectDropped(pv.node(1).proposeConfChange({ type: 'addNode', nodeId: 4 }))
@@ -50,7 +51,7 @@ describe('proposals', () => {
   it('proposeBatch sends one MsgApp per follower carrying every entry', () => {
     const net = new TestNetwork([1, 2, 3])
     net.elect(1)
-    const last = net.node(1).raft.raftLog.lastIndex()
+    const last = raftOf(net.node(1)).raftLog.lastIndex()
     const datas = ['a', 'b', 'c', 'd', 'e'].map((s) => enc.encode(s))
     expect(net.node(1).proposeBatch(datas)).toBeUndefined()
     expect(net.node(1).proposeBatch([])).toBeUndefined()
@@ -88,11 +89,11 @@ describe('proposals', () => {
       expect(net.node(1).propose(new Uint8Array(40))).toBeUndefined() // exactly 100
       expectDropped(net.node(1).propose(new Uint8Array(1)))
       expectDropped(net.node(1).proposeBatch([new Uint8Array(1)]))
-      expect(net.node(1).raft.uncommittedSize).toBe(100)
+      expect(raftOf(net.node(1)).uncommittedSize).toBe(100)
       // Once committed and applied, the budget is released.
       net.heal()
       net.tickAndStabilize(2)
-      expect(net.node(1).raft.uncommittedSize).toBe(0)
+      expect(raftOf(net.node(1)).uncommittedSize).toBe(0)
       expect(net.node(1).propose(new Uint8Array(100))).toBeUndefined()
     })
 
@@ -113,11 +114,11 @@ describe('proposals', () => {
       net.node(1).propose(new Uint8Array(10))
       expectDropped(net.node(1).propose(new Uint8Array(10)))
       net.tickAndStabilize(40)
-      expect(net.node(1).raft.state).not.toBe('leader')
-      expect(net.node(1).raft.uncommittedSize).toBe(0)
+      expect(raftOf(net.node(1)).state).not.toBe('leader')
+      expect(raftOf(net.node(1)).uncommittedSize).toBe(0)
       const [leader] = net.leaders()
       expect(leader).toBeDefined()
-      expect(net.node(leader!).raft.uncommittedSize).toBe(0)
+      expect(raftOf(net.node(leader!)).uncommittedSize).toBe(0)
       net.isolate(leader!)
       expect(net.node(leader!).propose(new Uint8Array(10))).toBeUndefined()
       expectDropped(net.node(leader!).propose(new Uint8Array(1)))
@@ -138,7 +139,7 @@ describe('flow control', () => {
     }
     const apps = net.inflight.filter((m) => m.type === 'MsgApp')
     expect(apps.length).toBe(3)
-    expect(net.node(1).raft.trk.progress.get(2)?.isPaused()).toBe(true)
+    expect(raftOf(net.node(1)).trk.progress.get(2)?.isPaused()).toBe(true)
     // Acknowledgements free the window and the rest follows.
     hold()
     net.stabilize()
@@ -172,7 +173,7 @@ describe('flow control', () => {
     net.flush([1])
     // Five proposals, one probe.
     expect(net.inflight.filter((m) => m.type === 'MsgApp').length).toBe(1)
-    expect(net.node(1).raft.trk.progress.get(2)?.isPaused()).toBe(true)
+    expect(raftOf(net.node(1)).trk.progress.get(2)?.isPaused()).toBe(true)
     net.inflight = [] // the probe is lost
     // A heartbeat answer unpauses the probe: exactly one append goes out per answer.
     net.tick(1)
@@ -183,7 +184,7 @@ describe('flow control', () => {
     net.flush([1])
     const apps = net.inflight.filter((m) => m.type === 'MsgApp')
     expect(apps.length).toBe(1)
-    expect(net.node(1).raft.trk.progress.get(2)?.isPaused()).toBe(true)
+    expect(raftOf(net.node(1)).trk.progress.get(2)?.isPaused()).toBe(true)
   })
 
   it('a heartbeat answer with a full window sends an empty append, which repairs a window of lost appends', () => {
@@ -194,7 +195,7 @@ describe('flow control', () => {
       net.propose(1, `p${i}`)
       net.stabilize()
     }
-    const pr = net.node(1).raft.trk.progress.get(2)!
+    const pr = raftOf(net.node(1)).trk.progress.get(2)!
     expect(pr.state).toBe('replicate')
     expect(pr.inflights.full()).toBe(true)
     // The heartbeat answer must not overflow the window.
@@ -265,13 +266,11 @@ describe('log repair with fast back-off', () => {
     net.cut(2, 3)
     net.tickAndStabilize(1, [1])
     const rejections = net.deliveredOf('MsgAppResp').filter((m) => m.from === 2 && m.reject)
-    const l1 = net
-      .node(1)
-      .raft.raftLog.allEntries()
+    const l1 = raftOf(net.node(1))
+      .raftLog.allEntries()
       .map((e) => e.term)
-    const l2 = net
-      .node(2)
-      .raft.raftLog.allEntries()
+    const l2 = raftOf(net.node(2))
+      .raftLog.allEntries()
       .map((e) => e.term)
     expect(l2).toEqual(l1)
     return { rejections, net }
@@ -318,7 +317,7 @@ describe('log repair with fast back-off', () => {
     net.elect(1)
     const commit = net.node(2).status().commit
     net.node(2).step(newMessage({ type: 'MsgApp', from: 1, to: 2, term: 2, index: 1, logTerm: 1 }))
-    expect(net.node(2).raft.msgs.map((m) => [m.type, m.index, m.reject])).toEqual([
+    expect(raftOf(net.node(2)).msgs.map((m) => [m.type, m.index, m.reject])).toEqual([
       ['MsgAppResp', commit, false],
     ])
   })

@@ -1,6 +1,7 @@
 /** Snapshots: a follower behind the leader's compacted log, snapshot status reports, restores. */
 import { describe, expect, it } from 'vitest'
 import { errSnapshotTemporarilyUnavailable, type RaftError } from './errors.js'
+import { raftOf } from './raw-node.js'
 import { appliedData, storageWithLog, TestNetwork } from './testing/network.js'
 import type { Snapshot } from './types.js'
 import { newMessage } from './types.js'
@@ -39,10 +40,10 @@ describe('snapshots', () => {
     expect(m3.storage.firstIndex()).toBe(snapIndex + 1)
     expect(appliedData(m3.applied)).toEqual(['seen', 'after'])
     expect(net.node(3).status().applied).toBe(lead.status().commit)
-    expect(net.node(3).raft.raftLog.lastIndex()).toBe(lead.raft.raftLog.lastIndex())
+    expect(raftOf(net.node(3)).raftLog.lastIndex()).toBe(raftOf(lead).raftLog.lastIndex())
     expect(lead.status().progress.get(3)).toMatchObject({
       state: 'replicate',
-      match: lead.raft.raftLog.lastIndex(),
+      match: raftOf(lead).raftLog.lastIndex(),
     })
   })
 
@@ -69,7 +70,7 @@ describe('snapshots', () => {
     net.heal()
     const hold = net.dropTypes('MsgSnap')
     net.tickAndStabilize(1, [1])
-    const pr = net.node(1).raft.trk.progress.get(3)!
+    const pr = raftOf(net.node(1)).trk.progress.get(3)!
     expect(pr.state).toBe('snapshot')
     expect(pr.pendingSnapshot).toBe(snapIndex)
     const before = net.dropped.length
@@ -96,9 +97,9 @@ describe('snapshots', () => {
     const lose = net.dropTypes('MsgSnap')
     net.tickAndStabilize(1, [1])
     const lead = net.node(1)
-    expect(lead.raft.trk.progress.get(3)?.state).toBe('snapshot')
+    expect(raftOf(lead).trk.progress.get(3)?.state).toBe('snapshot')
     lead.reportSnapshot(3, 'failure')
-    const pr = lead.raft.trk.progress.get(3)!
+    const pr = raftOf(lead).trk.progress.get(3)!
     expect(pr.state).toBe('probe')
     expect(pr.pendingSnapshot).toBe(0)
     expect(pr.next).toBe(pr.match + 1)
@@ -107,7 +108,7 @@ describe('snapshots', () => {
     net.tickAndStabilize(1, [1])
     expect(net.deliveredOf('MsgSnap').map((m) => m.snapshot?.metadata.index)).toEqual([snapIndex])
     net.tickAndStabilize(1)
-    expect(lead.raft.trk.progress.get(3)?.state).toBe('replicate')
+    expect(raftOf(lead).trk.progress.get(3)?.state).toBe('replicate')
   })
 
   it('MsgSnapStatus finish probes right after the snapshot', () => {
@@ -118,13 +119,13 @@ describe('snapshots', () => {
     net.tickAndStabilize(1, [1])
     const lead = net.node(1)
     lead.reportSnapshot(3, 'finish')
-    const pr = lead.raft.trk.progress.get(3)!
+    const pr = raftOf(lead).trk.progress.get(3)!
     expect(pr.state).toBe('probe')
     expect(pr.next).toBe(snapIndex + 1)
     expect(pr.isPaused()).toBe(true)
     // A status for a follower not in snapshot state is ignored.
     lead.reportSnapshot(2, 'failure')
-    expect(lead.raft.trk.progress.get(2)?.state).toBe('replicate')
+    expect(raftOf(lead).trk.progress.get(2)?.state).toBe('replicate')
   })
 
   it('the restored member takes its configuration from the snapshot', () => {
@@ -136,17 +137,17 @@ describe('snapshots', () => {
       metadata: { index: 10, term: 4, confState: { voters: [1, 2, 3, 5], learners: [4] } },
     }
     net.node(3).step(newMessage({ type: 'MsgSnap', from: 1, to: 3, term: 4, snapshot: snap }))
-    expect(net.node(3).raft.trk.confState()).toEqual({ voters: [1, 2, 3, 5], learners: [4] })
+    expect(raftOf(net.node(3)).trk.confState()).toEqual({ voters: [1, 2, 3, 5], learners: [4] })
     // Until the snapshot is persisted, the member may not campaign.
-    expect(net.node(3).raft.promotable()).toBe(false)
+    expect(raftOf(net.node(3)).promotable()).toBe(false)
     net.flush([3])
     expect(net.member(3).snapshots).toEqual([snap])
     expect(net.member(3).confState).toEqual({ voters: [1, 2, 3, 5], learners: [4] })
-    expect(net.node(3).raft.promotable()).toBe(true)
+    expect(raftOf(net.node(3)).promotable()).toBe(true)
     expect(net.inflight.map((m) => [m.type, m.to, m.index])).toEqual([['MsgAppResp', 1, 10]])
     // A restart reads the configuration back from the snapshot in storage.
     net.member(3).restart()
-    expect(net.node(3).raft.trk.confState()).toEqual({ voters: [1, 2, 3, 5], learners: [4] })
+    expect(raftOf(net.node(3)).trk.confState()).toEqual({ voters: [1, 2, 3, 5], learners: [4] })
     expect(net.node(3).status().commit).toBe(10)
     expect(net.node(3).status().applied).toBe(10)
   })
@@ -159,8 +160,8 @@ describe('snapshots', () => {
       metadata: { index: 2, term: 1, confState: { voters: [1, 2], learners: [] } },
     }
     net.node(2).step(newMessage({ type: 'MsgSnap', from: 1, to: 2, term: 1, snapshot: snap }))
-    expect(net.node(2).raft.raftLog.hasPendingSnapshot()).toBe(false)
-    expect(net.node(2).raft.msgs.map((m) => [m.type, m.index])).toEqual([['MsgAppResp', 3]])
+    expect(raftOf(net.node(2)).raftLog.hasPendingSnapshot()).toBe(false)
+    expect(raftOf(net.node(2)).msgs.map((m) => [m.type, m.index])).toEqual([['MsgAppResp', 3]])
   })
 
   it('a snapshot whose last entry the follower already has only fast-forwards the commit index', () => {
@@ -171,10 +172,10 @@ describe('snapshots', () => {
       metadata: { index: 3, term: 1, confState: { voters: [1, 2], learners: [] } },
     }
     net.node(2).step(newMessage({ type: 'MsgSnap', from: 1, to: 2, term: 1, snapshot: snap }))
-    expect(net.node(2).raft.raftLog.hasPendingSnapshot()).toBe(false)
+    expect(raftOf(net.node(2)).raftLog.hasPendingSnapshot()).toBe(false)
     expect(net.node(2).status().commit).toBe(3)
-    expect(net.node(2).raft.raftLog.lastIndex()).toBe(4) // entry 4 kept
-    expect(net.node(2).raft.msgs.map((m) => [m.type, m.index])).toEqual([['MsgAppResp', 3]])
+    expect(raftOf(net.node(2)).raftLog.lastIndex()).toBe(4) // entry 4 kept
+    expect(raftOf(net.node(2)).msgs.map((m) => [m.type, m.index])).toEqual([['MsgAppResp', 3]])
   })
 
   it('the leader does not send a snapshot that is temporarily unavailable, and retries later', () => {
@@ -193,7 +194,7 @@ describe('snapshots', () => {
     net.heal()
     net.tickAndStabilize(3, [1])
     expect(net.deliveredOf('MsgSnap')).toEqual([])
-    expect(net.node(1).raft.trk.progress.get(3)?.state).toBe('probe')
+    expect(raftOf(net.node(1)).trk.progress.get(3)?.state).toBe('probe')
     busy = false
     net.tickAndStabilize(2, [1])
     expect(net.deliveredOf('MsgSnap').length).toBe(1)
@@ -203,9 +204,9 @@ describe('snapshots', () => {
     const net = behindCompactedLog()
     // Let a CheckQuorum window pass with 3 silent: it is no longer recently active.
     net.tickAndStabilize(10, [1, 2])
-    expect(net.node(1).raft.trk.progress.get(3)?.recentActive).toBe(false)
-    net.node(1).raft.sendAppend(3)
-    expect(net.node(1).raft.msgs.some((m) => m.type === 'MsgSnap')).toBe(false)
+    expect(raftOf(net.node(1)).trk.progress.get(3)?.recentActive).toBe(false)
+    raftOf(net.node(1)).sendAppend(3)
+    expect(raftOf(net.node(1)).msgs.some((m) => m.type === 'MsgSnap')).toBe(false)
     net.heal()
     net.tickAndStabilize(2, [1])
     expect(net.deliveredOf('MsgSnap').length).toBe(1)

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { RaftErrorCode } from './errors.js'
 import { CAMPAIGN_TRANSFER } from './raft.js'
+import { raftOf } from './raw-node.js'
 import { appliedData, TestNetwork } from './testing/network.js'
 import { newMessage } from './types.js'
 
@@ -49,7 +50,7 @@ describe('leadership transfer', () => {
     for (let i = 0; i < 5; i++) net.propose(1, `p${i}`)
     net.stabilize()
     net.heal()
-    const last = net.node(1).raft.raftLog.lastIndex()
+    const last = raftOf(net.node(1)).raftLog.lastIndex()
     expect(net.node(1).status().progress.get(3)?.match).toBeLessThan(last)
     net.node(1).transferLeadership(3)
     net.flush([1])
@@ -83,7 +84,7 @@ describe('leadership transfer', () => {
     expect(net.deliveredOf('MsgTimeoutNow')).toEqual([])
     // A MsgTimeoutNow reaching a learner anyway does not make it campaign.
     net.node(4).step(newMessage({ type: 'MsgTimeoutNow', from: 1, to: 4, term: net.node(4).status().term }))
-    expect(net.node(4).raft.state).toBe('follower')
+    expect(raftOf(net.node(4)).state).toBe('follower')
   })
 
   it('to itself or to an unknown member: ignored', () => {
@@ -132,10 +133,10 @@ describe('leadership transfer', () => {
     net.node(1).transferLeadership(2)
     net.tick(1, 5)
     net.node(1).transferLeadership(2)
-    expect(net.node(1).raft.electionElapsed).toBe(5) // not restarted
+    expect(raftOf(net.node(1)).electionElapsed).toBe(5) // not restarted
     net.node(1).transferLeadership(3)
     expect(net.node(1).status().leadTransferee).toBe(3)
-    expect(net.node(1).raft.electionElapsed).toBe(0)
+    expect(raftOf(net.node(1)).electionElapsed).toBe(0)
     net.flush([1])
     expect(net.inflight.filter((m) => m.type === 'MsgTimeoutNow').map((m) => m.to)).toEqual([2, 3])
   })
@@ -148,14 +149,14 @@ describe('leadership transfer', () => {
     expect(net.node(1).status().leadTransferee).toBe(3)
     net.node(1).applyConfChange({ type: 'removeNode', nodeId: 3 })
     expect(net.node(1).status().leadTransferee).toBe(0)
-    expect(net.node(1).raft.state).toBe('leader')
+    expect(raftOf(net.node(1)).state).toBe('leader')
   })
 
   it('a transfer succeeds even while the voters hold a leader lease (the vote carries CAMPAIGN_TRANSFER)', () => {
     const net = new TestNetwork([1, 2, 3])
     net.elect(1)
     net.tickAndStabilize(3) // everyone heard from the leader recently
-    expect(net.node(3).raft.electionElapsed).toBeLessThan(10)
+    expect(raftOf(net.node(3)).electionElapsed).toBeLessThan(10)
     net.node(1).transferLeadership(2)
     net.stabilize()
     expect(net.leaders()).toEqual([2])

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { RaftError, RaftErrorCode } from './errors.js'
 import { SeededRandom } from './rand.js'
 import type { Ready } from './raw-node.js'
+import { raftOf } from './raw-node.js'
 import { MemoryStorage } from './storage.js'
 import { appliedData, newTestRawNode, TestNetwork } from './testing/network.js'
 import type { Message, MessageType } from './types.js'
@@ -179,7 +180,7 @@ describe('RawNode: restart from storage', () => {
     expect(after.raftState).toBe('follower')
     expect(after.lead).toBe(0)
     // The configuration comes from the snapshot; the entries after it are applied again.
-    expect(m2.node.raft.trk.confState()).toEqual({ voters: [1, 2, 3], learners: [] })
+    expect(raftOf(m2.node).trk.confState()).toEqual({ voters: [1, 2, 3], learners: [] })
     net.flush([2])
     expect(m2.applied.map((e) => e.index)).toEqual([8, 9, 10])
     expect(appliedData(m2.applied)).toEqual(['v3', 'v4', 'v5'])
@@ -207,10 +208,10 @@ describe('RawNode: restart from storage', () => {
     const m3 = net.member(3)
     m3.restart()
     // Before re-applying, the member knows no configuration and cannot campaign.
-    expect(m3.node.raft.promotable()).toBe(false)
+    expect(raftOf(m3.node).promotable()).toBe(false)
     net.flush([3])
     expect(m3.confState).toEqual({ voters: [1, 2, 3], learners: [] })
-    expect(m3.node.raft.promotable()).toBe(true)
+    expect(raftOf(m3.node).promotable()).toBe(true)
   })
 })
 
@@ -223,7 +224,7 @@ describe('Ready contract: persistence precedes the messages that vouch for it', 
     for (const [id, m] of net.members) {
       m.onPersisted = (rd) => {
         const hs = m.storage.hardStateNow()
-        for (const msg of rd.messages) check(id, m.storage, hs, msg, m.node.raft.raftLog.term(msg.index))
+        for (const msg of rd.messages) check(id, m.storage, hs, msg, raftOf(m.node).raftLog.term(msg.index))
       }
     }
     function check(
@@ -297,7 +298,7 @@ describe('Ready contract: persistence precedes the messages that vouch for it', 
     node.campaign()
     handle(node, storage)
     expect(node.status().raftState).toBe('leader')
-    const index = node.raft.raftLog.lastIndex() + 1
+    const index = raftOf(node).raftLog.lastIndex() + 1
     node.propose(enc.encode('x'))
     const rd1 = node.ready()
     expect(rd1.entries.map((e) => e.index)).toEqual([index])
@@ -318,7 +319,7 @@ describe('Ready contract: persistence precedes the messages that vouch for it', 
     const net = new TestNetwork([1, 2, 3])
     net.elect(1)
     const leader = net.node(1)
-    const last = leader.raft.raftLog.lastIndex()
+    const last = raftOf(leader).raftLog.lastIndex()
     expect(leader.status().progress.get(1)?.match).toBe(last)
     net.propose(1, 'x')
     expect(leader.status().progress.get(1)?.match).toBe(last)

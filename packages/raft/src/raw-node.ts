@@ -52,16 +52,32 @@ export interface Ready {
   readonly mustSync: boolean
 }
 
+let raftOfNode: (node: RawNode) => Raft
+
+/**
+ * The Raft state machine behind a RawNode, for the package's own tests and harnesses (`src/testing/`).
+ * Deliberately not exported from index.ts: the `Raft` class is private to this package, and other
+ * packages read a node only through `RawNode` (`status()` for term, commit, leader and progress).
+ */
+export function raftOf(node: RawNode): Raft {
+  return raftOfNode(node)
+}
+
 /**
  * The single-threaded front of the Raft state machine. Feed it `tick()`, `step()`, `propose()`;
  * collect work with `ready()` and acknowledge it with `advance()`. Between `ready()` and `advance()`,
  * inputs may still be fed (their output waits for the next Ready), but `ready()` may not be called again.
  */
 export class RawNode {
-  readonly raft: Raft
+  /** Package-private (see `raftOf`): everything outside the package goes through RawNode's methods. */
+  private readonly raft: Raft
   private prevSoftState: SoftState
   private prevHardState: HardState
   private outstanding: Ready | undefined
+
+  static {
+    raftOfNode = (node) => node.raft
+  }
 
   constructor(config: RaftConfig) {
     this.raft = new Raft(config)

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks'
+import { raftOf } from '../raw-node.js'
 import type { Entry, Message, NodeId } from '../types.js'
 import { MemoryCluster } from './memory-cluster.js'
 
@@ -86,10 +87,12 @@ export function runRaftBench(opts: RaftBenchOptions): RaftBenchResult {
   const seconds = (performance.now() - start) / 1000
   // Not timed: let followers catch up and check that every member applied the same log.
   cluster.stabilize()
-  const appliedIndex = leader.node.raft.raftLog.applied
+  const appliedIndex = raftOf(leader.node).raftLog.applied
   for (const m of cluster.members.values()) {
-    if (m.node.raft.raftLog.applied !== appliedIndex) {
-      throw new Error(`member ${m.id} applied ${m.node.raft.raftLog.applied}, leader applied ${appliedIndex}`)
+    if (raftOf(m.node).raftLog.applied !== appliedIndex) {
+      throw new Error(
+        `member ${m.id} applied ${raftOf(m.node).raftLog.applied}, leader applied ${appliedIndex}`,
+      )
     }
   }
   return {
@@ -104,7 +107,7 @@ export function runRaftBench(opts: RaftBenchOptions): RaftBenchResult {
 
 /** Snapshots and compacts a member's log once it applied `every` entries past its snapshot. */
 function maybeCompact(m: ReturnType<MemoryCluster['member']>, every: number): void {
-  const applied = m.node.raft.raftLog.applied
+  const applied = raftOf(m.node).raftLog.applied
   const snapIndex = m.storage.firstIndex() - 1
   if (applied - snapIndex < every) return
   m.storage.createSnapshot(applied, m.confState, new Uint8Array(0))

@@ -1,7 +1,7 @@
 import type { RaftLogger } from '../logger.js'
 import { SeededRandom } from '../rand.js'
 import type { Ready } from '../raw-node.js'
-import { RawNode } from '../raw-node.js'
+import { RawNode, raftOf } from '../raw-node.js'
 import { MemoryStorage } from '../storage.js'
 import type { ConfChange, Entry, Message, NodeId } from '../types.js'
 import { decodeConfChange } from '../types.js'
@@ -233,7 +233,7 @@ export class InteractionEnv {
         return
       case 'tick-election':
         for (const id of this.ids(pos)) {
-          const r = this.get(id).node.raft
+          const r = raftOf(this.get(id).node)
           for (let i = 0, n = r.randomizedElectionTimeout; i < n; i++) r.tick()
         }
         return
@@ -249,7 +249,7 @@ export class InteractionEnv {
       }
       case 'tick-heartbeat':
         for (const id of this.ids(pos)) {
-          const r = this.get(id).node.raft
+          const r = raftOf(this.get(id).node)
           for (let i = 0; i < r.heartbeatTimeout; i++) r.tick()
         }
         return
@@ -302,7 +302,7 @@ export class InteractionEnv {
       case 'compact': {
         const n = this.get(Number(pos[0]))
         const index = Number(pos[1])
-        n.storage.createSnapshot(index, n.node.raft.trk.confState(), new Uint8Array(0))
+        n.storage.createSnapshot(index, raftOf(n.node).trk.confState(), new Uint8Array(0))
         n.storage.compact(index)
         return
       }

@@ -2,7 +2,7 @@ import type { RaftConfig } from '../config.js'
 import type { RaftError } from '../errors.js'
 import { SeededRandom } from '../rand.js'
 import type { Ready } from '../raw-node.js'
-import { RawNode } from '../raw-node.js'
+import { RawNode, raftOf } from '../raw-node.js'
 import { MemoryStorage } from '../storage.js'
 import type {
   ConfState,
@@ -157,7 +157,7 @@ export class TestMember {
 
   /** Takes a snapshot of the state machine at the applied index and compacts the log up to it. */
   compact(index = this.node.status().applied): Snapshot {
-    const snap = this.storage.createSnapshot(index, this.node.raft.trk.confState(), new Uint8Array([1]))
+    const snap = this.storage.createSnapshot(index, raftOf(this.node).trk.confState(), new Uint8Array([1]))
     if (!('metadata' in snap)) throw snap
     const err = this.storage.compact(index)
     if (err !== undefined) throw err

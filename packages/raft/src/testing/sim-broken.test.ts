@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { RawNode } from '../raw-node.js'
+import { raftOf } from '../raw-node.js'
 import type { MemoryStorage } from '../storage.js'
 import type { HardState, Message } from '../types.js'
 import type { ViolationKind } from './sim-checker.js'
@@ -19,7 +20,7 @@ function broken(patch: (node: RawNode) => void, extra: Omit<SimRunOptions, 'hook
 
 /** Grants every vote request: forgets its vote (and its leader, which also skips the lease check). */
 function voteTwicePerTerm(node: RawNode): void {
-  const raft = node.raft
+  const raft = raftOf(node)
   const step = raft.step.bind(raft)
   raft.step = (m: Message) => {
     if (m.type === 'MsgVote' || m.type === 'MsgPreVote') {
@@ -32,18 +33,18 @@ function voteTwicePerTerm(node: RawNode): void {
 
 /** Counts everything in the leader's log as replicated on a quorum. */
 function commitWithoutQuorum(node: RawNode): void {
-  const raft = node.raft
+  const raft = raftOf(node)
   raft.trk.committed = () => raft.raftLog.lastIndex()
 }
 
 /** Answers ReadIndex requests at once, without confirming leadership with a heartbeat quorum. */
 function readWithoutQuorum(node: RawNode): void {
-  node.raft.trk.isSingleton = () => true
+  raftOf(node).trk.isSingleton = () => true
 }
 
 /** A disk that loses the vote of every hard state it persists (a member forgets its vote on restart). */
 function forgetVoteOnRestart(node: RawNode): void {
-  const storage = node.raft.raftLog.storage as MemoryStorage
+  const storage = raftOf(node).raftLog.storage as MemoryStorage
   const setHardState = storage.setHardState.bind(storage)
   storage.setHardState = (hs: HardState) => setHardState({ ...hs, vote: 0 })
 }

@@ -1,4 +1,5 @@
 import type { SeededRandom } from '../rand.js'
+import { raftOf } from '../raw-node.js'
 import type { ConfChange, ConfState, NodeId } from '../types.js'
 import { encodeConfEpoch, type SimMember } from './sim-member.js'
 
@@ -91,7 +92,7 @@ export class SimMembership {
     op.retryTick = h.tick + this.refusedRetryTicks
     const up = h.runningMembers()
     if (up.length === 0) return
-    const m = up.find((x) => x.node!.raft.state === 'leader') ?? h.rng.pick(up)
+    const m = up.find((x) => raftOf(x.node!).state === 'leader') ?? h.rng.pick(up)
     const err = m.node!.proposeConfChange(op.change)
     h.afterInput(m)
     if (err === undefined) op.retryTick = h.tick + this.timeoutTicks

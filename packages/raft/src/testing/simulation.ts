@@ -1,6 +1,6 @@
 import { SeededRandom } from '../rand.js'
 import type { Ready } from '../raw-node.js'
-import { RawNode } from '../raw-node.js'
+import { RawNode, raftOf } from '../raw-node.js'
 import type { ConfState, Entry, Message, NodeId } from '../types.js'
 import { decodeConfChange } from '../types.js'
 import { SimChecker, SimViolation, type ViolationKind } from './sim-checker.js'
@@ -275,7 +275,7 @@ export class Simulation {
 
   /** Checks run after every input a member processed. */
   private afterInput(m: SimMember): void {
-    const r = m.node?.raft
+    const r = m.node === undefined ? undefined : raftOf(m.node)
     if (r === undefined) return
     if (r.term > this.stats.maxTerm) this.stats.maxTerm = r.term
     if (r.state === 'leader') this.checker.onLeader(m.id, r.term, r.raftLog)
@@ -295,7 +295,9 @@ export class Simulation {
       return
     }
     if (rd.softState !== undefined && this.traceLevel > 0) {
-      this.log(`${m.id} is ${rd.softState.raftState} in term ${node.raft.term} (lead ${rd.softState.lead})`)
+      this.log(
+        `${m.id} is ${rd.softState.raftState} in term ${raftOf(node).term} (lead ${rd.softState.lead})`,
+      )
     }
 
     // 1. Persist: snapshot, entries, hard state (one atomic, synced write in this model).
@@ -312,7 +314,7 @@ export class Simulation {
       m.storage.setHardState(rd.hardState)
     }
     if (rd.hardState !== undefined && rd.hardState.commit > 0) {
-      const t = node.raft.raftLog.term(rd.hardState.commit)
+      const t = raftOf(node).raftLog.term(rd.hardState.commit)
       if (typeof t !== 'number') throw new Error(`member ${m.id}: no term for commit ${rd.hardState.commit}`)
       this.checker.onCommit(m.id, rd.hardState.term, rd.hardState.commit, t)
     }
@@ -361,12 +363,12 @@ export class Simulation {
     }
     for (const rs of rd.readStates) this.clients.onReadState(m, rs)
     node.advance()
-    if (node.raft.raftLog.applied !== m.sm.index) {
+    if (raftOf(node).raftLog.applied !== m.sm.index) {
       // The node's applied index drives conf change gating and what it hands out next: it must be the
       // state machine's.
       this.checker.fail(
         'integrity',
-        `member ${m.id}: node's applied index ${node.raft.raftLog.applied} but state machine at ${m.sm.index}`,
+        `member ${m.id}: node's applied index ${raftOf(node).raftLog.applied} but state machine at ${m.sm.index}`,
       )
     }
     this.afterInput(m)
@@ -523,7 +525,7 @@ export class Simulation {
   private partition(): void {
     const ids = [...this.members.values()].filter((m) => !m.retired).map((m) => m.id)
     if (ids.length < 2) return
-    const leader = this.runningMembers().find((m) => m.node!.raft.state === 'leader')?.id
+    const leader = this.runningMembers().find((m) => raftOf(m.node!).state === 'leader')?.id
     const desc = partitionNetwork(this.rng, this.network, ids, leader)
     this.stats.partitions++
     this.mix(0x9a47, this.now, this.network.blockedLinks())
@@ -582,10 +584,10 @@ export class Simulation {
   }
 
   private transferLeadership(up: readonly SimMember[]): void {
-    const leader = up.find((m) => m.node!.raft.state === 'leader')
+    const leader = up.find((m) => raftOf(m.node!).state === 'leader')
     if (leader === undefined) return
     // Any other member, learners included: the leader must refuse to hand leadership to a learner.
-    const members = [...leader.node!.raft.trk.progress.keys()].filter((id) => id !== leader.id)
+    const members = [...raftOf(leader.node!).trk.progress.keys()].filter((id) => id !== leader.id)
     if (members.length === 0) return
     const target = this.rng.pick(members.sort((a, b) => a - b))
     // Ask the leader directly, or a random member (a follower forwards the request to its leader).
@@ -641,24 +643,24 @@ export class Simulation {
 
   /** A leader that every running member of its configuration follows. */
   private stableLeader(): SimMember | undefined {
-    const leader = this.runningMembers().find((m) => m.node!.raft.state === 'leader')
+    const leader = this.runningMembers().find((m) => raftOf(m.node!).state === 'leader')
     if (leader === undefined) return undefined
-    for (const id of leader.node!.raft.trk.progress.keys()) {
+    for (const id of raftOf(leader.node!).trk.progress.keys()) {
       const m = this.members.get(id)
-      if (m?.node === undefined || m.node.raft.lead !== leader.id) return undefined
+      if (m?.node === undefined || raftOf(m.node).lead !== leader.id) return undefined
     }
     return leader
   }
 
   /** The running members of the leader's configuration (all of it, in the liveness phase). */
   private finalMembers(leader: SimMember): SimMember[] {
-    const ids = [...leader.node!.raft.trk.progress.keys()].sort((a, b) => a - b)
+    const ids = [...raftOf(leader.node!).trk.progress.keys()].sort((a, b) => a - b)
     return ids.map((id) => this.members.get(id)).filter((m): m is SimMember => m?.node !== undefined)
   }
 
   private converged(leader: SimMember): boolean {
     if (this.clients.pending.size > 0 || this.membership.pending()) return false
-    const log = leader.node!.raft.raftLog
+    const log = raftOf(leader.node!).raftLog
     if (log.committed !== log.lastIndex()) return false
     return this.finalMembers(leader).every((m) => m.sm.index === log.committed)
   }
@@ -669,7 +671,7 @@ export class Simulation {
     if (membership !== undefined) parts.push(membership)
     for (const m of this.members.values()) {
       if (m.retired) continue
-      const r = m.node?.raft
+      const r = m.node === undefined ? undefined : raftOf(m.node)
       parts.push(
         r === undefined
           ? `${m.id}: down`
