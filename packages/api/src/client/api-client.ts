@@ -13,9 +13,9 @@
  * Non-guarantees: no retries, no redirects, no request body compression; a write that failed with a
  * TransportError may or may not have been applied.
  */
-import type { Readable } from 'node:stream'
 import { Pool } from 'undici'
 import { apiErrorFromResponse, mapError, TransportError } from './errors.js'
+import type { OpenStream, QueryValue, Requester, RequestOptions } from './request.js'
 import { type ResourceClient, ResourceClientImpl, type ResourceType } from './resource.js'
 import type { KubeObject } from './types.js'
 
@@ -48,38 +48,6 @@ export interface ApiClientOptions {
   userAgent?: string
 }
 
-/** Options every call takes. */
-export interface CallOptions {
-  /** This call's deadline in ms; overrides the client's `requestTimeoutMs`. 0 = none. */
-  timeoutMs?: number
-  signal?: AbortSignal
-}
-
-export type QueryValue = string | number | boolean | undefined
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
-
-export interface RequestOptions extends CallOptions {
-  method: HttpMethod
-  /** Absolute API path, e.g. `/api/v1/namespaces/default/pods`. */
-  path: string
-  query?: Record<string, QueryValue>
-  /** Sent as is when a string, else JSON-encoded. */
-  body?: unknown
-  /** Default `application/json` when there is a body. */
-  contentType?: string
-}
-
-/** An open response stream (a watch), already checked to be 2xx. */
-export interface OpenStream {
-  body: Readable
-  /** Aborts the stream; the body then ends with an error the reader maps to `kind`. */
-  abort(kind: 'aborted' | 'closed' | 'timeout', message: string): void
-  /** The reason the stream was aborted, if it was. */
-  abortReason(): TransportError | undefined
-  /** Removes listeners; call once the body is finished. */
-  release(): void
-}
-
 const requestTimeoutMsDefault = 30_000
 
 interface Call {
@@ -88,7 +56,7 @@ interface Call {
   release(): void
 }
 
-export class ApiClient {
+export class ApiClient implements Requester {
   private readonly pool: Pool
   private readonly basePath: string
   private readonly headers: Record<string, string>

@@ -10,16 +10,7 @@
  * Non-guarantees: no automatic retries of calls, no protobuf, no client-side validation, no
  * auth other than a bearer token and TLS client certificates.
  */
-export {
-  ApiClient,
-  type ApiClientOptions,
-  type CallOptions,
-  type HttpMethod,
-  type OpenStream,
-  type QueryValue,
-  type RequestOptions,
-  type TlsOptions,
-} from './api-client.js'
+export { ApiClient, type ApiClientOptions, type TlsOptions } from './api-client.js'
 export {
   ApiError,
   apiErrorFromResponse,
@@ -50,6 +41,13 @@ export {
   type RateLimiter,
   systemClock,
 } from './rate-limiter.js'
+export type {
+  CallOptions,
+  HttpMethod,
+  OpenStream,
+  QueryValue,
+  RequestOptions,
+} from './request.js'
 export {
   type DeleteOptions,
   type GetOptions,

@@ -10,8 +10,9 @@
  * Non-guarantees: no client-side validation of objects or selectors; the patch body is not
  * checked against its type.
  */
-import type { ApiClient, CallOptions, QueryValue } from './api-client.js'
+
 import { isGone } from './errors.js'
+import type { CallOptions, QueryValue, Requester } from './request.js'
 import type { KubeList, KubeObject, StatusBody } from './types.js'
 import { type WatchStream, WatchStreamImpl } from './watch.js'
 
@@ -163,7 +164,7 @@ function deleteBody(options: DeleteOptions | undefined): Record<string, unknown>
 
 export class ResourceClientImpl<T extends KubeObject> implements ResourceClient<T> {
   constructor(
-    private readonly client: ApiClient,
+    private readonly client: Requester,
     readonly type: ResourceType,
     readonly namespaceName: string | undefined,
   ) {}

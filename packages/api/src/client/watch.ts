@@ -12,8 +12,8 @@
  * `watchEventError()` to turn one into an ApiError).
  */
 
-import type { OpenStream } from './api-client.js'
 import { ApiError, mapError, TransportError } from './errors.js'
+import type { OpenStream } from './request.js'
 import type { KubeObject, StatusBody, WatchEvent } from './types.js'
 import { WatchDecoder } from './watch-decoder.js'
 
