@@ -32,9 +32,9 @@ import { StorageError } from './errors.js'
 import { Etcd3Client, type Etcd3ClientOptions, type Msg } from './etcd3-client.js'
 import type { Readiness } from './interface.js'
 import type { KvCallOptions, KvEngine, KvWatch, KvWatchMessage, KvWatchRequest } from './kv-backend.js'
-import { DEFAULT_REQUEST_TIMEOUT_MS, KvStorage } from './kv-storage.js'
+import { type CompactionOptions, DEFAULT_REQUEST_TIMEOUT_MS, KvStorage } from './kv-storage.js'
 
-export interface Etcd3StorageOptions extends Etcd3ClientOptions {
+export interface Etcd3StorageOptions extends Etcd3ClientOptions, CompactionOptions {
   /** Default per-call timeout (ms). Default 30 s. */
   requestTimeoutMs?: number
   /** How long a broken watch may try to re-establish before ending with Unavailable. Default 30 s. */
@@ -412,6 +412,7 @@ export class Etcd3Storage extends KvStorage {
       options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     )
     this.client = client
+    this.startCompactor(options)
   }
 
   /** The endpoint (host:port) requests currently go to; for diagnostics and failover tests. */

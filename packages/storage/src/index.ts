@@ -7,12 +7,15 @@
  * (`etcd3`: hakube-store or a real etcd 3.4).
  *
  * Guarantees: see {@link Storage} (src/interface.ts); both backends pass one shared contract suite.
- * Every failure is a {@link StorageError} with a stable code; every call has a timeout.
+ * Every failure is a {@link StorageError} with a stable code; every call has a timeout. With
+ * `compactionIntervalMs`, either backend compacts its history as kube-apiserver does (compactor.ts);
+ * a memory store never serves a revision of an earlier process (memory.ts).
  *
  * Non-guarantees: a write failing with `outcomeUnknown` may have been applied; the memory backend is
  * not durable; the etcd3 backend has no TLS or auth.
  */
 
+export { COMPACT_REV_KEY, DEFAULT_COMPACTION_INTERVAL_MS } from './compactor.js'
 export { isStorageError, STORAGE_ERRORS, StorageError, type StorageErrorCode } from './errors.js'
 export { createEtcd3Storage, Etcd3Storage, type Etcd3StorageOptions } from './etcd3.js'
 export type {
@@ -31,6 +34,10 @@ export type {
   WatchOptions,
 } from './interface.js'
 export { objectKey, resourcePrefix } from './interface.js'
-export { DEFAULT_READINESS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './kv-storage.js'
+export {
+  type CompactionOptions,
+  DEFAULT_READINESS_TIMEOUT_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from './kv-storage.js'
 export { createMemoryStorage, MemoryStorage, type MemoryStorageOptions } from './memory.js'
 export { createStorage, type StorageBackendName, type StorageConfig } from './select.js'

@@ -15,6 +15,7 @@
  * `close()` nor after the ERROR event.
  */
 import { type KeyValue, type MvccEvent, prefixRangeEnd, type TxnResponse } from '@hakube/store/mvcc'
+import { Compactor } from './compactor.js'
 import { StorageError } from './errors.js'
 import type {
   CallOptions,
@@ -39,6 +40,20 @@ export const DEFAULT_READINESS_TIMEOUT_MS = 3_000
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
+
+/** kube-apiserver's periodic compaction (compactor.ts), for either backend. */
+export interface CompactionOptions {
+  /**
+   * `--etcd-compaction-interval` in ms: every interval, kube's compactor protocol runs against the
+   * store (one api-server of those sharing it compacts, to the revision of one interval before).
+   * 0 or absent: no compaction (the library's default; hakube-apiserver's flag defaults to 5 min).
+   */
+  compactionIntervalMs?: number
+  /** Told about every failed compaction round (the next round retries). */
+  onCompactionError?: (err: StorageError) => void
+  /** Told after each compaction this storage made, with the revision compacted to. */
+  onCompacted?: (revision: number) => void
+}
 
 export function encodeKey(key: string): Uint8Array {
   return encoder.encode(key)
@@ -88,6 +103,7 @@ function checkRevision(name: string, rev: number | undefined): void {
 export class KvStorage implements Storage {
   protected closed = false
   private readonly watches = new Set<Watch>()
+  private compactor: Compactor | undefined
 
   constructor(
     protected readonly engine: KvEngine,
@@ -98,6 +114,18 @@ export class KvStorage implements Storage {
 
   get backend(): string {
     return this.engine.name
+  }
+
+  /** Starts kube's periodic compaction if `compactionIntervalMs` > 0; close() stops it. */
+  protected startCompactor(options: CompactionOptions): void {
+    const intervalMs = options.compactionIntervalMs ?? 0
+    if (intervalMs <= 0 || this.compactor !== undefined) return
+    this.compactor = new Compactor(this.engine, {
+      intervalMs,
+      requestTimeoutMs: this.requestTimeoutMs,
+      ...(options.onCompactionError && { onError: options.onCompactionError }),
+      ...(options.onCompacted && { onCompacted: options.onCompacted }),
+    })
   }
 
   protected deadline(opts: CallOptions | undefined): { deadline: number } {
@@ -340,6 +368,7 @@ export class KvStorage implements Storage {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.compactor?.stop()
     for (const w of [...this.watches]) w.close()
     if (this.ownsEngine) await this.engine.close()
   }

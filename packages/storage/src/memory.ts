@@ -10,22 +10,44 @@
  * cannot grow memory without bound: past `maxBufferedWatchResponses` the watch becomes a "victim"
  * and is replayed from history once its queue drains (as etcd's slow watchers are).
  *
+ * Each life of the store starts at a revision no earlier life can have reached (by default the wall
+ * clock in microseconds, see {@link MemoryStorageOptions.startRevision}) with everything below it
+ * compacted: a client that resumes with a resourceVersion of a previous process (an informer after the
+ * api-server restarted) gets TooOld, the api-server's 410 Expired, and relists, instead of watching
+ * from a revision whose history this life never had.
+ *
  * Non-guarantees: no durability (the process is the store), no replication, no request size limits
- * beyond the MVCC library's txn-ops limit.
+ * beyond the MVCC library's txn-ops limit. A previous life's resourceVersion can look newer than this
+ * life's only if the wall clock went back, or the previous life wrote more than once per microsecond
+ * on average over its whole life.
  */
 import { MvccStore, type StoreError, WatchHub, type WatchResponse } from '@hakube/store/mvcc'
 import { StorageError } from './errors.js'
 import type { Readiness, Storage } from './interface.js'
 import type { KvEngine, KvWatch, KvWatchMessage, KvWatchRequest } from './kv-backend.js'
-import { DEFAULT_REQUEST_TIMEOUT_MS, KvStorage } from './kv-storage.js'
+import { type CompactionOptions, DEFAULT_REQUEST_TIMEOUT_MS, KvStorage } from './kv-storage.js'
 
-export interface MemoryStorageOptions {
+export interface MemoryStorageOptions extends CompactionOptions {
   /** Default per-call timeout (ms); unused by this backend's synchronous operations but kept for parity. */
   requestTimeoutMs?: number
   /** How often watches created with `progressNotify` get a BOOKMARK (etcd: 10 min). Default 60 s. */
   progressNotifyIntervalMs?: number
   /** Undelivered watch responses per watch before it becomes a victim. Default 1000. */
   maxBufferedWatchResponses?: number
+  /**
+   * The revision the empty store starts at; every revision below it counts as compacted. Default:
+   * {@link clockStartRevision}, so no two lives of a memory api-server share a revision.
+   */
+  startRevision?: number
+}
+
+/**
+ * Microseconds since the epoch: above any revision an earlier life can have reached unless it wrote
+ * more than once per microsecond on average (a million writes a second); below 2^53 until the year
+ * 2255, so resourceVersions stay exact JavaScript numbers.
+ */
+export function clockStartRevision(nowMs: number = Date.now()): number {
+  return Math.floor(nowMs) * 1000
 }
 
 /** Maps the MVCC library's typed failures onto storage errors. */
@@ -44,14 +66,22 @@ function mapStoreError(err: StoreError, compactRevision: number): StorageError {
 class MemoryEngine implements KvEngine {
   readonly name = 'memory'
   readonly store = new MvccStore()
-  private readonly hub = new WatchHub(this.store)
+  private readonly hub: WatchHub
   private progressTimer: NodeJS.Timeout | undefined
   private closed = false
 
   constructor(
     private readonly progressIntervalMs: number,
     private readonly maxBuffered: number,
-  ) {}
+    startRevision: number,
+  ) {
+    if (!Number.isSafeInteger(startRevision) || startRevision < 1) {
+      throw new StorageError('InvalidObject', { detail: 'startRevision must be a positive safe integer' })
+    }
+    // An empty state at startRevision, compacted there: older revisions are TooOld, not "empty".
+    if (startRevision > 1) this.store.restoreState(startRevision, startRevision, [])
+    this.hub = new WatchHub(this.store)
+  }
 
   private check(): void {
     if (this.closed) throw new StorageError('Unavailable', { detail: 'memory storage is closed' })
@@ -172,21 +202,39 @@ class MemoryEngine implements KvEngine {
   }
 }
 
-/** The memory backend; `compact()` and `currentRevision()` come from the shared storage. */
+/**
+ * The memory backend; `compact()`, `currentRevision()` and the periodic compaction
+ * (`compactionIntervalMs`, kube's protocol: a `compact_rev_key` in the store) come from the shared
+ * storage, so history is bounded here as on etcd.
+ */
 export class MemoryStorage extends KvStorage {
   constructor(options: MemoryStorageOptions = {}) {
     super(
-      new MemoryEngine(options.progressNotifyIntervalMs ?? 60_000, options.maxBufferedWatchResponses ?? 1000),
+      new MemoryEngine(
+        options.progressNotifyIntervalMs ?? 60_000,
+        options.maxBufferedWatchResponses ?? 1000,
+        options.startRevision ?? clockStartRevision(),
+      ),
       options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     )
+    this.startCompactor(options)
   }
 
   /**
    * Another client of the same in-process store (e.g. a second api-server in one process): its own
-   * watches and closed state; closing it leaves this storage and the store open.
+   * watches, closed state and, with `compactionIntervalMs`, its own compactor (which competes with the
+   * others through the compact key, as api-servers sharing an etcd do); closing it leaves this
+   * storage and the store open.
    */
-  client(): Storage {
-    return new KvStorage(this.engine, this.requestTimeoutMs, false)
+  client(options: CompactionOptions = {}): Storage {
+    return new MemoryClient(this.engine, this.requestTimeoutMs, options)
+  }
+}
+
+class MemoryClient extends KvStorage {
+  constructor(engine: KvEngine, requestTimeoutMs: number, options: CompactionOptions) {
+    super(engine, requestTimeoutMs, false)
+    this.startCompactor(options)
   }
 }
 
