@@ -19,14 +19,6 @@ function engineOf(s: MemoryStorage): KvEngine {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
-
 describe('compactor (kube compact.go) on the memory backend', () => {
   it('one Txn per round: the winner compacts to the revision of its previous round, the loser adopts', async () => {
     const s = createMemoryStorage({ startRevision: 100 })
