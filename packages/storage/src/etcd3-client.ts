@@ -21,6 +21,14 @@
  * - After every endpoint failed once, the client pauses `backoffMs` before the next round; it gives up
  *   at the call's deadline with Timeout (writes: `outcomeUnknown` if an attempt was sent).
  *
+ * Keepalive as kube-apiserver's etcd client (k8s.io/apiserver storagebackend/factory/etcd3.go:
+ * keepalive time 30 s, timeout 10 s; clientv3's PermitWithoutStream false): a ping only while a call
+ * or watch is open. etcd's server enforces gRPC's policy (MinTime = --grpc-keepalive-min-time, 5 s;
+ * PermitWithoutStream false): a ping on a connection with no open stream, or sooner than MinTime
+ * after the last, is a strike, and after two strikes etcd ends the connection with GOAWAY
+ * ENHANCE_YOUR_CALM "too_many_pings" (grpc-js logs "rejected by server because of excess pings").
+ * Pinging idle connections every 10 s did exactly that, every few minutes.
+ *
  * Not supported: TLS (https:// endpoints are refused at construction), auth, endpoint discovery
  * (MemberList sync): the given list is the list.
  */
@@ -50,6 +58,33 @@ export interface Etcd3ClientOptions {
   attemptTimeoutMs?: number
   /** Pause after every endpoint failed once. Default 200 ms. */
   backoffMs?: number
+  /**
+   * Ping an endpoint this long after the last activity, while a call or watch is open (never on an
+   * idle connection). Default 30 s (kube-apiserver's); keep it >= the server's keepalive min time
+   * (etcd: --grpc-keepalive-min-time, 5 s).
+   */
+  keepaliveTimeMs?: number
+  /** A ping unanswered this long closes the connection (the client then fails over). Default 10 s. */
+  keepaliveTimeoutMs?: number
+}
+
+/** kube-apiserver's etcd client keepalive (storagebackend/factory/etcd3.go). */
+export const DEFAULT_KEEPALIVE_TIME_MS = 30_000
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 10_000
+
+/** The grpc-js channel options of one endpoint's connection (see the module doc for keepalive). */
+export function channelOptions(options: Pick<Etcd3ClientOptions, 'keepaliveTimeMs' | 'keepaliveTimeoutMs'>) {
+  return {
+    'grpc.max_receive_message_length': 512 * 1024 * 1024,
+    'grpc.max_send_message_length': 16 * 1024 * 1024,
+    'grpc.initial_reconnect_backoff_ms': 200,
+    'grpc.max_reconnect_backoff_ms': 2_000,
+    'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? DEFAULT_KEEPALIVE_TIME_MS,
+    'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS,
+    // etcd refuses pings on a connection without streams (PermitWithoutStream false).
+    'grpc.keepalive_permit_without_calls': 0,
+    'grpc.enable_retries': 0,
+  }
 }
 
 /** Refused by the server before it was proposed: safe to send elsewhere (see module doc). */
@@ -116,19 +151,8 @@ export class Etcd3Client {
     this.dialTimeoutMs = options.dialTimeoutMs ?? 2_000
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 5_000
     this.backoffMs = options.backoffMs ?? 200
-    this.conns = this.endpoints.map(
-      (ep) =>
-        new Client(ep, ChannelCredentials.createInsecure(), {
-          'grpc.max_receive_message_length': 512 * 1024 * 1024,
-          'grpc.max_send_message_length': 16 * 1024 * 1024,
-          'grpc.initial_reconnect_backoff_ms': 200,
-          'grpc.max_reconnect_backoff_ms': 2_000,
-          'grpc.keepalive_time_ms': 10_000,
-          'grpc.keepalive_timeout_ms': 5_000,
-          'grpc.keepalive_permit_without_calls': 1,
-          'grpc.enable_retries': 0,
-        }),
-    )
+    const channel = channelOptions(options)
+    this.conns = this.endpoints.map((ep) => new Client(ep, ChannelCredentials.createInsecure(), channel))
   }
 
   /** The endpoint requests go to now (host:port). */
