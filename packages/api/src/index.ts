@@ -2,7 +2,11 @@
  * @hakube/api: what every hakube component shares to talk Kubernetes: the REST client with informers
  * and work queues (client/), object schemas with defaulting and validation and the resource registry
  * (objects/), label and field selectors (selectors/), Status errors (status.ts, also as the
- * `statusErrors` namespace), and command-line flags as the Kubernetes binaries take them (flags/).
+ * `statusErrors` namespace), field errors and name rules (validation/), and command-line flags as
+ * the Kubernetes binaries take them (flags/).
+ *
+ * Layers, each importing only those below it: validation/ ← status.ts ← selectors/ ← objects/, and
+ * client/ (which needs only status.ts's types).
  */
 export {
   ApiClient,
@@ -81,7 +85,6 @@ export {
   addDefaultTolerations,
   admitCreate,
   admitPodCreate,
-  aggregateMessage,
   apiVersionOf,
   applyDefaults,
   atomicList,
@@ -107,24 +110,9 @@ export {
   EndpointsSchema,
   type Event,
   EventSchema,
-  errorBody,
-  errorString,
-  type FieldError,
-  type FieldErrorType,
   type FieldValidation,
-  fieldErrors,
-  formatGoValue,
-  GoValue,
   type GroupVersionKind,
   imageTag,
-  isConfigMapKey,
-  isDNS1035Label,
-  isDNS1123Label,
-  isDNS1123Subdomain,
-  isQualifiedName,
-  isValidLabelValue,
-  isValidPortName,
-  isValidPortNum,
   type Lease,
   LeaseSchema,
   listUnknownFields,
@@ -214,3 +202,21 @@ export {
   StatusError,
   type StatusReason,
 } from './status.js'
+export {
+  aggregateMessage,
+  errorBody,
+  errorString,
+  type FieldError,
+  type FieldErrorType,
+  fieldErrors,
+  formatGoValue,
+  GoValue,
+  isConfigMapKey,
+  isDNS1035Label,
+  isDNS1123Label,
+  isDNS1123Subdomain,
+  isQualifiedName,
+  isValidLabelValue,
+  isValidPortName,
+  isValidPortNum,
+} from './validation/index.js'

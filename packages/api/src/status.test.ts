@@ -1,7 +1,6 @@
 // Status texts from k8s.io/apimachinery pkg/api/errors/errors.go (v0.32) and what kubectl printed
 // against a real api-server (shared/reference/kubectl-wire.md §7).
 import { describe, expect, it } from 'vitest'
-import { invalid as fieldInvalid, required } from './objects/field-errors.js'
 import {
   alreadyExists,
   badRequest,
@@ -22,6 +21,7 @@ import {
   tooOldResourceVersion,
   unsupportedMediaType,
 } from './status.js'
+import { invalid as fieldInvalid, required } from './validation/field-errors.js'
 
 const pods = { group: '', resource: 'pods' }
 const deployments = { group: 'apps', resource: 'deployments' }

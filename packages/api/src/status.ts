@@ -5,7 +5,7 @@
  *
  * This is the one place errors become wire Statuses; the api-server maps every failure here.
  */
-import { aggregateMessage, errorBody, type FieldError } from './objects/field-errors.js'
+import { aggregateMessage, errorBody, type FieldError } from './validation/field-errors.js'
 
 export type StatusReason =
   | ''

@@ -54,28 +54,9 @@ export {
   prepareNamespaceForCreate,
   UNREACHABLE_TAINT,
 } from './defaults.js'
-export type { FieldError, FieldErrorType } from './field-errors.js'
-export * as fieldErrors from './field-errors.js'
-export {
-  aggregateMessage,
-  errorBody,
-  errorString,
-  formatGoValue,
-  GoValue,
-} from './field-errors.js'
 // The ObjectMeta type is exported by the client (client/types.ts); this is its zod schema.
 export type { LabelSelector as MetaLabelSelector, OwnerReference } from './meta.js'
 export { atomicList, mergeList, ObjectMeta as ObjectMetaSchema, setList } from './meta.js'
-export {
-  isConfigMapKey,
-  isDNS1035Label,
-  isDNS1123Label,
-  isDNS1123Subdomain,
-  isQualifiedName,
-  isValidLabelValue,
-  isValidPortName,
-  isValidPortNum,
-} from './name-rules.js'
 export type { Binding, Container, Pod, PodSpec, PodTemplateSpec, Toleration, Volume } from './pod-schema.js'
 export {
   Binding as BindingSchema,

@@ -4,10 +4,17 @@
  * strategy and rolling-update bounds, and the apps/v1 immutable selector on update.
  */
 import { labelSelectorAsSelector } from '../selectors/label-selector.js'
+import {
+  child,
+  type FieldError,
+  forbidden,
+  invalid,
+  notSupported,
+  required,
+} from '../validation/field-errors.js'
+import { isValidPercent, nameIsDNSSubdomain } from '../validation/name-rules.js'
 import type { Deployment, ReplicaSet } from './apps-schema.js'
-import { child, type FieldError, forbidden, invalid, notSupported, required } from './field-errors.js'
 import type { LabelSelector } from './meta.js'
-import { isValidPercent, nameIsDNSSubdomain } from './name-rules.js'
 import type { PodTemplateSpec } from './pod-schema.js'
 import {
   goLabelSelector,

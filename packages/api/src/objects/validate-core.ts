@@ -4,6 +4,28 @@
  * ValidateServiceAccount; pkg/apis/core/validation/events.go; pkg/apis/coordination/validation).
  * Only the rules that touch modelled fields are implemented.
  */
+
+import {
+  child,
+  duplicate,
+  type FieldError,
+  index,
+  invalid,
+  notSupported,
+  required,
+  tooLong,
+} from '../validation/field-errors.js'
+import {
+  isConfigMapKey,
+  isDNS1123Label,
+  isQualifiedName,
+  isValidIP,
+  isValidPortName,
+  isValidPortNum,
+  nameIsDNS1035Label,
+  nameIsDNSLabel,
+  nameIsDNSSubdomain,
+} from '../validation/name-rules.js'
 import type { Lease } from './apps-schema.js'
 import type {
   ConfigMap,
@@ -15,27 +37,6 @@ import type {
   Service,
   ServiceAccount,
 } from './core-schema.js'
-import {
-  child,
-  duplicate,
-  type FieldError,
-  index,
-  invalid,
-  notSupported,
-  required,
-  tooLong,
-} from './field-errors.js'
-import {
-  isConfigMapKey,
-  isDNS1123Label,
-  isQualifiedName,
-  isValidIP,
-  isValidPortName,
-  isValidPortNum,
-  nameIsDNS1035Label,
-  nameIsDNSLabel,
-  nameIsDNSSubdomain,
-} from './name-rules.js'
 import { validateLabels, validateNonnegative, validateObjectMeta } from './validate-meta.js'
 
 const PROTOCOLS = ['SCTP', 'TCP', 'UDP']

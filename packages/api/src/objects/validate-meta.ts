@@ -12,8 +12,7 @@ import {
   invalid,
   required,
   tooLong,
-} from './field-errors.js'
-import type { LabelSelector, ObjectMeta } from './meta.js'
+} from '../validation/field-errors.js'
 import {
   FIELD_IMMUTABLE,
   IS_NEGATIVE_ERROR,
@@ -21,7 +20,8 @@ import {
   isValidLabelValue,
   type NameRule,
   nameIsDNSLabel,
-} from './name-rules.js'
+} from '../validation/name-rules.js'
+import type { LabelSelector, ObjectMeta } from './meta.js'
 
 /** 256 KiB: TotalAnnotationSizeLimitB. */
 export const TOTAL_ANNOTATION_SIZE_LIMIT_BYTES = 256 * 1024

@@ -16,8 +16,7 @@ import {
   notFound,
   notSupported,
   required,
-} from './field-errors.js'
-import type { ObjectMeta } from './meta.js'
+} from '../validation/field-errors.js'
 import {
   inclusiveRangeError,
   isDNS1123Label,
@@ -28,7 +27,8 @@ import {
   isValidPortName,
   isValidPortNum,
   nameIsDNSSubdomain,
-} from './name-rules.js'
+} from '../validation/name-rules.js'
+import type { ObjectMeta } from './meta.js'
 import type { Container, Pod, PodSpec, PodTemplateSpec, Toleration, Volume } from './pod-schema.js'
 import { VOLUME_SOURCES } from './pod-schema.js'
 import { parseQuantity, QUANTITY_FORMAT_ERROR } from './quantity.js'

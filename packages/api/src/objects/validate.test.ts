@@ -3,9 +3,9 @@
 // validation.go (deployments, replicasets) and apimachinery pkg/api/validation/objectmeta.go.
 import { describe, expect, it } from 'vitest'
 import { invalid as statusInvalid } from '../status.js'
+import { errorString, type FieldError } from '../validation/field-errors.js'
 import type { Deployment } from './apps-schema.js'
 import { admitCreate, applyDefaults } from './defaults.js'
-import { errorString, type FieldError } from './field-errors.js'
 import type { Pod } from './pod-schema.js'
 import { validateCreate, validateUpdate } from './validate.js'
 

@@ -4,7 +4,7 @@
  * `invalid(...)` from status.ts (422).
  */
 
-import type { FieldError } from './field-errors.js'
+import type { FieldError } from '../validation/field-errors.js'
 import {
   validateDeployment,
   validateDeploymentUpdate,

@@ -3,9 +3,18 @@
  * v0.32: lexer, parser and error texts) and the metav1.LabelSelector of specs
  * (LabelSelectorAsSelector). Terms are ANDed; an empty selector matches everything.
  */
-import { errorString, invalid, notSupported } from '../objects/field-errors.js'
-import type { LabelSelector as MetaLabelSelector } from '../objects/meta.js'
-import { isQualifiedName, isValidLabelValue } from '../objects/name-rules.js'
+import { errorString, invalid, notSupported } from '../validation/field-errors.js'
+import { isQualifiedName, isValidLabelValue } from '../validation/name-rules.js'
+
+/**
+ * The metav1.LabelSelector that specs carry, as `labelSelectorAsSelector` reads it. objects/meta.ts's
+ * zod schema produces this shape; it is declared here so that selectors do not import objects (which
+ * import selectors to validate a workload's selector against its template).
+ */
+export interface MetaLabelSelector {
+  matchLabels?: Record<string, string>
+  matchExpressions?: ReadonlyArray<{ key: string; operator: string; values?: readonly string[] }>
+}
 
 export type LabelOperator = '=' | '==' | '!=' | 'in' | 'notin' | 'exists' | '!' | 'gt' | 'lt'
 
