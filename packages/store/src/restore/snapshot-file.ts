@@ -6,7 +6,7 @@
  *  | MVCC state image (mvcc/state-image.ts) | lease section | zero padding to 512 | SHA-256 of all before |
  * ```
  *
- * - `StoreServer.snapshot()` returns the image followed by the lease section ({@link encodeBackupImage});
+ * - `StoreServer.snapshot()` returns the image followed by the lease section (server/backup-image.ts);
  *   the gRPC Maintenance.Snapshot stream zero-pads that to a multiple of 512 bytes (etcdctl 3.4 only
  *   accepts a file whose size is 32 more than a multiple of 512, as bbolt files are page-aligned) and
  *   appends the SHA-256, which etcdctl checks and keeps.
@@ -21,54 +21,22 @@
 import { createHash } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import { deserializePrefix, type MvccStore } from '../mvcc/index.js'
+import { encodeBackupImage, LEASE_MAGIC, LEASE_VERSION, type SnapshotLease } from '../server/backup-image.js'
 import { decodeSnapshotData } from '../server/snapshot-data.js'
 import { decodeSnapshotFile } from '../wal/index.js'
+
+// The image's writer is the server (server/backup-image.ts); re-exported for the restore tooling's users.
+export { encodeBackupImage, type SnapshotLease }
 
 /** etcdctl's alignment (grpc-services.ts SNAPSHOT_ALIGN_BYTES): the file is 512·n + 32 bytes. */
 export const SNAPSHOT_ALIGN_BYTES = 512
 export const SHA256_BYTES = 32
 
-const LEASE_MAGIC = Buffer.from('HKLEASE', 'latin1')
-const LEASE_VERSION = 1
 const RAFT_SNAP_MAGIC = Buffer.from('HKSNAP01', 'latin1')
-
-/** A lease as the lessor snapshots it (lease/lessor.ts `toSnapshot`): id in decimal, granted TTL. */
-export interface SnapshotLease {
-  readonly id: string
-  readonly ttl: number
-}
 
 /** A failure to read a snapshot file; the message is what the command prints. */
 export class SnapshotFileError extends Error {
   override readonly name = 'SnapshotFileError'
-}
-
-function uvarint(out: number[], n: number): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`cannot encode ${n} as uvarint`)
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80)
-    n = Math.floor(n / 0x80)
-  }
-  out.push(n)
-}
-
-/** The bytes `StoreServer.snapshot()` returns: the MVCC image followed by the lease section. */
-export function encodeBackupImage(
-  mvccImage: Uint8Array,
-  leases: ReadonlyArray<{ readonly id: string | bigint; readonly ttl: number }>,
-): Uint8Array {
-  const tail: number[] = [...LEASE_MAGIC, LEASE_VERSION]
-  uvarint(tail, leases.length)
-  const id = Buffer.alloc(8)
-  for (const l of leases) {
-    id.writeBigInt64BE(BigInt(l.id))
-    tail.push(...id)
-    uvarint(tail, l.ttl)
-  }
-  const out = new Uint8Array(mvccImage.length + tail.length)
-  out.set(mvccImage)
-  out.set(tail, mvccImage.length)
-  return out
 }
 
 /** Pads and hashes `image` as the gRPC Maintenance.Snapshot stream does: what etcdctl saves. */

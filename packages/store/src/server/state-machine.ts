@@ -1,16 +1,37 @@
 /**
- * The replicated state machine of one member: the MVCC key space and its watch hub, the lessor, and the
- * membership. Applying is synchronous and deterministic given the same entries (only lease deadlines on
- * the primary read the clock, and those are not replicated state).
+ * The replicated state machine of one member (etcd's applier and its backends): the MVCC key space and
+ * its watch hub, the lessor, the alarms and the membership. Apply lives here: a committed Raft entry is
+ * decoded and applied by {@link StateMachine.applyEntry}, synchronously and deterministically given the
+ * same entries (only lease deadlines on the primary read the clock, and those are not replicated state).
+ * The server around it reacts to what an entry changed (answers its waiter, updates peers) and never
+ * touches the MVCC store or the lessor itself: it reads and asks through the methods below.
+ *
+ * The watches served from this member live here too ({@link WatchRegistry}), so a snapshot install,
+ * which replaces the MVCC store and its hub, re-registers them on the new hub in the same step.
  */
-import type { ConfChange, ConfState, NodeId } from '@hakube/raft'
-import type { AlarmMember, LeaseTimeToLiveResult, Member } from '../backend.js'
+import { type ConfChange, type ConfState, decodeConfChange, type Entry, type NodeId } from '@hakube/raft'
+import type { AlarmMember, HashKvResult, LeaseTimeToLiveResult, Member, WatchHandle } from '../backend.js'
 import { StoreError } from '../errors.js'
 import { Lessor } from '../lease/lessor.js'
-import { deserialize, MvccStore, type Result, serialize, type TxnRequest, WatchHub } from '../mvcc/index.js'
+import {
+  deserialize,
+  hashKV,
+  MvccStore,
+  type RangeRequest,
+  type RangeResponse,
+  type Result,
+  serialize,
+  type TxnRequest,
+  type WatchCreateRequest,
+  WatchHub,
+  type WatchResponse,
+} from '../mvcc/index.js'
+import { encodeBackupImage } from './backup-image.js'
+import { decodeJson } from './codec.js'
 import { deriveClusterId } from './member-id.js'
-import type { RequestBody, RequestEnvelope } from './request.js'
-import type { SnapshotData } from './snapshot-data.js'
+import type { ConfChangeContext, RequestBody, RequestEnvelope } from './request.js'
+import { decodeSnapshotData, encodeSnapshotData, type SnapshotData } from './snapshot-data.js'
+import { WatchRegistry } from './watch-registry.js'
 
 export interface MembershipChange {
   added?: Member
@@ -23,10 +44,25 @@ const fail = <T>(code: ConstructorParameters<typeof StoreError>[0]): Result<T> =
   error: new StoreError(code),
 })
 
+/** What applying one committed entry did, for the server to react to. */
+export type AppliedEntry =
+  /** An empty entry (a new leader's first entry of its term). */
+  | { readonly kind: 'empty' }
+  /** A request; `env.id` names the member's waiter, if this member proposed it. */
+  | { readonly kind: 'request'; readonly env: RequestEnvelope; readonly result: Result<unknown> }
+  /** A membership change; `reqId` is set unless it is a bootstrap entry. */
+  | {
+      readonly kind: 'confChange'
+      readonly cc: ConfChange
+      readonly reqId: string | undefined
+      readonly result: Result<MembershipChange>
+    }
+
 export class StateMachine {
-  mvcc: MvccStore
-  hub: WatchHub
-  readonly lessor: Lessor
+  private mvcc: MvccStore
+  private hub: WatchHub
+  private readonly lessor: Lessor
+  private readonly watches: WatchRegistry
   /** Invariant: sorted by id. */
   members: Member[] = []
   /** Ids removed from the cluster; never reused (Raft ids are forever). */
@@ -45,6 +81,74 @@ export class StateMachine {
     this.lessor = new Lessor({ minTtlSeconds: minLeaseTtlSeconds })
     this.mvcc = this.newStore()
     this.hub = new WatchHub(this.mvcc)
+    this.watches = new WatchRegistry(
+      () => this.hub,
+      () => this.mvcc.revision,
+    )
+  }
+
+  // -- Reads -----------------------------------------------------------------------------------------
+
+  /** The MVCC store's current revision. */
+  get revision(): number {
+    return this.mvcc.revision
+  }
+
+  /** Approximate bytes of the key space (the quota's and Status' dbSize). */
+  get sizeBytes(): number {
+    return this.mvcc.sizeBytes
+  }
+
+  range(req: RangeRequest): Result<RangeResponse> {
+    return this.mvcc.range(req)
+  }
+
+  hashKV(revision: number): Result<HashKvResult> {
+    return hashKV(this.mvcc, revision)
+  }
+
+  /** The backup image (server/backup-image.ts): the MVCC image and the leases. */
+  backupImage(): Uint8Array {
+    return encodeBackupImage(serialize(this.mvcc), this.lessor.toSnapshot())
+  }
+
+  // -- Watches ---------------------------------------------------------------------------------------
+
+  watch(req: WatchCreateRequest, sink: (resp: WatchResponse) => boolean): Result<WatchHandle> {
+    return this.watches.watch(req, sink)
+  }
+
+  /** Retries watchers that fell behind (their sink refused events). */
+  retryWatchVictims(): void {
+    this.hub.retryVictims()
+  }
+
+  cancelAllWatches(): void {
+    this.watches.cancelAll()
+  }
+
+  // -- The primary lessor (leader only; not replicated state) ----------------------------------------
+
+  /** This member became leader: its lessor keeps lease deadlines, extended by `extendMs`. */
+  promoteLessor(nowMs: number, extendMs: number): void {
+    this.lessor.promote(nowMs, extendMs)
+  }
+
+  demoteLessor(): void {
+    this.lessor.demote()
+  }
+
+  renewLease(id: bigint, nowMs: number): Result<{ ttl: number }> {
+    return this.lessor.renew(id, nowMs)
+  }
+
+  /** Up to `max` leases whose deadline passed (the leader revokes them through Raft). */
+  expiredLeases(nowMs: number, max: number): bigint[] {
+    return this.lessor.expired(nowMs, max)
+  }
+
+  leaseIds(): bigint[] {
+    return this.lessor.ids()
   }
 
   get clusterId(): number {
@@ -59,7 +163,22 @@ export class StateMachine {
     return new MvccStore({ leaseExists: (id) => this.lessor.has(id), maxTxnOps: this.maxTxnOps })
   }
 
-  applyRequest(env: RequestEnvelope, nowMs: number): Result<unknown> {
+  // -- Apply -----------------------------------------------------------------------------------------
+
+  /** Decodes and applies one committed Raft entry. */
+  applyEntry(e: Entry, nowMs: number): AppliedEntry {
+    if (e.type === 'confChange') {
+      const cc = decodeConfChange(e.data)
+      const ctx = cc.context === undefined ? undefined : decodeJson<ConfChangeContext>(cc.context)
+      return { kind: 'confChange', cc, reqId: ctx?.reqId, result: this.applyConfChange(cc, ctx?.member) }
+    }
+    if (e.data.length === 0) return { kind: 'empty' }
+    const env = decodeJson<RequestEnvelope>(e.data)
+    return { kind: 'request', env, result: this.applyRequest(env, nowMs) }
+  }
+
+  /** Applies one request (also used directly by the single-member test backend, with no log). */
+  applyRequest(env: RequestBody, nowMs: number): Result<unknown> {
     // etcd's applierV3Capped: with NOSPACE raised, only requests that cannot grow the key space apply.
     if (this.noSpace() && addsData(env)) return fail('STORE_ERR_NO_SPACE')
     switch (env.kind) {
@@ -172,7 +291,12 @@ export class StateMachine {
     this.members = [...this.members.filter((x) => x.id !== m.id), m].sort((a, b) => a.id - b.id)
   }
 
-  snapshotData(confState: ConfState): SnapshotData {
+  /** The Raft snapshot's data of the applied state (server/snapshot-data.ts). */
+  snapshotBytes(confState: ConfState): Uint8Array {
+    return encodeSnapshotData(this.snapshotData(confState))
+  }
+
+  private snapshotData(confState: ConfState): SnapshotData {
     return {
       founders: [...this.founders],
       members: this.members.map((m) => ({ ...m })),
@@ -185,10 +309,11 @@ export class StateMachine {
   }
 
   /**
-   * Replaces the whole state from a snapshot. The MVCC store is rebuilt, so the watch hub is too; the
-   * caller re-registers its watches on the new hub.
+   * Replaces the whole state from a Raft snapshot's data. The MVCC store is rebuilt, so the watch hub is
+   * too, and every watch is re-registered on the new hub from the next revision it has not seen.
    */
-  restore(d: SnapshotData, nowMs: number): void {
+  restore(data: Uint8Array, nowMs: number): void {
+    const d = decodeSnapshotData(data)
     this.founders = [...d.founders]
     this.members = d.members.map((m) => ({ ...m })).sort((a, b) => a.id - b.id)
     this.removed = [...d.removed]
@@ -197,6 +322,7 @@ export class StateMachine {
     this.hub.close()
     this.mvcc = deserialize(d.mvcc, { leaseExists: (id) => this.lessor.has(id), maxTxnOps: this.maxTxnOps })
     this.hub = new WatchHub(this.mvcc)
+    this.watches.reattach()
   }
 }
 
