@@ -10,7 +10,7 @@ import { StoreProcessCluster, waitFor } from '@hakube/store/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Etcd3Client } from '../src/etcd3-client.js'
 import { createEtcd3Storage, type Etcd3Storage, isStorageError, type StorageError } from '../src/index.js'
-import { EventLog, freshResource, storageContract } from './contract.js'
+import { EventLog, expectError, freshResource, storageContract } from './contract.js'
 
 const TIMING = { heartbeatMs: 100, electionMs: 1000 }
 
@@ -77,6 +77,51 @@ export function etcd3Suite(kind: 'hakube-store' | 'etcd', hostBase: number): voi
       newStorage: () => createEtcd3Storage({ endpoints: [...c.clientUrls].reverse() }),
       canTimeout: true,
     }
+  })
+
+  describe(`kube's compactor over ${kind}`, () => {
+    it('two api-servers sharing the store: about one compaction per interval in total; old revisions are TooOld', async () => {
+      // Goal: compaction as kube-apiserver does it works against this store (the compact_rev_key Txn
+      // with a VERSION compare, then Compact), and api-servers sharing it take turns, not all compact.
+      const c = await start()
+      const intervalMs = 300
+      const counts = [0, 0]
+      const errors: unknown[] = []
+      const storages = counts.map((_, i) =>
+        createEtcd3Storage({
+          endpoints: i === 0 ? c.clientUrls : [...c.clientUrls].reverse(),
+          compactionIntervalMs: intervalMs,
+          onCompacted: () => counts[i]!++,
+          onCompactionError: (err) => errors.push(err),
+        }),
+      )
+      const [st] = storages as [Etcd3Storage, Etcd3Storage]
+      try {
+        const key = `/registry/${freshResource('configmaps')}/ns/c`
+        const first = await st.create(key, { i: 0 })
+        let rev = first.modRevision
+        const t0 = Date.now()
+        while (Date.now() - t0 < 10 * intervalMs) {
+          rev = (await st.update(key, { i: rev }, rev)).modRevision
+          await new Promise((r) => setTimeout(r, 20))
+        }
+        const rounds = (Date.now() - t0) / intervalMs
+        const total = counts[0]! + counts[1]!
+        console.log(`[${kind}] compactions by 2 compactors over ${rounds.toFixed(1)} intervals: ${counts}`)
+        expect(errors).toEqual([])
+        expect(total).toBeGreaterThanOrEqual(3)
+        expect(total).toBeLessThanOrEqual(Math.ceil(rounds) + 1)
+        await expectError(st.get(key, { revision: first.modRevision }), 'TooOld')
+        const log = new EventLog()
+        await st.watch({ key, afterRevision: first.modRevision }, log.handler)
+        const [ev] = await log.until(1, 10_000)
+        expect(ev?.type === 'ERROR' && ev.error.code).toBe('TooOld')
+        // The latest interval's history is kept.
+        expect((await st.get(key, { revision: rev })).value).toEqual({ i: expect.any(Number) })
+      } finally {
+        for (const s of storages) await s.close()
+      }
+    }, 60_000)
   })
 
   describe(`etcd3 failover over ${kind}`, () => {
