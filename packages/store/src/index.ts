@@ -18,8 +18,6 @@ export {
   type ClientServerOptions,
   startClientServer,
 } from './grpc/client-server.js'
-// NOT the replicated server: a single-member in-memory EtcdBackend for tests of the edges.
-export { LocalBackend, type LocalBackendOptions } from './grpc/testing/local-backend.js'
 
 // Peer transport: Raft messages between members over HTTP (guarantees: src/peer/http-transport.ts).
 export type { HttpTransportOptions } from './peer/http-transport.js'
@@ -39,10 +37,10 @@ export type { PeerErrorCode, PeerLogger } from './peer/peer-protocol.js'
 export { PeerTransportError } from './peer/peer-protocol.js'
 export type { PeerSenderStats } from './peer/peer-sender.js'
 
-// Raft-replicated server core (guarantees: src/server/store-server.ts) and its in-memory test transport.
+// Raft-replicated server core (guarantees: src/server/store-server.ts). Test doubles (LocalBackend,
+// MemoryNetwork) are in `@hakube/store/testing`.
 export type { StoreLogger, StoreServerOptions } from './server/index.js'
 export { deriveClusterId, deriveMemberId, SERVER_VERSION, StoreServer } from './server/index.js'
-export { MemoryNetwork, MemoryTransport } from './server/testing/memory-transport.js'
 
 // Write-ahead log and snapshot files (guarantees: src/wal/wal.ts).
 export type { SegmentName, SnapName, WalIo, WalOptions, WalReplay, WalStats } from './wal/index.js'

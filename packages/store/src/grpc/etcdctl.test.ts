@@ -36,7 +36,7 @@ describe('the real etcdctl against the client server over LocalBackend', () => {
     await ctl(['put', '/b', '2'])
     expect((await ctl(['get', '/', '--prefix', '--keys-only'])).stdout).toBe('/a\n\n/b\n\n')
     const j = JSON.parse((await ctl(['get', 'name', '-w', 'json'])).stdout)
-    expect(j.header.revision).toBe(backend.store.revision)
+    expect(j.header.revision).toBe(backend.revision)
     expect(j.header.cluster_id).toBe(0x1c2d3e4f5a6b)
     expect(j.header.member_id).toBe(0x8e9e05c52164)
     expect(j.header.raft_term).toBe(1)
@@ -54,7 +54,7 @@ describe('the real etcdctl against the client server over LocalBackend', () => {
     await ctl(['put', 'p/1', 'x'])
     await ctl(['put', 'p/2', 'y'])
     expect((await ctl(['del', 'p/', '--prefix'])).stdout).toBe('2\n')
-    const rev = backend.store.revision
+    const rev = backend.revision
     expect((await ctl(['compaction', String(rev)])).stdout).toBe(`compacted revision ${rev}\n`)
     const bad = await ctl(['get', 'k', `--rev=${r1}`])
     expect(bad.code).not.toBe(0)
@@ -67,8 +67,7 @@ describe('the real etcdctl against the client server over LocalBackend', () => {
     })
     // etcdctl prints nothing until an event arrives; retry the put until the watch has registered.
     const seen = waitForOutput(w, /PUT\nw\/x\nhello\n/, 8000)
-    for (let i = 0; i < 30 && backend.hub.stats.watchers === 0; i++)
-      await new Promise((r) => setTimeout(r, 100))
+    for (let i = 0; i < 30 && backend.watcherCount() === 0; i++) await new Promise((r) => setTimeout(r, 100))
     await ctl(['put', 'w/x', 'hello'])
     expect(await seen).toContain('PUT\nw/x\nhello\n')
   })

@@ -127,6 +127,17 @@ export class StateMachine {
     this.watches.cancelAll()
   }
 
+  /** Watchers registered on the hub now. */
+  watcherCount(): number {
+    return this.hub.stats.watchers
+  }
+
+  /** Cancels every watch and closes the hub (the single-member test backend's close). */
+  close(): void {
+    this.watches.cancelAll()
+    this.hub.close()
+  }
+
   // -- The primary lessor (leader only; not replicated state) ----------------------------------------
 
   /** This member became leader: its lessor keeps lease deadlines, extended by `extendMs`. */

@@ -1,9 +1,10 @@
 /**
- * LocalBackend: a single-member, in-process {@link EtcdBackend} over MvccStore + WatchHub + Lessor.
- *
- * NOT the replicated server: there is no Raft, no WAL and no durability; every request is applied
- * directly to memory. It exists so the client-facing edges (gRPC services, JSON gateway) can be tested
- * against the real etcdctl without a cluster. The member always leads, term 1.
+ * LocalBackend: a single-member, in-process {@link EtcdBackend} over the server's own
+ * {@link StateMachine}, with no Raft, no WAL and no durability: every write is applied to the state
+ * machine at once, through the same apply step the replicated server uses (so there is one apply). It
+ * exists so the client-facing edges (gRPC services, JSON gateway) can be tested against the real
+ * etcdctl without a cluster. The member always leads, term 1. Test code: reachable only through
+ * `@hakube/store/testing`.
  */
 import { randomBytes } from 'node:crypto'
 import type {
@@ -19,25 +20,23 @@ import type {
   WatchHandle,
 } from '../../backend.js'
 import { StoreError } from '../../errors.js'
-import { Lessor } from '../../lease/lessor.js'
 import {
   type CompactResponse,
+  DEFAULT_MAX_TXN_OPS,
   type DeleteRangeRequest,
   type DeleteRangeResponse,
-  hashKV,
-  MvccStore,
   type PutRequest,
   type PutResponse,
   type RangeRequest,
   type RangeResponse,
   type Result,
-  serialize,
   type TxnRequest,
   type TxnResponse,
   type WatchCreateRequest,
-  WatchHub,
   type WatchResponse,
 } from '../../mvcc/index.js'
+import type { RequestBody } from '../../server/request.js'
+import { StateMachine } from '../../server/state-machine.js'
 
 export interface LocalBackendOptions {
   clusterId?: number
@@ -47,6 +46,8 @@ export interface LocalBackendOptions {
   peerUrls?: string[]
   version?: string
   minLeaseTtlSeconds?: number
+  /** Wall clock in ms (lease deadlines). Default Date.now. */
+  now?: () => number
 }
 
 const ok = <T>(response: T): Result<T> => ({ ok: true, response })
@@ -56,49 +57,66 @@ const fail = <T>(code: ConstructorParameters<typeof StoreError>[0]): Result<T> =
 })
 
 export class LocalBackend implements EtcdBackend {
-  readonly store: MvccStore
-  readonly hub: WatchHub
-  readonly lessor: Lessor
-  private readonly member: Member
+  private readonly sm: StateMachine
+  private readonly memberId: number
   private readonly clusterId: number
   private readonly version: string
+  private readonly now: () => number
   private readonly timer: NodeJS.Timeout
 
   constructor(opts: LocalBackendOptions = {}) {
-    this.lessor = new Lessor({ minTtlSeconds: opts.minLeaseTtlSeconds ?? 2 })
-    this.lessor.promote(Date.now(), 0)
-    this.store = new MvccStore({ leaseExists: (id) => this.lessor.has(id) })
-    this.hub = new WatchHub(this.store)
-    this.clusterId = opts.clusterId ?? 0x1c2d3e4f5a6b
-    this.member = {
-      id: opts.memberId ?? 0x8e9e05c52164,
+    this.now = opts.now ?? Date.now
+    this.memberId = opts.memberId ?? 0x8e9e05c52164
+    const member: Member = {
+      id: this.memberId,
       name: opts.name ?? 'default',
       peerUrls: opts.peerUrls ?? ['http://localhost:2380'],
       clientUrls: opts.clientUrls ?? [],
       isLearner: false,
     }
+    this.sm = new StateMachine(
+      DEFAULT_MAX_TXN_OPS,
+      opts.minLeaseTtlSeconds ?? 2,
+      new Map([[member.id, member]]),
+    )
+    // The bootstrap entry a new one-member cluster applies first.
+    this.sm.applyConfChange({ type: 'addNode', nodeId: member.id }, undefined)
+    this.sm.promoteLessor(this.now(), 0)
+    this.clusterId = opts.clusterId ?? 0x1c2d3e4f5a6b
     this.version = opts.version ?? '3.4.23'
     // Expire leases and retry slow watchers, as the server's loops do.
     this.timer = setInterval(() => this.tick(), 100)
     this.timer.unref()
   }
 
+  private apply<T>(body: RequestBody): Result<T> {
+    return this.sm.applyRequest(body, this.now()) as Result<T>
+  }
+
   /** Sets the advertised client URLs (known only once the listener has its port). */
   setClientUrls(urls: string[]): void {
-    this.member.clientUrls = urls
+    const me = this.sm.member(this.memberId)
+    this.apply({ kind: 'publish', memberId: this.memberId, name: me?.name ?? '', clientUrls: urls })
+  }
+
+  /** The key space's current revision. */
+  get revision(): number {
+    return this.sm.revision
+  }
+
+  /** Watchers registered now (tests wait for a client's watch to be in place). */
+  watcherCount(): number {
+    return this.sm.watcherCount()
   }
 
   close(): void {
     clearInterval(this.timer)
-    this.hub.close()
+    this.sm.close()
   }
 
   private tick(): void {
-    for (const id of this.lessor.expired(Date.now(), 1000)) {
-      this.lessor.revoke(id)
-      this.store.revokeLease(id)
-    }
-    this.hub.retryVictims()
+    for (const id of this.sm.expiredLeases(this.now(), 1000)) this.apply({ kind: 'leaseRevoke', leaseId: id })
+    this.sm.retryWatchVictims()
   }
 
   /** The single member always leads. */
@@ -107,62 +125,49 @@ export class LocalBackend implements EtcdBackend {
   }
 
   header(): ClusterHeader {
-    return { clusterId: this.clusterId, memberId: this.member.id, revision: this.store.revision, raftTerm: 1 }
+    return { clusterId: this.clusterId, memberId: this.memberId, revision: this.sm.revision, raftTerm: 1 }
   }
 
   async range(req: RangeRequest): Promise<Result<RangeResponse>> {
-    return this.store.range(req)
+    return this.sm.range(req)
   }
   async put(req: PutRequest): Promise<Result<PutResponse>> {
-    return this.store.put(req)
+    return this.apply({ kind: 'put', req })
   }
   async deleteRange(req: DeleteRangeRequest): Promise<Result<DeleteRangeResponse>> {
-    return this.store.deleteRange(req)
+    return this.apply({ kind: 'deleteRange', req })
   }
   async txn(req: TxnRequest): Promise<Result<TxnResponse>> {
-    return this.store.txn(req)
+    return this.apply({ kind: 'txn', req })
   }
   async compact(revision: number): Promise<Result<CompactResponse>> {
-    return this.store.compact(revision)
+    return this.apply({ kind: 'compact', revision })
   }
 
   watch(req: WatchCreateRequest, sink: (resp: WatchResponse) => boolean): Result<WatchHandle> {
-    const res = this.hub.watch(req, sink)
-    if (!res.ok) return res
-    const id = res.response.watchId
-    const hub = this.hub
-    return ok({
-      watchId: id,
-      cancel: () => void hub.cancel(id),
-      requestProgress: () => void hub.requestProgress(id),
-    })
+    return this.sm.watch(req, sink)
   }
 
   async leaseGrant(ttlSeconds: number, id: bigint): Promise<Result<LeaseGrantResult>> {
     let leaseId = id
     while (leaseId === 0n) leaseId = randomBytes(8).readBigInt64BE() & 0x7fffffffffffffffn
-    return this.lessor.grant(leaseId, ttlSeconds, Date.now())
+    return this.apply({ kind: 'leaseGrant', leaseId, ttl: ttlSeconds })
   }
   async leaseRevoke(id: bigint): Promise<Result<{ revision: number }>> {
-    const res = this.lessor.revoke(id)
-    if (!res.ok) return res
-    return ok({ revision: this.store.revokeLease(id).revision })
+    return this.apply({ kind: 'leaseRevoke', leaseId: id })
   }
   async leaseKeepAlive(id: bigint): Promise<Result<{ ttl: number }>> {
-    return this.lessor.renew(id, Date.now())
+    return this.sm.renewLease(id, this.now())
   }
   async leaseTimeToLive(id: bigint, keys: boolean): Promise<Result<LeaseTimeToLiveResult>> {
-    const ttl = this.lessor.remainingSeconds(id, Date.now())
-    const grantedTtl = this.lessor.grantedTtl(id)
-    if (ttl === undefined || grantedTtl === undefined) return fail('STORE_ERR_LEASE_NOT_FOUND')
-    return ok({ id, ttl, grantedTtl, keys: keys ? this.store.leaseKeys(id) : [] })
+    return this.sm.timeToLive(id, keys, this.now())
   }
   async leaseLeases(): Promise<Result<bigint[]>> {
-    return ok(this.lessor.ids())
+    return ok(this.sm.leaseIds())
   }
 
   async memberList(): Promise<Result<Member[]>> {
-    return ok([this.member])
+    return ok(this.sm.members.map((m) => ({ ...m })))
   }
   async memberAdd(): Promise<Result<{ member: Member; members: Member[] }>> {
     return fail('STORE_ERR_MEMBER_NOT_ENOUGH_STARTED')
@@ -174,41 +179,40 @@ export class LocalBackend implements EtcdBackend {
     return fail('STORE_ERR_MEMBER_NOT_LEARNER')
   }
   async memberUpdate(id: number, peerUrls: string[]): Promise<Result<Member[]>> {
-    if (id !== this.member.id) return fail('STORE_ERR_MEMBER_NOT_FOUND')
-    this.member.peerUrls = [...peerUrls]
-    return ok([this.member])
+    const r = this.apply<Member[]>({ kind: 'memberUpdate', memberId: id, peerUrls })
+    return r.ok ? ok(r.response.map((m) => ({ ...m }))) : r
   }
 
   async status(): Promise<Result<StatusResult>> {
-    const size = serialize(this.store).length
+    const size = this.sm.sizeBytes
     return ok({
       version: this.version,
       dbSize: size,
       dbSizeInUse: size,
-      leader: this.member.id,
-      raftIndex: this.store.revision,
+      leader: this.memberId,
+      raftIndex: this.sm.revision,
       raftTerm: 1,
-      raftAppliedIndex: this.store.revision,
+      raftAppliedIndex: this.sm.revision,
       isLearner: false,
       errors: [],
     })
   }
   async hashKV(revision: number): Promise<Result<HashKvResult>> {
-    return hashKV(this.store, revision)
+    return this.sm.hashKV(revision)
   }
   async moveLeader(): Promise<Result<void>> {
     return fail('STORE_ERR_BAD_LEADER_TRANSFEREE')
   }
   async alarmList(): Promise<Result<AlarmMember[]>> {
-    return ok([])
+    return ok(this.sm.alarms.map((a) => ({ ...a })))
   }
-  async alarmDisarm(_memberId: number, _alarm: AlarmType): Promise<Result<AlarmMember[]>> {
-    return ok([])
+  async alarmDisarm(memberId: number, alarm: AlarmType): Promise<Result<AlarmMember[]>> {
+    return this.apply({ kind: 'alarm', action: 'deactivate', memberId, alarm })
   }
   async defragment(): Promise<Result<void>> {
     return ok(undefined)
   }
   async snapshot(): Promise<Result<Uint8Array>> {
-    return ok(serialize(this.store))
+    return ok(this.sm.backupImage())
   }
 }
