@@ -11,14 +11,10 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { call, type Json, startTestServer, stopTestServers } from '../testing/harness.js'
 import { KUBECTL_VERSIONS, Kubectl, removeKubectlHomes } from '../testing/kubectl.js'
 import { buildTable, negotiateOutput, parseIncludeObject, watchEncoder } from './table.js'
-import {
-  DEFAULT_PRINTER,
-  formatEndpoints,
-  humanDuration,
-  nodeRoles,
-  printerFor,
-  translateTimestampSince,
-} from './table-printers.js'
+import { humanDuration, translateTimestampSince } from './table-cells.js'
+import { DEFAULT_PRINTER, printerFor } from './table-printers.js'
+import { nodeRoles } from './table-printers-pods.js'
+import { formatEndpoints } from './table-printers-services.js'
 
 afterEach(stopTestServers)
 afterAll(removeKubectlHomes)

@@ -26,7 +26,8 @@ import type { FastifyReply } from 'fastify'
 import { acceptsJson, parseAccept } from '../accept.js'
 import type { Obj } from './objects.js'
 import { type Query, queryParam } from './query.js'
-import { type PrintedRow, printerFor, type TableColumnDefinition } from './table-printers.js'
+import type { PrintedRow, TableColumnDefinition } from './table-cells.js'
+import { printerFor } from './table-printers.js'
 
 const META_GROUP = 'meta.k8s.io'
 const META_VERSIONS = new Set(['v1', 'v1beta1'])
