@@ -1,3 +1,4 @@
+import type { NextConfig } from './confchange.js'
 import { Progress } from './progress.js'
 import { committedIndex, type VoteResult, voteResult } from './quorum.js'
 import type { ConfState, NodeId } from './types.js'
@@ -36,6 +37,14 @@ export class ProgressTracker {
       recentActive,
       lastActiveTick,
     })
+  }
+
+  /** Switches to a configuration computed by `changeConfig` or `configFromConfState` (taking it over). */
+  switchTo(cfg: NextConfig): void {
+    this.voters = cfg.voters
+    this.learners = cfg.learners
+    this.progress = cfg.progress
+    this.configChanged()
   }
 
   confState(): ConfState {

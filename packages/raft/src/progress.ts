@@ -45,6 +45,24 @@ export class Progress {
     this.lastActiveTick = opts.lastActiveTick ?? 0
   }
 
+  /** A copy with its own inflights window (the conf change step copies a member whose role changes). */
+  clone(): Progress {
+    const c = new Progress({
+      match: this.match,
+      next: this.next,
+      maxInflight: this.inflights.size,
+      maxInflightBytes: this.inflights.maxBytes,
+      isLearner: this.isLearner,
+      recentActive: this.recentActive,
+      lastActiveTick: this.lastActiveTick,
+    })
+    c.state = this.state
+    c.pendingSnapshot = this.pendingSnapshot
+    c.msgAppFlowPaused = this.msgAppFlowPaused
+    c.inflights = this.inflights.clone()
+    return c
+  }
+
   private resetState(state: ProgressStateType): void {
     this.msgAppFlowPaused = false
     this.pendingSnapshot = 0

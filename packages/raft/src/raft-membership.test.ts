@@ -100,6 +100,39 @@ describe('membership changes', () => {
     expect(learners(net, 2)).toEqual([4])
   })
 
+  it('a change the configuration would refuse (removing the last voter) is neutralised when proposed', () => {
+    const net = new TestNetwork([1])
+    net.elect(1)
+    const r = raftOf(net.node(1))
+    const at = r.raftLog.lastIndex() + 1
+    expect(net.node(1).proposeConfChange({ type: 'removeNode', nodeId: 1 })).toBeUndefined()
+    expect(r.pendingConfIndex).toBeLessThan(at) // not pending: nothing waits for it
+    net.stabilize()
+    expect(r.raftLog.slice(at, at + 1, Number.POSITIVE_INFINITY)).toMatchObject([{ type: 'normal' }])
+    expect(voters(net, 1)).toEqual([1])
+    expect(r.state).toBe('leader')
+    // Still able to change membership afterwards.
+    net.add(2)
+    change(net, 1, { type: 'addLearnerNode', nodeId: 2 })
+    expect(learners(net, 1)).toEqual([2])
+  })
+
+  it('a refused change that reaches apply leaves the configuration as it is', () => {
+    // Demoting the last voter: every member that applies it refuses it alike.
+    const net = new TestNetwork([1])
+    net.elect(1)
+    net.add(2)
+    change(net, 1, { type: 'addLearnerNode', nodeId: 2 })
+    const cs = net.node(1).applyConfChange({ type: 'addLearnerNode', nodeId: 1 })
+    expect(cs).toEqual({ voters: [1], learners: [2] })
+    expect(net.node(2).applyConfChange({ type: 'removeNode', nodeId: 1 })).toEqual({
+      voters: [1],
+      learners: [2],
+    })
+    expect(raftOf(net.node(1)).state).toBe('leader')
+    expect(net.node(1).status().isLearner).toBe(false)
+  })
+
   it('a new leader accepts a change only once it has applied everything up to its election', () => {
     // Member 1 has entries 1..3, only 1 committed, and wins an election (member 2's vote).
     const net = new TestNetwork([], { preVote: false })

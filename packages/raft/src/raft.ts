@@ -1,3 +1,4 @@
+import { type ConfChangeEnv, changeConfig, configFromConfState, type NextConfig } from './confchange.js'
 import { type RaftConfig, type ResolvedRaftConfig, resolveConfig } from './config.js'
 import { errProposalDropped, RaftError } from './errors.js'
 import type { RaftLogger } from './logger.js'
@@ -673,6 +674,14 @@ export class Raft {
               'ignoring conf change: a previous one is not yet applied',
             )
             ents[i] = { term: 0, index: 0, type: 'normal', data: new Uint8Array(0) }
+            continue
+          }
+          // Nothing is pending, so the current configuration is the one this change will be applied to:
+          // a change it would refuse is neutralised now rather than committed to no effect.
+          const refusal = this.proposedConfChangeRefusal(e)
+          if (refusal !== undefined) {
+            this.logger.info({ id: this.id, reason: refusal }, 'ignoring conf change: it would be refused')
+            ents[i] = { term: 0, index: 0, type: 'normal', data: new Uint8Array(0) }
           } else {
             this.pendingConfIndex = this.raftLog.lastIndex() + i + 1
           }
@@ -995,67 +1004,65 @@ export class Raft {
 
   /** Replaces the configuration with `cs` (at start-up and on snapshot restore). */
   private restoreConfState(cs: ConfState): void {
-    this.trk.voters = new Set(cs.voters)
-    this.trk.learners = new Set(cs.learners)
-    this.trk.progress = new Map()
-    const next = this.raftLog.lastIndex() + 1
-    for (const id of cs.voters)
-      this.trk.progress.set(id, this.trk.newProgress(0, next, false, false, this.ticks))
-    for (const id of cs.learners) {
-      if (this.trk.voters.has(id)) throw new Error(`${id} is in both voters and learners`)
-      this.trk.progress.set(id, this.trk.newProgress(0, next, true, false, this.ticks))
-    }
-    this.trk.configChanged()
+    const lastIndex = this.raftLog.lastIndex()
+    this.trk.switchTo(configFromConfState(cs, lastIndex + 1, this.ticks, this.newProgress))
     const self = this.trk.progress.get(this.id)
     this.isLearner = self?.isLearner ?? false
-    if (self !== undefined) self.match = this.raftLog.lastIndex()
+    if (self !== undefined) self.match = lastIndex
   }
 
   // ---------------------------------------------------------------------------------------------
   // Membership
 
+  /** The tracker's Progress factory, as the conf change step wants it. */
+  private readonly newProgress: ConfChangeEnv['newProgress'] = (match, next, isLearner, active, tick) =>
+    this.trk.newProgress(match, next, isLearner, active, tick)
+
+  private proposedConfChangeRefusal(e: Entry): string | undefined {
+    let cc: ConfChange
+    try {
+      cc = decodeConfChange(e.data)
+    } catch (err) {
+      return `undecodable conf change: ${(err as Error).message}`
+    }
+    return this.confChangeRefusal(cc)
+  }
+
+  /** Why `cc` would be refused against the current configuration, or undefined if it is valid. */
+  confChangeRefusal(cc: ConfChange): string | undefined {
+    const res = changeConfig(this.trk, cc, this.confChangeEnv())
+    return res.ok ? undefined : res.reason
+  }
+
+  private confChangeEnv(): ConfChangeEnv {
+    return { lastIndex: this.raftLog.lastIndex(), tick: this.ticks, newProgress: this.newProgress }
+  }
+
   /**
    * Applies a committed conf change (called by the application when it applies the entry) and returns
-   * the new configuration.
+   * the new configuration: the next configuration is computed by the pure step (`changeConfig`), then
+   * this node switches to it. A refused change (see `changeConfig`) leaves the configuration as it is;
+   * every member refuses it alike, since each applies the same entries to the same configuration.
    */
   applyConfChange(cc: ConfChange): ConfState {
-    const { voters, learners, progress } = this.trk
-    const id = cc.nodeId
-    const nextIndex = Math.max(this.raftLog.lastIndex(), 1)
-    switch (cc.type) {
-      case 'addNode': {
-        const pr = progress.get(id)
-        if (pr?.isLearner) {
-          learners.delete(id)
-          voters.add(id)
-          pr.isLearner = false
-        } else if (pr === undefined) {
-          voters.add(id)
-          // Start probing at our last index; recently active so that it is not counted as a failure
-          // by CheckQuorum before it had a chance to answer.
-          progress.set(id, this.trk.newProgress(0, nextIndex, false, true, this.ticks))
-        }
-        break
-      }
-      case 'addLearnerNode': {
-        const pr = progress.get(id)
-        if (pr !== undefined && !pr.isLearner) {
-          voters.delete(id)
-          learners.add(id)
-          pr.isLearner = true
-        } else if (pr === undefined) {
-          learners.add(id)
-          progress.set(id, this.trk.newProgress(0, nextIndex, true, true, this.ticks))
-        }
-        break
-      }
-      case 'removeNode':
-        voters.delete(id)
-        learners.delete(id)
-        progress.delete(id)
-        break
+    const res = changeConfig(this.trk, cc, this.confChangeEnv())
+    if (!res.ok) {
+      this.logger.warn(
+        { id: this.id, change: cc.type, node: cc.nodeId, reason: res.reason },
+        'refused conf change',
+      )
+      return this.trk.confState()
     }
-    this.trk.configChanged()
+    return this.switchToConfig(cc, res.config)
+  }
+
+  /**
+   * Switches to a configuration computed by `changeConfig` and reacts to it (etcd-io/raft's
+   * `switchToConfig`): a removed or demoted leader steps down; otherwise the quorum may have changed.
+   */
+  private switchToConfig(cc: ConfChange, next: NextConfig): ConfState {
+    this.trk.switchTo(next)
+    const { voters, progress } = this.trk
     const cs = this.trk.confState()
     this.logger.info(
       { id: this.id, change: cc.type, node: cc.nodeId, voters: cs.voters, learners: cs.learners },

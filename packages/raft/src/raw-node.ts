@@ -150,7 +150,11 @@ export class RawNode {
     )
   }
 
-  /** Applies a committed conf change; the application calls this when it applies the entry. */
+  /**
+   * Applies a committed conf change; the application calls this when it applies the entry. Returns the
+   * configuration now in force: unchanged if the change is refused (see `changeConfig` in confchange.ts:
+   * one that would leave no voter). The leader already neutralises such a change when it is proposed.
+   */
   applyConfChange(cc: ConfChange): ConfState {
     return this.raft.applyConfChange(cc)
   }
