@@ -8,7 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
 const MAX_LINES = 700
-const root = join(import.meta.dirname, '..')
+/** The repository to check: the argument, or this script's repository. */
+const root = process.argv[2] ?? join(import.meta.dirname, '..')
 
 function* walk(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
