@@ -31,6 +31,10 @@ async function main(): Promise<void> {
       backend: config.storageBackend,
       etcdServers: [...config.etcdServers],
       requestTimeoutMs: config.requestTimeoutMs,
+      // kube-apiserver's compactor (one of the api-servers sharing the store compacts each interval).
+      compactionIntervalMs: config.etcdCompactionIntervalMs,
+      onCompactionError: (err) => log.error({ err }, 'compaction failed; retrying next interval'),
+      onCompacted: (revision) => log.debug({ revision }, 'compacted'),
     }),
   )
   const server = new ApiServer({ config, storage, logger: log.child({ component: 'http' }) })

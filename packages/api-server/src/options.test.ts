@@ -12,6 +12,7 @@ describe('hakube-apiserver flags', () => {
     expect(r.config).toEqual({
       etcdServers: [],
       storageBackend: 'memory',
+      etcdCompactionIntervalMs: 300_000,
       bindAddress: '0.0.0.0',
       securePort: 6443,
       advertiseAddress: '0.0.0.0',
@@ -35,6 +36,7 @@ describe('hakube-apiserver flags', () => {
       '--max-requests-inflight=10',
       '--max-mutating-requests-inflight=5',
       '--request-timeout=30s',
+      '--etcd-compaction-interval=1m30s',
       '-v=4',
     ])
     expect(r.ok && 'config' in r && r.config).toMatchObject({
@@ -44,6 +46,7 @@ describe('hakube-apiserver flags', () => {
       maxRequestsInflight: 10,
       maxMutatingRequestsInflight: 5,
       requestTimeoutMs: 30_000,
+      etcdCompactionIntervalMs: 90_000,
       verbosity: 4,
     })
   })
@@ -60,6 +63,11 @@ describe('hakube-apiserver flags', () => {
     [['--bind-address=localhost'], '--bind-address: "localhost" is not a valid IP address'],
     [['--max-requests-inflight=-1'], '--max-requests-inflight can not be negative value'],
     [['--request-timeout=0s'], '--request-timeout must be greater than 0'],
+    [['--etcd-compaction-interval=-1s'], '--etcd-compaction-interval must not be negative'],
+    [
+      ['--etcd-compaction-interval=5'],
+      'invalid argument "5" for "--etcd-compaction-interval" flag: time: missing unit in duration "5"',
+    ],
     [['--tls-cert-file=a.crt'], '--tls-cert-file and --tls-private-key-file must be given together'],
     [['--what'], 'unknown flag: --what'],
   ])('%j is refused with one line', (argv, error) => {
@@ -72,6 +80,11 @@ describe('hakube-apiserver flags', () => {
     expect(h.ok && 'output' in h && h.output).toMatch(
       /--max-mutating-requests-inflight int +.*\(default 200\)/,
     )
+    expect(h.ok && 'output' in h && h.output).toMatch(
+      /--etcd-compaction-interval duration +The interval of compaction requests\. If 0, the compaction request from apiserver is disabled\..*\(default 5m0s\)/,
+    )
+    const off = parseApiServerFlags(['--etcd-compaction-interval=0'])
+    expect(off.ok && 'config' in off && off.config.etcdCompactionIntervalMs).toBe(0)
     const v = parseApiServerFlags(['--version'])
     expect(v.ok && 'output' in v && v.output).toBe('Kubernetes v1.32.0-hakube')
   })

@@ -21,6 +21,13 @@ export const APISERVER_FLAGS = {
     usage:
       "The storage backend for persistence. Options: 'etcd3', 'memory' (default: 'etcd3' when --etcd-servers is set, else 'memory').",
   }),
+  etcdCompactionInterval: flag({
+    name: 'etcd-compaction-interval',
+    type: 'duration',
+    default: 5 * 60_000,
+    usage:
+      'The interval of compaction requests. If 0, the compaction request from apiserver is disabled. (hakube compacts the memory backend the same way.)',
+  }),
   bindAddress: flag({
     name: 'bind-address',
     type: 'string',
@@ -103,6 +110,8 @@ export const APISERVER_FLAGS = {
 export interface ApiServerConfig {
   readonly etcdServers: readonly string[]
   readonly storageBackend: 'memory' | 'etcd3'
+  /** --etcd-compaction-interval in ms; 0 disables compaction. */
+  readonly etcdCompactionIntervalMs: number
   readonly bindAddress: string
   readonly securePort: number
   readonly advertiseAddress: string
@@ -149,6 +158,8 @@ export function parseApiServerFlags(argv: readonly string[]): ApiServerFlagsResu
     if (u === undefined || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.port === '')
       return { ok: false, error: `--etcd-servers: ${JSON.stringify(s)} is not a scheme://ip:port URL` }
   }
+  if (v.etcdCompactionInterval < 0)
+    return { ok: false, error: '--etcd-compaction-interval must not be negative' }
   if (isIP(v.bindAddress) === 0)
     return { ok: false, error: `--bind-address: ${JSON.stringify(v.bindAddress)} is not a valid IP address` }
   if (v.advertiseAddress !== '' && isIP(v.advertiseAddress) === 0)
@@ -177,6 +188,7 @@ export function parseApiServerFlags(argv: readonly string[]): ApiServerFlagsResu
     config: {
       etcdServers: v.etcdServers,
       storageBackend: backend,
+      etcdCompactionIntervalMs: v.etcdCompactionInterval,
       bindAddress: v.bindAddress,
       securePort: v.securePort,
       advertiseAddress: v.advertiseAddress === '' ? v.bindAddress : v.advertiseAddress,
