@@ -107,7 +107,5 @@ function printReplicaSet(rs: unknown, nowMs: number): PrintedRow {
   }
 }
 
-/** The Deployment printer. */
 export const DEPLOYMENT_PRINTER: Printer = { columns: deploymentColumns, print: printDeployment }
-/** The ReplicaSet printer. */
 export const REPLICA_SET_PRINTER: Printer = { columns: replicaSetColumns, print: printReplicaSet }

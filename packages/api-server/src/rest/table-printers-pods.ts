@@ -284,7 +284,5 @@ function printNode(node: unknown, nowMs: number): PrintedRow {
   }
 }
 
-/** The Pod printer. */
 export const POD_PRINTER: Printer = { columns: podColumns, print: printPod }
-/** The Node printer. */
 export const NODE_PRINTER: Printer = { columns: nodeColumns, print: printNode }

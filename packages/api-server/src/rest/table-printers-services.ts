@@ -173,7 +173,5 @@ function printEndpoints(ep: unknown, nowMs: number): PrintedRow {
   }
 }
 
-/** The Service printer. */
 export const SERVICE_PRINTER: Printer = { columns: serviceColumns, print: printService }
-/** The Endpoints printer. */
 export const ENDPOINTS_PRINTER: Printer = { columns: endpointsColumns, print: printEndpoints }
