@@ -14,12 +14,15 @@
  * Resource routes are registered by the caller through {@link ApiServer.app} before `listen`.
  */
 import { readFileSync } from 'node:fs'
+import { type IncomingMessage, STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { isStatusError, StatusError, statusErrors } from '@hakube/api'
 import type { Storage } from '@hakube/storage'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { type HealthCheck, ping, registerHealth } from './health.js'
 import { type ApiServerConfig, KUBERNETES_VERSION } from './options.js'
+import { boolParam, type Query } from './rest/query.js'
 
 /** Longest wait for in-flight requests at shutdown before their connections are cut. */
 const SHUTDOWN_GRACE_MS_MAX = 5000
@@ -98,10 +101,23 @@ export class ApiServer {
       bodyLimit: MAX_REQUEST_BODY_BYTES,
       // Watches are closed by shutdown(); idle keep-alive connections must not hold close() up.
       forceCloseConnections: 'idle',
+      // Go's router has no limit on a path segment's length (a wildcard is one fastify param).
+      routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+      // Below fastify's router (a bad percent-encoding) and below fastify itself (HTTP framing
+      // errors the parser refuses, oversized headers): answered with a Status too.
+      frameworkErrors: (error, _req, reply: FastifyReply) => {
+        const err = frameworkStatus(error)
+        reply.code(err.code).send(err.toJSON())
+      },
+      clientErrorHandler: clientError,
       ...(config.tls === undefined
         ? {}
         : { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } }),
     })
+    // CONNECT is no request node's parser hands to fastify; without a listener the socket is just cut.
+    this.app.server.on('connect', (_req: IncomingMessage, socket: Duplex) =>
+      writeRawStatus(socket, statusErrors.methodNotAllowed()),
+    )
     this.app.decorateRequest('inflightKind', undefined)
     this.app.decorateRequest('startedAt', 0n)
     this.installFilters()
@@ -285,9 +301,54 @@ export function toStatusError(error: unknown): StatusError {
 
 /** Watches (`?watch=true`, `/watch/` paths) are long-running: no in-flight slot, no timeout. */
 function isLongRunning(req: FastifyRequest): boolean {
-  const q = req.query as Record<string, unknown> | undefined
-  const w = q?.['watch']
-  return w === 'true' || w === '1' || req.url.includes('/watch/')
+  return boolParam((req.query ?? {}) as Query, 'watch') || req.url.includes('/watch/')
+}
+
+/** Longest path segment the router takes (a wildcard route's rest of the path is one param). */
+const MAX_PATH_PARAM_LENGTH = 1 << 20
+
+/** fastify's router errors (frameworkErrors) as a Status. */
+function frameworkStatus(error: { code?: string; message?: string }): StatusError {
+  if (error.code === 'FST_ERR_BAD_URL') {
+    // Go's url.EscapeError, which is what net/http finds in such a request line.
+    const path = /'(.*)' is not a valid url component/.exec(error.message ?? '')?.[1] ?? ''
+    const bad = /%(?![0-9a-fA-F]{2})/.exec(path)
+    const escape = bad === null ? path : path.slice(bad.index, bad.index + 3)
+    return statusErrors.badRequest(`invalid URL escape ${JSON.stringify(escape)}`)
+  }
+  return toStatusError(error)
+}
+
+/**
+ * node's `clientError`: a request its HTTP parser refused (bad Content-Length or chunked framing,
+ * an unknown method, headers over the limit) or that timed out before it was read. Answered, when
+ * the socket can still take it, with a Status on a closing connection, as net/http answers these
+ * with a plain 4xx and closes.
+ */
+function clientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  let status: StatusError
+  if (err.code === 'HPE_HEADER_OVERFLOW')
+    status = new StatusError({ code: 431, reason: 'BadRequest', message: 'Request Header Fields Too Large' })
+  else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    status = new StatusError({ code: 408, reason: 'Timeout', message: 'Request Timeout' })
+  else status = statusErrors.badRequest(`malformed HTTP request: ${err.message}`)
+  writeRawStatus(socket, status)
+}
+
+/** Writes a whole HTTP/1.1 response carrying `err`'s Status straight to a socket, and closes it. */
+function writeRawStatus(socket: Duplex, err: StatusError): void {
+  if (socket.writable) {
+    const body = JSON.stringify(err.toJSON())
+    socket.write(
+      `HTTP/1.1 ${err.code} ${STATUS_CODES[err.code] ?? 'Error'}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.end()
+  // A client that never closes its side must not keep the socket.
+  setTimeout(() => socket.destroy(), 1000).unref()
 }
 
 /** The resource a request is about, for metrics (`pods`, `deployments`, or `` for non-resource URLs). */

@@ -34,7 +34,8 @@ import { storageCall, toStatus } from './errors.js'
 import { keyOf, RETRIES_MAX, type RestContext } from './handlers.js'
 import { type ListOutcome, listBody, parseSelectors, readList } from './list.js'
 import { forStorage, metaOf, nowRfc3339, type Obj, toWire } from './objects.js'
-import { type Query, queryParam } from './query.js'
+import { boolParam, parseInt64, type Query, queryParam, queryValues } from './query.js'
+import { validateDryRun } from './request-options.js'
 
 /** Namespaces NamespaceLifecycle admission refuses to delete. */
 const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public'])
@@ -72,6 +73,7 @@ function wrongType(field: string, value: unknown, goType: string): StatusError {
 export function parseDeleteOptions(body: unknown, query: Query): DeleteOptions {
   const opts: DeleteOptions = {}
   let policy: unknown
+  let dryRun: string[] = []
   if (body !== undefined) {
     if (!isObject(body))
       throw statusErrors.badRequest(
@@ -91,6 +93,12 @@ export function parseDeleteOptions(body: unknown, query: Query): DeleteOptions {
     policy = body['propagationPolicy'] ?? undefined
     if (policy !== undefined && typeof policy !== 'string')
       throw wrongType('propagationPolicy', policy, 'v1.DeletionPropagation')
+    const dr = body['dryRun']
+    if (dr !== undefined && dr !== null) {
+      if (!Array.isArray(dr)) throw wrongType('dryRun', dr, '[]string')
+      for (const v of dr) if (typeof v !== 'string') throw wrongType('dryRun', v, 'string')
+      dryRun = dr as string[]
+    }
     const pre = body['preconditions']
     if (isObject(pre))
       opts.preconditions = {
@@ -99,13 +107,10 @@ export function parseDeleteOptions(body: unknown, query: Query): DeleteOptions {
       }
   } else {
     const grace = queryParam(query, 'gracePeriodSeconds')
-    if (grace !== undefined && grace !== '') {
-      if (!/^[+-]?[0-9]+$/.test(grace))
-        throw statusErrors.badRequest(`strconv.ParseInt: parsing ${JSON.stringify(grace)}: invalid syntax`)
-      opts.gracePeriodSeconds = Number(grace)
-    }
-    const orphan = queryParam(query, 'orphanDependents')
-    if (orphan !== undefined && orphan !== '') opts.orphanDependents = orphan === 'true' || orphan === '1'
+    if (grace !== undefined) opts.gracePeriodSeconds = parseInt64(grace)
+    if (queryParam(query, 'orphanDependents') !== undefined)
+      opts.orphanDependents = boolParam(query, 'orphanDependents')
+    dryRun = queryValues(query, 'dryRun')
     policy = queryParam(query, 'propagationPolicy')
     if (policy === '') policy = undefined
   }
@@ -120,6 +125,7 @@ export function parseDeleteOptions(body: unknown, query: Query): DeleteOptions {
     )
   if (policy !== undefined && !(PROPAGATION_POLICIES as readonly unknown[]).includes(policy))
     errs.push(fieldErrors.notSupported('propagationPolicy', policy, [...PROPAGATION_POLICIES, 'nil']))
+  errs.push(...validateDryRun(dryRun))
   if (errs.length > 0) throw statusErrors.invalid({ group: 'meta.k8s.io', kind: 'DeleteOptions' }, '', errs)
   if (policy !== undefined) opts.propagationPolicy = policy as PropagationPolicy
   return opts

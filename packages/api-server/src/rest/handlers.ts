@@ -354,6 +354,8 @@ export async function updateObject(
   query: Query,
 ): Promise<{ object: Obj; created: boolean }> {
   const obj = decode(ctx.resource, body, query)
+  // The update handler checks this on the decoded object, before storage is asked for it.
+  checkNamespaceMatches(ctx, obj)
   const bodyName = metaOf(obj).name
   if (bodyName !== undefined && bodyName !== name)
     throw statusErrors.badRequest(

@@ -10,12 +10,13 @@
  * Server-side apply: apply.ts (not on subresources). Tables and PartialObjectMetadata for GET, LIST
  * and WATCH (`Accept: ...;as=Table;g=meta.k8s.io;v=v1`): table.ts.
  */
+import { METHODS } from 'node:http'
 import { lookupResource, statusErrors, type Verb } from '@hakube/api'
 import type { Storage } from '@hakube/storage'
 import { resourcePrefix } from '@hakube/storage'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ApiServer } from '../server.js'
-import { applyObject, forceNotAllowed, parseApplyBody } from './apply.js'
+import { applyObject, parseApplyBody } from './apply.js'
 import { APPLY_PATCH_MEDIA_TYPE, mediaType, parseObjectBody, parsePatchBody } from './body.js'
 import { deleteCollection, deleteObject, deleteStatusCode, parseDeleteOptions } from './delete.js'
 import {
@@ -29,6 +30,7 @@ import {
 import { listBody, parseSelectors, planListRead, readList } from './list.js'
 import { boolParam, type Query } from './query.js'
 import { parseRequestPath } from './request-info.js'
+import { decodeListOptions, validateWriteOptions } from './request-options.js'
 import { parseServiceCidr, ServiceIpAllocator } from './service-ips.js'
 import { matchServiceProxy, serveServiceProxy } from './service-proxy.js'
 import { bindPod, getScale, updateScale } from './subresources.js'
@@ -61,14 +63,19 @@ export function registerResourceRoutes(
     serviceIps: new ServiceIpAllocator(storage, cidr),
   }
   const handler = (req: FastifyRequest, reply: FastifyReply) => serve(server, storage, settings, req, reply)
+  for (const m of METHODS)
+    if (m !== 'CONNECT' && !server.app.supportedMethods.includes(m))
+      server.app.addHttpMethod(m, { hasBody: true })
   server.app.register(async (scope) => {
     // Bodies are decoded per verb (objects as JSON or YAML, patches by their type), so every body
     // arrives raw; fastify still enforces the 3 MiB limit.
     scope.removeAllContentTypeParsers()
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
-    const method = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const
-    scope.route({ method: [...method], url: '/api/*', handler })
-    scope.route({ method: [...method], url: '/apis/*', handler })
+    // Every method reaches the handler, so that one a resource does not take is kube's router 405
+    // (TRACE, OPTIONS, PROPFIND, ...), not a 404. HEAD comes with GET.
+    const method = scope.supportedMethods.filter((m) => m !== 'HEAD')
+    scope.route({ method, url: '/api/*', handler })
+    scope.route({ method, url: '/apis/*', handler })
   })
 }
 
@@ -113,6 +120,7 @@ async function serve(
       if (watch) {
         if (subresource !== '') throw statusErrors.notFoundResource()
         need('watch')
+        decodeListOptions(query)
         await serveWatch(server, ctx, name, query, reply, settings)
         return reply
       }
@@ -123,6 +131,7 @@ async function serve(
         return sendNegotiated(reply, resource, conv, await getObject(ctx, name, query), query, false)
       }
       need('list')
+      decodeListOptions(query)
       const conv = negotiateOutput(req.headers.accept)
       const sel = parseSelectors(resource, query)
       const plan = planListRead(query, resourcePrefix(resource.plural, info.namespace))
@@ -132,12 +141,14 @@ async function serve(
     case 'POST': {
       if (name !== '' || !namespaceGiven || info.watchPath) throw statusErrors.methodNotAllowed()
       need('create')
+      validateWriteOptions('create', query)
       const created = await createObject(ctx, parseObjectBody(req.headers['content-type'], req.body), query)
       return reply.code(201).send(created)
     }
     case 'PUT': {
       if (name === '' || !namespaceGiven || info.watchPath) throw statusErrors.methodNotAllowed()
       need('update')
+      validateWriteOptions('update', query)
       const updated = await updateObject(
         ctx,
         name,
@@ -151,10 +162,11 @@ async function serve(
       if (name === '' || !namespaceGiven || info.watchPath) throw statusErrors.methodNotAllowed()
       need('patch')
       if (mediaType(req.headers['content-type']) === APPLY_PATCH_MEDIA_TYPE) {
+        validateWriteOptions('apply', query)
         const applied = await applyObject(ctx, name, subresource, parseApplyBody(req.body), query)
         return reply.code(applied.created ? 201 : 200).send(applied.object)
       }
-      if (query['force'] !== undefined) throw forceNotAllowed()
+      validateWriteOptions('patch', query)
       return patchObject(ctx, name, subresource, parsePatchBody(req.headers['content-type'], req.body), query)
     }
     case 'DELETE': {
@@ -180,6 +192,7 @@ async function serveSubresource(
 ): Promise<unknown> {
   if (sub === 'binding') {
     if (req.method !== 'POST') throw statusErrors.methodNotAllowed()
+    validateWriteOptions('create', query)
     const status = await bindPod(ctx, name, parseObjectBody(req.headers['content-type'], req.body), query)
     return reply.code(201).send(status)
   }
@@ -188,9 +201,11 @@ async function serveSubresource(
     case 'HEAD':
       return getScale(ctx, name)
     case 'PUT':
+      validateWriteOptions('update', query)
       // kubectl scale --current-replicas sends this body without a Content-Type: read as JSON.
       return updateScale(ctx, name, { body: parseObjectBody(req.headers['content-type'], req.body) }, query)
     case 'PATCH':
+      validateWriteOptions('patch', query)
       return updateScale(ctx, name, { patch: parsePatchBody(req.headers['content-type'], req.body) }, query)
   }
   throw statusErrors.methodNotAllowed()

@@ -133,7 +133,9 @@ export function planListRead(query: Query, prefix: string): ListRead {
     throw statusErrors.badRequest(`invalid resource version: ${JSON.stringify(rvText)}`)
   const match = queryParam(query, 'resourceVersionMatch') ?? ''
   const token = queryParam(query, 'continue') ?? ''
-  const limit = intParam(query, 'limit') ?? 0
+  // int64's top is more than any store holds; past 2^53 it is the same as "no limit" and the
+  // storage takes only safe integers.
+  const limit = Math.min(intParam(query, 'limit') ?? 0, Number.MAX_SAFE_INTEGER)
   if (match !== '' && match !== 'Exact' && match !== 'NotOlderThan')
     throw listOptionsInvalid(
       'resourceVersionMatch',

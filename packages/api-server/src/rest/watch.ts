@@ -29,6 +29,8 @@ import { type Obj, parseResourceVersion, toWire } from './objects.js'
 import { boolParam, intParam, type Query, queryParam } from './query.js'
 import { watchEncoder } from './table.js'
 
+const TIMER_MS_MAX = 2 ** 31 - 1
+
 /** --min-request-timeout's default (1800 s): watches without timeoutSeconds last 1–2× this. */
 const MIN_REQUEST_TIMEOUT_S = 1800
 
@@ -55,8 +57,9 @@ export async function serveWatch(
   const rv = parseResourceVersion(rvText)
   if (rv !== undefined && Number.isNaN(rv))
     throw statusErrors.badRequest(`invalid resource version: ${JSON.stringify(rvText)}`)
+  // 0 means unset, as ListResource reads it.
   const timeoutS =
-    intParam(query, 'timeoutSeconds') ?? randomInt(MIN_REQUEST_TIMEOUT_S, 2 * MIN_REQUEST_TIMEOUT_S)
+    intParam(query, 'timeoutSeconds') || randomInt(MIN_REQUEST_TIMEOUT_S, 2 * MIN_REQUEST_TIMEOUT_S)
   const bookmarks = boolParam(query, 'allowWatchBookmarks')
   const sendInitialEvents = watchListMode(query)
   const initial: Obj[] = []
@@ -121,7 +124,8 @@ export async function serveWatch(
       },
     })
 
-  timers.push(setTimeout(end, timeoutS * 1000))
+  // Node's timers overflow past 2^31-1 ms (and then fire at once): a longer timeout is that long.
+  timers.push(setTimeout(end, Math.min(timeoutS * 1000, TIMER_MS_MAX)))
   if (bookmarks) {
     const tick = setInterval(() => {
       send({
