@@ -313,8 +313,8 @@ function frameworkStatus(error: { code?: string; message?: string }): StatusErro
     // Go's url.EscapeError, which is what net/http finds in such a request line.
     const path = /'(.*)' is not a valid url component/.exec(error.message ?? '')?.[1] ?? ''
     const bad = /%(?![0-9a-fA-F]{2})/.exec(path)
-    const escape = bad === null ? path : path.slice(bad.index, bad.index + 3)
-    return statusErrors.badRequest(`invalid URL escape ${JSON.stringify(escape)}`)
+    const badEscape = bad === null ? path : path.slice(bad.index, bad.index + 3)
+    return statusErrors.badRequest(`invalid URL escape ${JSON.stringify(badEscape)}`)
   }
   return toStatusError(error)
 }
