@@ -131,6 +131,25 @@ export const STORE_ERRORS = {
     grpcCode: GrpcCode.Unavailable,
     message: 'etcdserver: rpc not supported for learner',
   },
+  // The auth store (etcd 3.4 auth/store.go); hakube-store's is always empty and disabled.
+  STORE_ERR_AUTH_NOT_ENABLED: {
+    grpcCode: GrpcCode.FailedPrecondition,
+    message: 'etcdserver: authentication is not enabled',
+  },
+  STORE_ERR_ROOT_USER_NOT_EXIST: {
+    grpcCode: GrpcCode.FailedPrecondition,
+    message: 'etcdserver: root user does not exist',
+  },
+  STORE_ERR_USER_EMPTY: { grpcCode: GrpcCode.InvalidArgument, message: 'etcdserver: user name is empty' },
+  STORE_ERR_USER_NOT_FOUND: {
+    grpcCode: GrpcCode.FailedPrecondition,
+    message: 'etcdserver: user name not found',
+  },
+  STORE_ERR_ROLE_EMPTY: { grpcCode: GrpcCode.InvalidArgument, message: 'etcdserver: role name is empty' },
+  STORE_ERR_ROLE_NOT_FOUND: {
+    grpcCode: GrpcCode.FailedPrecondition,
+    message: 'etcdserver: role name not found',
+  },
   STORE_ERR_BAD_LEADER_TRANSFEREE: {
     grpcCode: GrpcCode.FailedPrecondition,
     message: 'etcdserver: bad leader transferee',

@@ -4,6 +4,7 @@
  * STORE_ERRORS by the caller) or {@link UnsupportedError}.
  */
 import type { AlarmMember, AlarmType, EtcdBackend } from '../backend.js'
+import { StoreError } from '../errors.js'
 
 import type { Result } from '../mvcc/index.js'
 import {
@@ -221,6 +222,59 @@ export class EtcdApi {
     return { header: this.header() }
   }
 
+  // -- Auth ------------------------------------------------------------------------------------------
+  //
+  // hakube-store has no authentication: it answers as etcd 3.4 does with auth disabled and an empty
+  // auth store (auth/store.go): lists are empty, every named user or role is not found, enabling needs
+  // a root user that cannot exist, and Authenticate says authentication is not enabled. Only adding a
+  // user or a role (which etcd stores, to no effect while auth is disabled) is refused as unimplemented.
+
+  private authOk(): WireResponse {
+    return { header: this.header() }
+  }
+
+  async authEnable(): Promise<WireResponse> {
+    throw new StoreError('STORE_ERR_ROOT_USER_NOT_EXIST')
+  }
+
+  async authDisable(): Promise<WireResponse> {
+    return this.authOk()
+  }
+
+  async authenticate(): Promise<WireResponse> {
+    throw new StoreError('STORE_ERR_AUTH_NOT_ENABLED')
+  }
+
+  async userAdd(r: { name?: string }): Promise<WireResponse> {
+    if ((r.name ?? '') === '') throw new StoreError('STORE_ERR_USER_EMPTY')
+    throw new UnsupportedError(
+      'hakube-store: users and roles are not supported (authentication is not implemented)',
+    )
+  }
+
+  async userNotFound(): Promise<WireResponse> {
+    throw new StoreError('STORE_ERR_USER_NOT_FOUND')
+  }
+
+  async userList(): Promise<WireResponse> {
+    return { ...this.authOk(), users: [] }
+  }
+
+  async roleAdd(r: { name?: string }): Promise<WireResponse> {
+    if ((r.name ?? '') === '') throw new StoreError('STORE_ERR_ROLE_EMPTY')
+    throw new UnsupportedError(
+      'hakube-store: users and roles are not supported (authentication is not implemented)',
+    )
+  }
+
+  async roleNotFound(): Promise<WireResponse> {
+    throw new StoreError('STORE_ERR_ROLE_NOT_FOUND')
+  }
+
+  async roleList(): Promise<WireResponse> {
+    return { ...this.authOk(), roles: [] }
+  }
+
   /** Unary handlers by service and method, as the gRPC server and the gateway dispatch them. */
   handlers(): UnaryHandlers {
     const h = <T>(f: (r: T) => Promise<WireResponse>): Unary => f.bind(this) as unknown as Unary
@@ -252,6 +306,24 @@ export class EtcdApi {
         Hash: h(this.hash),
         HashKV: h(this.hashKV),
         MoveLeader: h(this.moveLeader),
+      },
+      Auth: {
+        AuthEnable: h(this.authEnable),
+        AuthDisable: h(this.authDisable),
+        Authenticate: h(this.authenticate),
+        UserAdd: h(this.userAdd),
+        UserGet: h(this.userNotFound),
+        UserList: h(this.userList),
+        UserDelete: h(this.userNotFound),
+        UserChangePassword: h(this.userNotFound),
+        UserGrantRole: h(this.userNotFound),
+        UserRevokeRole: h(this.userNotFound),
+        RoleAdd: h(this.roleAdd),
+        RoleGet: h(this.roleNotFound),
+        RoleList: h(this.roleList),
+        RoleDelete: h(this.roleNotFound),
+        RoleGrantPermission: h(this.roleNotFound),
+        RoleRevokePermission: h(this.roleNotFound),
       },
     }
   }

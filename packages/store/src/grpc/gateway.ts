@@ -45,6 +45,41 @@ const ROUTES: Array<[string, string, string, string, string]> = [
     'MoveLeaderRequest',
     'MoveLeaderResponse',
   ],
+  // etcd 3.4's auth paths (rpc.pb.gw.go); answered as its server with auth disabled (etcd-api.ts).
+  ['/auth/enable', 'Auth', 'AuthEnable', 'AuthEnableRequest', 'AuthEnableResponse'],
+  ['/auth/disable', 'Auth', 'AuthDisable', 'AuthDisableRequest', 'AuthDisableResponse'],
+  ['/auth/authenticate', 'Auth', 'Authenticate', 'AuthenticateRequest', 'AuthenticateResponse'],
+  ['/auth/user/add', 'Auth', 'UserAdd', 'AuthUserAddRequest', 'AuthUserAddResponse'],
+  ['/auth/user/get', 'Auth', 'UserGet', 'AuthUserGetRequest', 'AuthUserGetResponse'],
+  ['/auth/user/list', 'Auth', 'UserList', 'AuthUserListRequest', 'AuthUserListResponse'],
+  ['/auth/user/delete', 'Auth', 'UserDelete', 'AuthUserDeleteRequest', 'AuthUserDeleteResponse'],
+  [
+    '/auth/user/changepw',
+    'Auth',
+    'UserChangePassword',
+    'AuthUserChangePasswordRequest',
+    'AuthUserChangePasswordResponse',
+  ],
+  ['/auth/user/grant', 'Auth', 'UserGrantRole', 'AuthUserGrantRoleRequest', 'AuthUserGrantRoleResponse'],
+  ['/auth/user/revoke', 'Auth', 'UserRevokeRole', 'AuthUserRevokeRoleRequest', 'AuthUserRevokeRoleResponse'],
+  ['/auth/role/add', 'Auth', 'RoleAdd', 'AuthRoleAddRequest', 'AuthRoleAddResponse'],
+  ['/auth/role/get', 'Auth', 'RoleGet', 'AuthRoleGetRequest', 'AuthRoleGetResponse'],
+  ['/auth/role/list', 'Auth', 'RoleList', 'AuthRoleListRequest', 'AuthRoleListResponse'],
+  ['/auth/role/delete', 'Auth', 'RoleDelete', 'AuthRoleDeleteRequest', 'AuthRoleDeleteResponse'],
+  [
+    '/auth/role/grant',
+    'Auth',
+    'RoleGrantPermission',
+    'AuthRoleGrantPermissionRequest',
+    'AuthRoleGrantPermissionResponse',
+  ],
+  [
+    '/auth/role/revoke',
+    'Auth',
+    'RoleRevokePermission',
+    'AuthRoleRevokePermissionRequest',
+    'AuthRoleRevokePermissionResponse',
+  ],
 ]
 
 /**

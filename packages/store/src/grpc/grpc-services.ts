@@ -1,5 +1,5 @@
 /**
- * The etcd v3 gRPC services (KV, Watch, Lease, Cluster, Maintenance) on a grpc-js {@link Server}.
+ * The etcd v3 gRPC services (KV, Watch, Lease, Cluster, Maintenance, Auth) on a grpc-js {@link Server}.
  * Errors reach the wire only through STORE_ERRORS (a {@link StoreError}'s code and message).
  */
 import { createHash } from 'node:crypto'
@@ -209,7 +209,7 @@ function maintenanceService(api: EtcdApi, logger?: Logger): UntypedServiceImplem
   }
 }
 
-/** A grpc-js server with the five etcd services over `backend` (not bound to any port). */
+/** A grpc-js server with the six etcd services over `backend` (not bound to any port). */
 export function createGrpcServer(backend: EtcdBackend, logger?: Logger): Server {
   const proto = loadEtcdProto()
   const api = new EtcdApi(backend)
@@ -224,5 +224,6 @@ export function createGrpcServer(backend: EtcdBackend, logger?: Logger): Server 
   server.addService(proto.services.Lease, leaseService(api, logger))
   server.addService(proto.services.Cluster, unaryService(handlers['Cluster'] ?? {}, backend, logger))
   server.addService(proto.services.Maintenance, maintenanceService(api, logger))
+  server.addService(proto.services.Auth, unaryService(handlers['Auth'] ?? {}, backend, logger))
   return server
 }

@@ -21,6 +21,7 @@ export interface EtcdProto {
     Lease: ServiceDefinition
     Cluster: ServiceDefinition
     Maintenance: ServiceDefinition
+    Auth: ServiceDefinition
   }
   /** Descriptor of a message by its full name (`etcdserverpb.RangeRequest`), for the JSON gateway. */
   message(fullName: string): MessageTypeDefinition<unknown, unknown>
@@ -72,6 +73,7 @@ export function loadEtcdProto(): EtcdProto {
       Lease: service('Lease'),
       Cluster: service('Cluster'),
       Maintenance: service('Maintenance'),
+      Auth: service('Auth'),
     },
     message(fullName) {
       const def = packageDefinition[fullName] as MessageTypeDefinition<unknown, unknown> | undefined
