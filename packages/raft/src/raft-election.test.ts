@@ -3,7 +3,7 @@
  * votes, and terms learned from stale leaders. PreVote and CheckQuorum are on (the defaults) unless stated.
  */
 import { describe, expect, it } from 'vitest'
-import { CAMPAIGN_TRANSFER } from './raft.js'
+import { CAMPAIGN_TRANSFER } from './raft-election.js'
 import { raftOf } from './raw-node.js'
 import { TestNetwork } from './testing/network.js'
 import type { Message } from './types.js'

@@ -1,7 +1,7 @@
 /** Leadership transfer (Raft thesis §3.10). */
 import { describe, expect, it } from 'vitest'
 import { RaftErrorCode } from './errors.js'
-import { CAMPAIGN_TRANSFER } from './raft.js'
+import { CAMPAIGN_TRANSFER } from './raft-election.js'
 import { raftOf } from './raw-node.js'
 import { appliedData, TestNetwork } from './testing/network.js'
 import { newMessage } from './types.js'
