@@ -72,6 +72,8 @@ describe('README.md: its commands, in order, against real processes on 127.0.1.x
       // the server's version there), as on a fresh machine.
       HOME: root,
       LANG: 'C.UTF-8',
+      // With a fresh home, npx would print npm's notice about a newer npm (a registry fact, not ours).
+      npm_config_update_notifier: 'false',
     })
   })
 
