@@ -21,7 +21,12 @@
  *   leadership may be lost without notice. Callers detect that by timing out and re-propose; the state
  *   machine must tolerate duplicates (e.g. by request id).
  * - no I/O, clocks, or message encoding: the application persists, transports and times everything.
- * - membership changes are single-step (one voter at a time, no joint consensus).
+ * - membership changes are single-step (one voter at a time, no joint consensus). A change that would
+ *   leave no voter (removing or demoting the last one) is refused: neutralised when proposed, and a
+ *   no-op if applied (`RawNode.applyConfChange` returns the configuration unchanged).
+ *
+ * The protocol state machine itself (`Raft`, src/raft*.ts) is private to this package: other packages
+ * drive a node through `RawNode` and read it through `RawNode.status()` (term, commit, leader, progress).
  */
 
 export type { RaftConfig } from './config.js'
