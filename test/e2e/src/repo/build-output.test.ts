@@ -72,7 +72,7 @@ describe('build output', () => {
         accessSync(launcher, constants.X_OK)
         const text = readFileSync(launcher, 'utf8')
         expect(text.startsWith('#!/usr/bin/env node\n')).toBe(true)
-        const target = /import '(\.\.\/dist\/[^']+)'/.exec(text)?.[1]
+        const target = /new URL\('(\.\.\/dist\/[^']+)', import\.meta\.url\)/.exec(text)?.[1]
         expect(target).toBeDefined()
         expect(existsSync(join(launcher, '..', target ?? ''))).toBe(true)
       })
