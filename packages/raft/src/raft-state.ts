@@ -28,8 +28,21 @@ export function payloadSize(ents: readonly Entry[]): number {
   return s
 }
 
+/** A node's state without the leader's per-member progress (`RawNode.basicStatus()`, etcd's BasicStatus). */
+export interface BasicStatus {
+  id: NodeId
+  term: number
+  vote: NodeId
+  commit: number
+  lead: NodeId
+  raftState: RaftStateType
+  applied: number
+  leadTransferee: NodeId
+  isLearner: boolean
+}
+
 /** Observability snapshot of one node (`RawNode.status()`). */
-export interface RaftStatus {
+export interface RaftStatus extends BasicStatus {
   id: NodeId
   term: number
   vote: NodeId
@@ -253,6 +266,20 @@ export abstract class RaftState {
     this.leadTransferee = NONE
   }
 
+  basicStatus(): BasicStatus {
+    return {
+      id: this.id,
+      term: this.term,
+      vote: this.vote,
+      commit: this.raftLog.committed,
+      lead: this.lead,
+      raftState: this.state,
+      applied: this.raftLog.applied,
+      leadTransferee: this.leadTransferee,
+      isLearner: this.isLearner,
+    }
+  }
+
   status(): RaftStatus {
     const progress: RaftStatus['progress'] = new Map()
     if (this.state === 'leader') {
@@ -266,17 +293,6 @@ export abstract class RaftState {
         })
       }
     }
-    return {
-      id: this.id,
-      term: this.term,
-      vote: this.vote,
-      commit: this.raftLog.committed,
-      lead: this.lead,
-      raftState: this.state,
-      applied: this.raftLog.applied,
-      leadTransferee: this.leadTransferee,
-      isLearner: this.isLearner,
-      progress,
-    }
+    return { ...this.basicStatus(), progress }
   }
 }

@@ -4,7 +4,7 @@ import { isCampaignTransfer, RaftElection, voteRespType } from './raft-election.
 import type { Message, MessageType } from './types.js'
 import { NONE, newMessage } from './types.js'
 
-export type { RaftStatus } from './raft-state.js'
+export type { BasicStatus, RaftStatus } from './raft-state.js'
 
 /**
  * The Raft protocol state machine (Ongaro & Ousterhout, "In Search of an Understandable Consensus

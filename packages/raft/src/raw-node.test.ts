@@ -160,6 +160,28 @@ describe('RawNode: the Ready/advance cycle', () => {
       { lead: 1, raftState: 'leader' },
     ])
   })
+
+  it('status() and basicStatus() show term, commit, leader; only status() carries the progress', () => {
+    const net = new TestNetwork([1, 2, 3])
+    net.elect(1)
+    net.propose(1, 'x')
+    net.stabilize()
+    const { progress, ...basic } = net.node(1).status()
+    expect(net.node(1).basicStatus()).toEqual(basic)
+    expect(basic).toMatchObject({ id: 1, lead: 1, raftState: 'leader', isLearner: false })
+    expect(basic.term).toBe(raftOf(net.node(1)).term)
+    expect(basic.commit).toBe(raftOf(net.node(1)).raftLog.committed)
+    expect([...progress.keys()]).toEqual([1, 2, 3])
+    expect(progress.get(2)?.match).toBe(basic.commit)
+    // A follower knows its leader but tracks nobody's progress.
+    expect(net.node(2).status().progress.size).toBe(0)
+    expect(net.node(2).basicStatus()).toMatchObject({
+      id: 2,
+      lead: 1,
+      raftState: 'follower',
+      commit: basic.commit,
+    })
+  })
 })
 
 describe('RawNode: restart from storage', () => {

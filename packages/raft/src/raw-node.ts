@@ -1,6 +1,6 @@
 import type { RaftConfig } from './config.js'
 import { RaftError, RaftErrorCode } from './errors.js'
-import { Raft, type RaftStatus } from './raft.js'
+import { type BasicStatus, Raft, type RaftStatus } from './raft.js'
 import type {
   ConfChange,
   ConfState,
@@ -283,7 +283,13 @@ export class RawNode {
     return this.outstanding !== undefined
   }
 
+  /** The node's state, with each member's replication progress when it leads. */
   status(): RaftStatus {
     return this.raft.status()
+  }
+
+  /** The node's state without the progress map: cheap enough to read on every Ready (term, commit, lead). */
+  basicStatus(): BasicStatus {
+    return this.raft.basicStatus()
   }
 }
