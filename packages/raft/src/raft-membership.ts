@@ -22,6 +22,7 @@ export abstract class RaftMembership extends RaftReadIndex {
     if (self !== undefined) self.match = lastIndex
   }
 
+  /** Why a proposed conf change entry would be refused when applied (stepLeader neutralises it then). */
   protected proposedConfChangeRefusal(e: Entry): string | undefined {
     let cc: ConfChange
     try {
