@@ -3,7 +3,7 @@
 // 400 `<Kind> in version "v1" cannot be handled as a <Kind>: ...` (transformDecodeError).
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { decodeObject, parseFieldValidation } from './decode.js'
+import { decodeObject, MAX_DECODE_DEPTH, parseFieldValidation } from './decode.js'
 import { lookupKind } from './registry.js'
 
 const podInfo = lookupKind('v1', 'Pod')!
@@ -86,5 +86,30 @@ describe('OpenAPI hooks', () => {
       'x-kubernetes-list-map-keys': ['name'],
     })
     expect(spec['tolerations']).toMatchObject({ 'x-kubernetes-list-type': 'atomic' })
+  })
+})
+
+describe('decodeObject: bodies no recursive walk can overflow on, and []byte fields', () => {
+  const cmInfo = lookupKind('v1', 'ConfigMap')!
+  it('a body nested deeper than MAX_DECODE_DEPTH is 400, never a stack overflow', () => {
+    let deep: unknown = 1
+    for (let i = 0; i < 100_000; i++) deep = { x: deep }
+    const r = decodeObject(cmInfo, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, deep })
+    expect(r.ok).toBe(false)
+    if (r.ok) return
+    expect(r.error.code).toBe(400)
+    expect(r.error.message).toBe(
+      `ConfigMap in version "v1" cannot be handled as a ConfigMap: json: exceeded max depth of ${MAX_DECODE_DEPTH}`,
+    )
+  })
+  it('binaryData must be base64 (Go decodes it); valid values come back as Go encodes them', () => {
+    const bad = decodeObject(cmInfo, { metadata: { name: 'c' }, binaryData: { a: 'YQ==', b: 'no!' } })
+    expect(bad.ok).toBe(false)
+    if (!bad.ok)
+      expect(bad.error.message).toBe(
+        'ConfigMap in version "v1" cannot be handled as a ConfigMap: illegal base64 data at input byte 2',
+      )
+    const good = decodeObject(cmInfo, { metadata: { name: 'c' }, binaryData: { a: 'YR=\n=' } })
+    expect(good.ok && (good.object as { binaryData?: unknown }).binaryData).toEqual({ a: 'YQ==' })
   })
 })

@@ -9,7 +9,51 @@
  */
 import type { z } from 'zod'
 import { badRequest, type StatusError } from '../status.js'
+import { decodeGoBase64 } from './base64.js'
 import { apiVersionOf, type ResourceInfo } from './registry.js'
+
+/**
+ * Deepest nesting decodeObject walks. Go's JSON decoder stops at 10,000; the walks here (and zod's)
+ * recurse, and Node's stack ends near 2,000 levels for some of them, so a body the api-server did
+ * not already refuse for depth is refused here rather than overflowing the stack.
+ */
+export const MAX_DECODE_DEPTH = 1000
+
+/** Whether `value` nests deeper than `limit` objects/arrays (iterative: no stack to overflow). */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]]
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [v, depth] = top
+    if (v === null || typeof v !== 'object') continue
+    if (depth + 1 > limit) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1])
+  }
+  return false
+}
+
+/** `[]byte` fields (base64 on the wire) per kind: Go's decoder refuses values that do not decode. */
+const BYTES_MAPS: Readonly<Record<string, readonly string[]>> = {
+  ConfigMap: ['binaryData'],
+  Secret: ['data'],
+}
+
+/**
+ * Checks and canonicalizes the `[]byte` map values of `object` (Go decodes them, and encodes them
+ * back on the way out: `\n` dropped, unused trailing bits cleared); the first bad one's message.
+ */
+function decodeBytesMaps(kind: string, object: Record<string, unknown>): string | undefined {
+  for (const field of BYTES_MAPS[kind] ?? []) {
+    const m = object[field]
+    if (!isPlainObject(m)) continue
+    for (const [k, v] of Object.entries(m)) {
+      if (typeof v !== 'string') continue
+      const r = decodeGoBase64(v)
+      if (!r.ok) return `illegal base64 data at input byte ${r.offset}`
+      m[k] = r.bytes.toString('base64')
+    }
+  }
+  return undefined
+}
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict'
 
@@ -119,12 +163,17 @@ export function decodeObject<T = Record<string, unknown>>(
       ),
     }
   }
+  if (nestsDeeperThan(body, MAX_DECODE_DEPTH))
+    return { ok: false, error: badRequest(`${prefix}: json: exceeded max depth of ${MAX_DECODE_DEPTH}`) }
   const input = dropNulls(body)
   const parsed = resource.schema.safeParse(input)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
     return { ok: false, error: badRequest(`${prefix}: ${mismatchMessage(kind, issue, input)}`) }
   }
+  // A value Go cannot decode is an error; unknown fields are only reported when there is none.
+  const bytesError = decodeBytesMaps(kind, parsed.data as Record<string, unknown>)
+  if (bytesError !== undefined) return { ok: false, error: badRequest(`${prefix}: ${bytesError}`) }
   const unknownFields = listUnknownFields(input, parsed.data)
   const messages = unknownFields.map((f) => `unknown field ${JSON.stringify(f)}`)
   if (fieldValidation === 'Strict' && messages.length > 0) {
