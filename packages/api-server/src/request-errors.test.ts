@@ -12,6 +12,7 @@ import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseApiServerFlags } from './options.js'
 import { registerResourceRoutes } from './rest/index.js'
+import { MAX_BODY_DEPTH, MAX_YAML_BODY_DEPTH } from './rest/nesting.js'
 import { ApiServer } from './server.js'
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} }
@@ -283,5 +284,134 @@ describe('object bodies', () => {
       cm('nothere', { metadata: { name: 'nothere', namespace: 'other' } }),
     )
     expect(missing.status).toBe(400)
+  })
+})
+
+/** `{"x":{"x":...}}` `depth` levels deep (the outermost object included). */
+const nested = (depth: number, leaf = '1') =>
+  `${'{"x":'.repeat(depth - 1)}{"x":${leaf}}${'}'.repeat(depth - 1)}`
+
+describe('deeply nested bodies', () => {
+  it("a ConfigMap nested 100,000 deep is kube's 400, word for word", async () => {
+    const body = `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"deep"},"extra":${nested(100_000)}}`
+    const r = await send('POST', CMS, body)
+    expect(r.status).toBe(400)
+    expectStatus(r.json, 400, 'BadRequest')
+    expect(r.json.message).toBe(
+      `the object provided is unrecognized (must be of type ConfigMap): couldn't get version/kind; json parse error: invalid character '{' exceeded max depth ({"apiVersion":"v1","kind":"Con ...)`,
+    )
+  })
+
+  it.each([
+    [
+      'application/json',
+      'POST',
+      CMS,
+      (d: number) =>
+        `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"d"},"x":${'['.repeat(d)}${']'.repeat(d)}}`,
+    ],
+    [
+      'application/yaml',
+      'POST',
+      CMS,
+      (d: number) =>
+        `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: d\nx: ${'['.repeat(d)}${']'.repeat(d)}\n`,
+    ],
+    [
+      'application/yaml',
+      'POST',
+      CMS,
+      (d: number) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: d\nx:\n${'- '.repeat(d)}x\n`,
+    ],
+    ['application/merge-patch+json', 'PATCH', `${CMS}/one`, (d: number) => `{"x":${nested(d)}}`],
+    ['application/strategic-merge-patch+json', 'PATCH', `${CMS}/one`, (d: number) => `{"x":${nested(d)}}`],
+    [
+      'application/json-patch+json',
+      'PATCH',
+      `${CMS}/one`,
+      (d: number) => `[{"op":"add","path":"/x","value":${nested(d)}}]`,
+    ],
+    [
+      'application/apply-patch+yaml',
+      'PATCH',
+      `${CMS}/one?fieldManager=m`,
+      (d: number) => `{"apiVersion":"v1","kind":"ConfigMap","x":${nested(d)}}`,
+    ],
+  ])(
+    '%s %s nested 100,000, 2,000 and just over the limit deep is 400; the server lives on',
+    async (type, method, path, make) => {
+      const limit = type.includes('yaml') ? MAX_YAML_BODY_DEPTH : MAX_BODY_DEPTH
+      for (const depth of [100_000, 2_000, limit + 2]) {
+        const r = await send(method, path, make(depth), type)
+        expect(r.status, r.text.slice(0, 300)).toBe(400)
+        expectStatus(r.json, 400, 'BadRequest')
+        expect(r.json.message).toContain('exceeded max depth')
+      }
+      expect((await send('GET', `${CMS}/one`)).status).toBe(200)
+    },
+  )
+
+  it('bodies just under the limits go through every write path without a 5xx', async () => {
+    const depth = MAX_BODY_DEPTH - 2
+    const deepCm = (name: string) =>
+      `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"${name}"},"data":{"a":"b"},"x":${nested(depth)}}`
+    expect((await send('POST', CMS, deepCm('under'))).status).toBe(201)
+    expect((await send('POST', `${CMS}?fieldValidation=Strict`, deepCm('under2'))).status).toBe(400)
+    expect((await send('PUT', `${CMS}/under`, deepCm('under'))).status).toBe(200)
+    for (const [type, body] of [
+      ['application/merge-patch+json', `{"x":${nested(depth)}}`],
+      ['application/strategic-merge-patch+json', `{"x":${nested(depth)}}`],
+      [
+        'application/json-patch+json',
+        `[{"op":"add","path":"/metadata/annotations","value":{"a":"b"}},{"op":"add","path":"/x","value":${nested(depth - 2)}}]`,
+      ],
+      [
+        'application/apply-patch+yaml',
+        `{"apiVersion":"v1","kind":"ConfigMap","x":${nested(MAX_YAML_BODY_DEPTH - 2)}}`,
+      ],
+    ] as const) {
+      const r = await send('PATCH', `${CMS}/under?fieldManager=m`, body, type)
+      expect(r.status, `${type}: ${r.text.slice(0, 300)}`).toBeLessThan(500)
+    }
+    const managed = `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"mf","managedFields":[{"manager":"m","operation":"Update","apiVersion":"v1","fieldsType":"FieldsV1","fieldsV1":${nested(depth - 4, '{}')}}]}}`
+    const mf = await send('POST', CMS, managed)
+    expect(mf.status, mf.text.slice(0, 300)).toBeLessThan(500)
+  })
+})
+
+describe('[]byte fields are base64, as Go decodes them', () => {
+  it.each([
+    ['ConfigMap', CMS, { binaryData: { k: 'not base64' } }, 'illegal base64 data at input byte 3'],
+    ['ConfigMap', CMS, { binaryData: { k: 'YQ' } }, 'illegal base64 data at input byte 0'],
+    [
+      'Secret',
+      '/api/v1/namespaces/demo/secrets',
+      { data: { k: 'YQ==!' } },
+      'illegal base64 data at input byte 4',
+    ],
+  ])('%s with %j is 400', async (kind, path, extra, detail) => {
+    const r = await send(
+      'POST',
+      path,
+      JSON.stringify({ apiVersion: 'v1', kind, metadata: { name: 'b64' }, ...extra }),
+    )
+    expect(r.status).toBe(400)
+    expectStatus(r.json, 400, 'BadRequest')
+    expect(r.json.message).toBe(`${kind} in version "v1" cannot be handled as a ${kind}: ${detail}`)
+  })
+
+  it('valid values are stored as Go encodes them back (newlines dropped, unused bits cleared)', async () => {
+    const r = await send(
+      'POST',
+      '/api/v1/namespaces/demo/secrets',
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 's' },
+        data: { a: 'YWJj\nZA==', b: 'YR==' },
+      }),
+    )
+    expect(r.status).toBe(201)
+    expect(r.json['data']).toEqual({ a: 'YWJjZA==', b: 'YQ==' })
   })
 })

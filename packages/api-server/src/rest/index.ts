@@ -28,6 +28,7 @@ import {
   updateObject,
 } from './handlers.js'
 import { listBody, parseSelectors, planListRead, readList } from './list.js'
+import { checkBodyNesting } from './nesting.js'
 import { boolParam, type Query } from './query.js'
 import { parseRequestPath } from './request-info.js'
 import { decodeListOptions, validateWriteOptions } from './request-options.js'
@@ -142,7 +143,11 @@ async function serve(
       if (name !== '' || !namespaceGiven || info.watchPath) throw statusErrors.methodNotAllowed()
       need('create')
       validateWriteOptions('create', query)
-      const created = await createObject(ctx, parseObjectBody(req.headers['content-type'], req.body), query)
+      const created = await createObject(
+        ctx,
+        parseObjectBody(req.headers['content-type'], rawBody(req, resource.kind)),
+        query,
+      )
       return reply.code(201).send(created)
     }
     case 'PUT': {
@@ -153,7 +158,7 @@ async function serve(
         ctx,
         name,
         subresource,
-        parseObjectBody(req.headers['content-type'], req.body),
+        parseObjectBody(req.headers['content-type'], rawBody(req, resource.kind)),
         query,
       )
       return reply.code(updated.created ? 201 : 200).send(updated.object)
@@ -163,11 +168,23 @@ async function serve(
       need('patch')
       if (mediaType(req.headers['content-type']) === APPLY_PATCH_MEDIA_TYPE) {
         validateWriteOptions('apply', query)
-        const applied = await applyObject(ctx, name, subresource, parseApplyBody(req.body), query)
+        const applied = await applyObject(
+          ctx,
+          name,
+          subresource,
+          parseApplyBody(rawBody(req, resource.kind)),
+          query,
+        )
         return reply.code(applied.created ? 201 : 200).send(applied.object)
       }
       validateWriteOptions('patch', query)
-      return patchObject(ctx, name, subresource, parsePatchBody(req.headers['content-type'], req.body), query)
+      return patchObject(
+        ctx,
+        name,
+        subresource,
+        parsePatchBody(req.headers['content-type'], rawBody(req, resource.kind)),
+        query,
+      )
     }
     case 'DELETE': {
       if (subresource !== '' || !namespaceGiven || info.watchPath) throw statusErrors.methodNotAllowed()
@@ -193,7 +210,12 @@ async function serveSubresource(
   if (sub === 'binding') {
     if (req.method !== 'POST') throw statusErrors.methodNotAllowed()
     validateWriteOptions('create', query)
-    const status = await bindPod(ctx, name, parseObjectBody(req.headers['content-type'], req.body), query)
+    const status = await bindPod(
+      ctx,
+      name,
+      parseObjectBody(req.headers['content-type'], rawBody(req, 'Binding')),
+      query,
+    )
     return reply.code(201).send(status)
   }
   switch (req.method) {
@@ -203,17 +225,33 @@ async function serveSubresource(
     case 'PUT':
       validateWriteOptions('update', query)
       // kubectl scale --current-replicas sends this body without a Content-Type: read as JSON.
-      return updateScale(ctx, name, { body: parseObjectBody(req.headers['content-type'], req.body) }, query)
+      return updateScale(
+        ctx,
+        name,
+        { body: parseObjectBody(req.headers['content-type'], rawBody(req, 'Scale')) },
+        query,
+      )
     case 'PATCH':
       validateWriteOptions('patch', query)
-      return updateScale(ctx, name, { patch: parsePatchBody(req.headers['content-type'], req.body) }, query)
+      return updateScale(
+        ctx,
+        name,
+        { patch: parsePatchBody(req.headers['content-type'], rawBody(req, 'Scale')) },
+        query,
+      )
   }
   throw statusErrors.methodNotAllowed()
 }
 
+/** The raw body, once it passed the nesting check every body gets before it is parsed. */
+function rawBody(req: FastifyRequest, kind: string): unknown {
+  checkBodyNesting(kind, mediaType(req.headers['content-type']), req.body)
+  return req.body
+}
+
 /** DeleteOptions may come as a JSON body (kubectl sends `{"propagationPolicy":"Background"}`). */
 function deleteBody(req: FastifyRequest): unknown {
-  const raw = req.body
+  const raw = rawBody(req, 'DeleteOptions')
   if (raw === undefined || raw === null) return undefined
   if (Buffer.isBuffer(raw) && raw.length === 0) return undefined
   return parseObjectBody(req.headers['content-type'], raw)
