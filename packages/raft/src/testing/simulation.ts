@@ -1,12 +1,11 @@
 import { SeededRandom } from '../rand.js'
-import type { Ready } from '../raw-node.js'
 import { RawNode, raftOf } from '../raw-node.js'
-import type { ConfState, Entry, Message, NodeId } from '../types.js'
-import { decodeConfChange } from '../types.js'
+import type { ConfState, Message, NodeId } from '../types.js'
 import { SimChecker, SimViolation, type ViolationKind } from './sim-checker.js'
 import { type ClientStats, SimClients } from './sim-clients.js'
+import { type CrashPoint, type DriverHost, handleReady } from './sim-driver.js'
 import { HEALED_NETWORK, partitionNetwork } from './sim-faults.js'
-import { applyToImage, confEpochOf, decodeImage, emptyImage, SimMember } from './sim-member.js'
+import { decodeImage, emptyImage, SimMember } from './sim-member.js'
 import { SimMembership } from './sim-membership.js'
 import {
   type DropReason,
@@ -87,9 +86,6 @@ export interface SimResult {
 }
 
 /** Where a member may crash while handling a Ready (what a real process would lose at that point). */
-const CRASH_POINTS = ['beforePersist', 'afterPersist', 'afterSend', 'midApply'] as const
-type CrashPoint = (typeof CRASH_POINTS)[number]
-
 /** Bounds on the workload, so a long leaderless stretch cannot pile up unbounded work. */
 const PENDING_PROPOSALS_MAX = 64
 /** A client told at once that its request was refused retries after this many ticks. */
@@ -115,6 +111,7 @@ export class Simulation {
   private digest = 0x811c9dc5
   private nextMemberId: NodeId
   private readonly membership: SimMembership
+  private readonly driverHost: DriverHost
   private readonly stats = {
     crashes: 0,
     crashesInReady: 0,
@@ -166,6 +163,23 @@ export class Simulation {
       o.reproposeTicks,
       REFUSED_RETRY_TICKS,
     )
+    this.driverHost = {
+      rng: this.rng,
+      options: o,
+      checker: this.checker,
+      clients: this.clients,
+      membership: this.membership,
+      get safetyPhase() {
+        return sim.phase === 'safety'
+      },
+      tracing: this.traceLevel > 0,
+      stats: this.stats,
+      canCrash: () => this.canCrash(),
+      crash: (m, point) => this.crash(m, point),
+      send: (from, msg) => this.send(from, msg),
+      afterInput: (m) => this.afterInput(m),
+      log: (line) => this.log(line),
+    }
   }
 
   log(line: string): void {
@@ -266,7 +280,7 @@ export class Simulation {
       for (const m of this.members.values()) {
         if (m.node?.hasReady()) {
           any = true
-          this.handleReady(m, m.node.ready())
+          handleReady(this.driverHost, m, m.node.ready())
         }
       }
       if (!any) return
@@ -279,120 +293,6 @@ export class Simulation {
     if (r === undefined) return
     if (r.term > this.stats.maxTerm) this.stats.maxTerm = r.term
     if (r.state === 'leader') this.checker.onLeader(m.id, r.term, r.raftLog)
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // The driver: Ready handling in the contract's order, with crashes in the middle of it
-
-  private handleReady(m: SimMember, rd: Ready): void {
-    const node = m.node!
-    const crashAt: CrashPoint | undefined =
-      this.phase === 'safety' && this.rng.chance(this.options.crashInReadyRate) && this.canCrash()
-        ? this.rng.pick(CRASH_POINTS)
-        : undefined
-    if (crashAt === 'beforePersist') {
-      this.crash(m, crashAt)
-      return
-    }
-    if (rd.softState !== undefined && this.traceLevel > 0) {
-      this.log(
-        `${m.id} is ${rd.softState.raftState} in term ${raftOf(node).term} (lead ${rd.softState.lead})`,
-      )
-    }
-
-    // 1. Persist: snapshot, entries, hard state (one atomic, synced write in this model).
-    if (rd.snapshot !== undefined) {
-      const err = m.storage.applySnapshot(rd.snapshot)
-      if (err !== undefined) throw new Error(`member ${m.id}: storage refused snapshot: ${err.message}`)
-    }
-    if (rd.entries.length > 0) {
-      m.storage.append(rd.entries)
-      const prev = m.storage.term(rd.entries[0]!.index - 1)
-      this.checker.onPersist(m.id, rd.entries, typeof prev === 'number' ? prev : -1)
-    }
-    if (rd.hardState !== undefined) {
-      m.storage.setHardState(rd.hardState)
-    }
-    if (rd.hardState !== undefined && rd.hardState.commit > 0) {
-      const t = raftOf(node).raftLog.term(rd.hardState.commit)
-      if (typeof t !== 'number') throw new Error(`member ${m.id}: no term for commit ${rd.hardState.commit}`)
-      this.checker.onCommit(m.id, rd.hardState.term, rd.hardState.commit, t)
-    }
-    if (crashAt === 'afterPersist') {
-      this.crash(m, crashAt)
-      return
-    }
-
-    // 2. Send.
-    for (const msg of rd.messages) this.send(m, msg)
-    if (crashAt === 'afterSend') {
-      this.crash(m, crashAt)
-      return
-    }
-
-    // 3. Apply: the snapshot's image, then committed entries; then serve reads.
-    if (rd.snapshot !== undefined) {
-      const meta = rd.snapshot.metadata
-      const img = decodeImage(rd.snapshot.data)
-      if (img.index !== meta.index) {
-        throw new SimViolation(
-          'stateMachineSafety',
-          `snapshot ${meta.index} carries an image at ${img.index}`,
-        )
-      }
-      this.checker.checkChain(m.id, img.index, img.hash)
-      m.sm = img
-      m.confState = meta.confState
-      this.stats.snapshotsInstalled++
-      if (this.traceLevel > 0) this.log(`${m.id} installed snapshot ${meta.index}/${meta.term}`)
-    }
-    for (const e of rd.committedEntries) {
-      // Only entries on this member's own disk may be applied (etcd #14370): a crash must not lose an
-      // entry its state machine already reflects. (This Ready's own entries were persisted above.)
-      if (m.storage.term(e.index) !== e.term) {
-        this.checker.fail(
-          'integrity',
-          `member ${m.id} was handed entry ${e.index}/${e.term} before persisting it`,
-        )
-      }
-      this.applyEntry(m, e)
-      if (crashAt === 'midApply' && this.rng.chance(0.3)) {
-        this.crash(m, crashAt)
-        return
-      }
-    }
-    for (const rs of rd.readStates) this.clients.onReadState(m, rs)
-    node.advance()
-    if (raftOf(node).raftLog.applied !== m.sm.index) {
-      // The node's applied index drives conf change gating and what it hands out next: it must be the
-      // state machine's.
-      this.checker.fail(
-        'integrity',
-        `member ${m.id}: node's applied index ${raftOf(node).raftLog.applied} but state machine at ${m.sm.index}`,
-      )
-    }
-    this.afterInput(m)
-    if (m.snapshotIfDue(this.options.snapshotEvery, this.options.snapshotKeep)) this.stats.snapshotsCreated++
-  }
-
-  private applyEntry(m: SimMember, e: Entry): void {
-    if (e.index !== m.sm.index + 1) {
-      throw new SimViolation('integrity', `member ${m.id} applied index ${e.index} right after ${m.sm.index}`)
-    }
-    applyToImage(m.sm, e)
-    this.checker.onApply(m.id, e, m.sm.hash)
-    if (e.type === 'confChange') {
-      const cc = decodeConfChange(e.data)
-      const epoch = confEpochOf(cc.context)
-      if (epoch !== undefined && epoch !== m.sm.confEpoch) return
-      m.confState = m.node!.applyConfChange(cc)
-      if (epoch !== undefined) {
-        m.sm.confEpoch++
-        this.membership.onApplied(epoch, cc)
-      }
-    } else if (e.data.length > 0) {
-      this.clients.onApplied(m, e)
-    }
   }
 
   // ---------------------------------------------------------------------------------------------
