@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,6 +26,34 @@ const README = join(REPO, 'README.md')
 const CHECKOUT_ENTRIES = ['packages', 'node_modules', 'package.json', 'docs']
 /** A step waits for servers at most this long (the README's own wait loops are bounded by it). */
 const STEP_TIMEOUT_MS = 60_000
+
+/** Every `127.0.1.x:port` the README's runnable blocks name literally. */
+function readmeAddresses(run: readonly ReadmeBlock[]): string[] {
+  const all = run.flatMap((b) => [...b.body.matchAll(/\b127\.0\.1\.\d{1,3}:\d{2,5}\b/g)].map((m) => m[0]))
+  return [...new Set(all)].sort()
+}
+
+/** The addresses among `addresses` where something accepts a TCP connection. */
+async function listening(addresses: readonly string[]): Promise<string[]> {
+  const probes = addresses.map(
+    (a) =>
+      new Promise<string | undefined>((resolve) => {
+        const [host, port] = a.split(':')
+        const s = connect({ host, port: Number(port) })
+        s.setTimeout(1000)
+        s.once('connect', () => {
+          s.destroy()
+          resolve(a)
+        })
+        s.once('timeout', () => {
+          s.destroy()
+          resolve(undefined)
+        })
+        s.once('error', () => resolve(undefined))
+      }),
+  )
+  return (await Promise.all(probes)).filter((a): a is string => a !== undefined)
+}
 
 const blocks = extractBlocks(readFileSync(README, 'utf8'))
 const runnable = blocks.filter((b) => b.kind !== 'text' && b.kind !== undefined && b.skipReason === undefined)
@@ -55,9 +84,14 @@ describe('README.md: its commands, in order, against real processes on 127.0.1.x
   /** Set when a block failed: the blocks after it depend on it and are reported as not run. */
   let failedAt: string | undefined
 
-  beforeAll(() => {
+  beforeAll(async () => {
     requireTool('etcdctl')
     requireTool('kubectl')
+    // Another process on one of the README's addresses would answer its commands in place of the
+    // servers the README starts; refuse to run rather than compare against a stranger.
+    const taken = await listening(readmeAddresses(runnable))
+    if (taken.length > 0)
+      throw new Error(`already in use, so the README cannot run here: ${taken.join(', ')}`)
     for (const main of ['packages/store/dist/main.js', 'packages/api-server/dist/main.js'])
       if (!existsSync(join(REPO, main))) throw new Error(`${main} is missing: build first (npm run build)`)
     root = mkdtempSync(join(tmpdir(), 'hakube-readme-'))

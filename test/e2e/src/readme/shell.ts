@@ -57,7 +57,12 @@ export class ReadmeShell {
     })
     // Non-interactive bash expands aliases only when asked (the README defines `k`).
     this.proc.stdin?.write('exec 2>&1\nshopt -s expand_aliases\n')
+    // The group outlives this process (bash is detached): if the test process dies before close(),
+    // take the group with it.
+    process.once('exit', this.killOnExit)
   }
+
+  private readonly killOnExit = () => this.signalGroup('SIGKILL')
 
   /**
    * Runs `script` and resolves with what it printed and its exit status. With `errexit` the script runs
@@ -104,6 +109,7 @@ export class ReadmeShell {
    * the group after that (`pid command`), which should be none.
    */
   async close(graceMs = 5000): Promise<string[]> {
+    process.removeListener('exit', this.killOnExit)
     this.signalGroup('SIGTERM')
     const deadline = Date.now() + graceMs
     while (this.members().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
