@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { COMPACT_REV_KEY, compactRound, INITIAL_COMPACTOR_STATE } from '../src/compactor.js'
-import { createMemoryStorage, MemoryStorage, type Storage } from '../src/index.js'
+import { createMemoryStorage, createStorage, MemoryStorage, type Storage } from '../src/index.js'
 import type { KvEngine } from '../src/kv-backend.js'
 import { EventLog, expectError } from './contract.js'
 
@@ -102,6 +102,18 @@ describe('compactor (kube compact.go) on the memory backend', () => {
       i: 0,
     })
     await expectError(s.get(COMPACT_REV_KEY), 'NotFound')
+    await s.close()
+  })
+
+  it('createStorage (what hakube-apiserver calls with its flags) passes the compaction options on', async () => {
+    const compacted: number[] = []
+    const s = createStorage({ compactionIntervalMs: 30, onCompacted: (rev) => compacted.push(rev) })
+    let rev = (await s.create('/registry/configmaps/ns/c', {})).modRevision
+    for (let i = 0; compacted.length === 0; i++) {
+      rev = (await s.update('/registry/configmaps/ns/c', { i }, rev)).modRevision
+      await sleep(5)
+      if (i > 1_000) throw new Error('no compaction happened')
+    }
     await s.close()
   })
 
