@@ -63,8 +63,14 @@ export function encodeContinue(lastKey: string, prefix: string, revision: number
   return Buffer.from(JSON.stringify({ v: CONTINUE_VERSION, rv: revision, start })).toString('base64url')
 }
 
-/** kube's decodeContinue: the revision and the key to continue strictly after. */
-export function decodeContinue(token: string, prefix: string): { revision: number; after: string } {
+/**
+ * kube's decodeContinue: the revision (undefined: the latest) and the key to continue strictly
+ * after.
+ */
+export function decodeContinue(
+  token: string,
+  prefix: string,
+): { revision: number | undefined; after: string } {
   const bad = (why: string) =>
     statusErrors.badRequest(`invalid continue token: continue key is not valid: ${why}`)
   let parsed: unknown
@@ -76,17 +82,29 @@ export function decodeContinue(token: string, prefix: string): { revision: numbe
   const t = parsed as { v?: unknown; rv?: unknown; start?: unknown }
   if (t.v !== CONTINUE_VERSION)
     throw bad(`server does not recognize this encoded key version ${JSON.stringify(t.v)}`)
-  if (typeof t.rv !== 'number' || !Number.isInteger(t.rv) || t.rv <= 0)
+  // A negative revision (handleCompactedErrorForPaging's -1) continues at the latest state.
+  if (typeof t.rv !== 'number' || !Number.isInteger(t.rv) || t.rv === 0)
     throw bad('incorrect encoded start resourceVersion (version meta.k8s.io/v1)')
   if (typeof t.start !== 'string' || t.start === '')
     throw bad('encoded start key empty (version meta.k8s.io/v1)')
   if (t.start.split('/').includes('..')) throw bad('path traversal attempt detected')
   const start = t.start.endsWith('\u0000') ? t.start.slice(0, -1) : t.start
-  return { revision: t.rv, after: `${prefix}${start}` }
+  return { revision: t.rv > 0 ? t.rv : undefined, after: `${prefix}${start}` }
 }
 
 const CONTINUE_EXPIRED =
   'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.'
+
+/**
+ * etcd3 store's handleCompactedErrorForPaging: 410 Expired carrying, in the Status's
+ * `metadata.continue`, the same start key at revision -1, which continues the list at the latest
+ * state (an inconsistent list, as the message says).
+ */
+function continueExpired(after: string, prefix: string): StatusError {
+  const err = statusErrors.resourceExpired(CONTINUE_EXPIRED)
+  err.status.metadata.continue = encodeContinue(after, prefix, -1)
+  return err
+}
 
 /** storage.NewTooLargeResourceVersionError as the api-server answers it (504, retry after 1 s). */
 export function tooLargeResourceVersion(requested: number, current: number): StatusError {
@@ -164,7 +182,13 @@ export function planListRead(query: Query, prefix: string): ListRead {
     if (rv !== undefined && rv !== 0)
       throw statusErrors.badRequest('specifying resource version is not allowed when using continue')
     const { revision, after } = decodeContinue(token, prefix)
-    return { revision, after, consistency: 'quorum', limit, fromContinue: true }
+    return {
+      ...(revision !== undefined && { revision }),
+      after,
+      consistency: 'quorum',
+      limit,
+      fromContinue: true,
+    }
   }
   if (rv === undefined) return { consistency: 'quorum', limit, fromContinue: false }
   if (rv === 0) return { consistency: 'any', limit, fromContinue: false }
@@ -211,7 +235,7 @@ export async function readList(
       })
     } catch (err) {
       if (isStorageError(err, 'TooOld')) {
-        if (plan.fromContinue) throw statusErrors.resourceExpired(CONTINUE_EXPIRED)
+        if (plan.fromContinue) throw continueExpired(plan.after ?? prefix, prefix)
         throw statusErrors.resourceExpired('The resourceVersion for the provided list is too old.')
       }
       throw toStatus(err, gr, '')
