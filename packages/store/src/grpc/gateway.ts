@@ -9,13 +9,14 @@ import type { Registry } from 'prom-client'
 import type { EtcdBackend } from '../backend.js'
 import { big } from './convert.js'
 import { EtcdApi } from './etcd-api.js'
+import { answerBadRequest, answerUnrouted } from './gateway-http.js'
 import { toServiceError } from './grpc-services.js'
 import { JsonMapping, parseGatewayJson } from './json-mapping.js'
 import { loadEtcdProto } from './proto.js'
 import { WatchStream } from './watch-stream.js'
 
 /** path (after /v3) → service, method, request and response message names. */
-const ROUTES: Array<[string, string, string, string, string]> = [
+export const GATEWAY_ROUTES: ReadonlyArray<readonly [string, string, string, string, string]> = [
   ['/kv/range', 'KV', 'Range', 'RangeRequest', 'RangeResponse'],
   ['/kv/put', 'KV', 'Put', 'PutRequest', 'PutResponse'],
   ['/kv/deleterange', 'KV', 'DeleteRange', 'DeleteRangeRequest', 'DeleteRangeResponse'],
@@ -106,6 +107,17 @@ const HTTP_STATUS: Record<number, number> = {
   16: 401,
 }
 
+/** etcd's gRPC server limit (1.5 MiB requests plus 512 KiB overhead; grpc-services.ts sets the same). */
+const GRPC_MAX_RECEIVE_BYTES = 2 * 1024 * 1024
+/** Bodies beyond this are not read at all (answered as a message over the gRPC limit). */
+const BODY_LIMIT_BYTES = 64 * 1024 * 1024
+
+/** grpc-go's refusal of a message over the server's limit, as etcd's gateway passes it on (HTTP 429). */
+function tooLarge(bytes: number): { error: string; message: string; code: number } {
+  const message = `grpc: received message larger than max (${bytes} vs. ${GRPC_MAX_RECEIVE_BYTES})`
+  return { error: message, message, code: 8 }
+}
+
 export interface GatewayOptions {
   backend: EtcdBackend
   registry: Registry
@@ -119,7 +131,19 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
   const json = new JsonMapping(proto.packageDefinition)
   const api = new EtcdApi(opts.backend)
   const handlers = api.handlers()
-  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 })
+  const services = proto.services as unknown as Record<
+    string,
+    Record<string, { requestSerialize(m: unknown): Buffer }> | undefined
+  >
+  const serializedSize = (service: string, method: string, msg: Record<string, unknown>): number => {
+    try {
+      return services[service]?.[method]?.requestSerialize(msg).length ?? 0
+    } catch {
+      return 0 // not ours to refuse here: the handler answers what is wrong with it
+    }
+  }
+  // grpc-gateway reads a body of any size; the size that matters is the message's (see tooLarge).
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, frameworkErrors: answerBadRequest })
   // grpc-gateway reads any body as JSON, whatever the content type (curl -d sends a form type).
   app.removeAllContentTypeParsers()
   // As grpc-gateway's json.Decoder, a body may hold several JSON values one after another: a unary
@@ -131,13 +155,24 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
     const first = body instanceof RawBody ? splitJsonValues(body.text)[0] : undefined
     return first === undefined ? {} : parseGatewayJson(first)
   }
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
+    if ((err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const bytes = Number(req.headers['content-length'] ?? BODY_LIMIT_BYTES + 1)
+      return reply.status(429).send(tooLarge(bytes))
+    }
     const message = err instanceof Error ? err.message : String(err)
-    void reply.status(400).send({ error: message, message, code: 3 })
+    return reply.status(400).send({ error: message, message, code: 3 })
   })
+  const routed = new Set<string>()
+  for (const prefix of ['/v3', '/v3beta'])
+    for (const path of [...GATEWAY_ROUTES.map((r) => r[0]), '/watch', '/lease/keepalive'])
+      routed.add(prefix + path)
+  app.setNotFoundHandler((req, reply) =>
+    answerUnrouted({ routes: routed, getOnly: new Set(['/health', '/version']) }, req, reply),
+  )
 
   for (const prefix of ['/v3', '/v3beta']) {
-    for (const [path, service, method, reqType, respType] of ROUTES) {
+    for (const [path, service, method, reqType, respType] of GATEWAY_ROUTES) {
       const fn = handlers[service]?.[method]
       if (fn === undefined) throw new Error(`gateway: no handler for ${service}.${method}`)
       app.post(`${prefix}${path}`, async (req, reply) => {
@@ -149,6 +184,9 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
             const message = err instanceof Error ? err.message : String(err)
             return reply.status(400).send({ error: message, message, code: 3 })
           }
+          // grpc-gateway hands the message to the gRPC server, which refuses one over its limit.
+          const size = serializedSize(service, method, wireReq)
+          if (size > GRPC_MAX_RECEIVE_BYTES) return reply.status(429).send(tooLarge(size))
           const resp = await fn(wireReq)
           return reply.send(json.toJson(`etcdserverpb.${respType}`, resp))
         } catch (err) {
@@ -172,9 +210,14 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
     return reply.status(healthy ? 200 : 503).send({ health: healthy ? 'true' : 'false' })
   })
   app.get('/version', async () => ({ etcdserver: opts.version ?? '3.4.23', etcdcluster: '3.4.0' }))
-  app.get('/metrics', async (_req, reply) => {
-    const body = await opts.registry.metrics()
-    return reply.header('content-type', opts.registry.contentType).send(body)
+  // etcd serves its metrics to any method.
+  app.route({
+    method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
+    url: '/metrics',
+    handler: async (_req, reply) => {
+      const body = await opts.registry.metrics()
+      return reply.header('content-type', opts.registry.contentType).send(body)
+    },
   })
   await app.ready()
   return app

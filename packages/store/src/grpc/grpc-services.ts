@@ -18,7 +18,7 @@ import type { EtcdBackend } from '../backend.js'
 import { StoreError } from '../errors.js'
 import { big } from './convert.js'
 import { EtcdApi, UnsupportedError, unwrap } from './etcd-api.js'
-import { loadEtcdProto } from './proto.js'
+import { loadEtcdProto, UndecodableRequest } from './proto.js'
 import { WatchStream } from './watch-stream.js'
 import type { WireWatchRequest } from './wire-types.js'
 
@@ -55,6 +55,16 @@ const REQUIRE_LEADER_KEY = 'hasleader'
 const NO_LEADER_CHECKS_MAX = 3
 const NO_LEADER_CHECK_MS = 1000
 
+/** grpc-go's answer (etcd 3.4) to a unary request that is not a valid protobuf message. */
+function unmarshalError(req: UndecodableRequest): Partial<ServiceError> {
+  return { code: status.INTERNAL, details: `grpc: error unmarshalling request: ${req.reason}` }
+}
+
+/** grpc-go's answer (etcd 3.4) to a stream message that is not a valid protobuf message. */
+function streamUnmarshalError(req: UndecodableRequest): Partial<ServiceError> {
+  return { code: status.INTERNAL, details: `grpc: failed to unmarshal the received message ${req.reason}` }
+}
+
 function unaryService(
   methods: Record<string, (req: Record<string, unknown>, signal?: AbortSignal) => Promise<unknown>>,
   backend: EtcdBackend,
@@ -63,6 +73,10 @@ function unaryService(
   const impl: UntypedServiceImplementation = {}
   for (const [name, fn] of Object.entries(methods)) {
     impl[name] = (call: ServerUnaryCall<Record<string, unknown>, unknown>, cb: sendUnaryData<unknown>) => {
+      if (call.request instanceof UndecodableRequest) {
+        cb(unmarshalError(call.request))
+        return
+      }
       // etcd's unary interceptor: refused at once, before anything is proposed or read.
       if (requiresLeader(call.metadata) && !backend.hasLeader()) {
         cb(toServiceError(new StoreError('STORE_ERR_NO_LEADER'), logger))
@@ -117,7 +131,12 @@ function watchService(backend: EtcdBackend, logger?: Logger): UntypedServiceImpl
         write: (resp) => call.write(resp),
         pending: () => call.writableLength,
       })
-      call.on('data', (req: WireWatchRequest) => {
+      call.on('data', (req: WireWatchRequest | UndecodableRequest) => {
+        if (req instanceof UndecodableRequest) {
+          call.emit('error', streamUnmarshalError(req))
+          call.destroy()
+          return
+        }
         try {
           stream.handle(req)
         } catch (err) {
@@ -148,7 +167,14 @@ function leaseService(api: EtcdApi, logger?: Logger): UntypedServiceImplementati
     LeaseKeepAlive: (call: ServerDuplexStream<{ ID?: string }, unknown>) => {
       let chain = Promise.resolve()
       let open = true
-      call.on('data', (req: { ID?: string }) => {
+      call.on('data', (req: { ID?: string } | UndecodableRequest) => {
+        if (req instanceof UndecodableRequest) {
+          if (!open) return
+          open = false
+          call.emit('error', streamUnmarshalError(req))
+          call.destroy()
+          return
+        }
         const id = big(req.ID)
         chain = chain.then(async () => {
           const res = await api.backend.leaseKeepAlive(id)

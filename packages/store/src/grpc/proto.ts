@@ -30,6 +30,41 @@ export interface EtcdProto {
 let cached: EtcdProto | undefined
 
 /**
+ * A request message that did not decode. grpc-js would answer such a call itself with Internal "Error
+ * deserializing request"; the services answer instead as etcd's grpc-go does (see grpc-services.ts), so
+ * the request deserializers return this rather than throw.
+ */
+export class UndecodableRequest {
+  constructor(readonly reason: string) {}
+}
+
+/** protobufjs' decoding errors in golang/protobuf's words, as etcd 3.4's messages carry them. */
+function goProtoReason(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err)
+  if (/index out of range/.test(msg)) return 'unexpected EOF'
+  const wire = /invalid wire type (\d+)/.exec(msg)
+  if (wire !== null) return `proto: illegal wireType ${wire[1]}`
+  return `proto: ${msg}`
+}
+
+function tolerant(def: ServiceDefinition): ServiceDefinition {
+  const out: Record<string, unknown> = {}
+  for (const [name, m] of Object.entries(def)) {
+    out[name] = {
+      ...m,
+      requestDeserialize: (bytes: Buffer): unknown => {
+        try {
+          return m.requestDeserialize(bytes)
+        } catch (err) {
+          return new UndecodableRequest(goProtoReason(err))
+        }
+      },
+    }
+  }
+  return out as ServiceDefinition
+}
+
+/**
  * NB: protobufjs finds Long.js with a CommonJS `require` that fails under some loaders (vitest's among
  * them); it then decodes int64 through doubles and loses precision (lease ids are random 63-bit
  * numbers). Hand the protobufjs instance proto-loader uses the Long class proto-loader exports.
@@ -63,7 +98,7 @@ export function loadEtcdProto(): EtcdProto {
   const service = (name: string): ServiceDefinition => {
     const ctor = pkg[name] as { service?: ServiceDefinition } | undefined
     if (ctor?.service === undefined) throw new Error(`proto: service etcdserverpb.${name} missing`)
-    return ctor.service
+    return tolerant(ctor.service)
   }
   cached = {
     packageDefinition,

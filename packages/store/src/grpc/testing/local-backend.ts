@@ -22,6 +22,7 @@ import type {
 import { StoreError } from '../../errors.js'
 import {
   type CompactResponse,
+  checkRequestBytes,
   DEFAULT_MAX_TXN_OPS,
   type DeleteRangeRequest,
   type DeleteRangeResponse,
@@ -35,6 +36,7 @@ import {
   type WatchCreateRequest,
   type WatchResponse,
 } from '../../mvcc/index.js'
+import { approxRequestBytes } from '../../server/codec.js'
 import type { RequestBody } from '../../server/request.js'
 import { StateMachine } from '../../server/state-machine.js'
 
@@ -89,7 +91,10 @@ export class LocalBackend implements EtcdBackend {
     this.timer.unref()
   }
 
+  /** Applies a request at once, after the server's admission size check (etcd's --max-request-bytes). */
   private apply<T>(body: RequestBody): Result<T> {
+    const tooBig = checkRequestBytes(approxRequestBytes(body))
+    if (tooBig !== undefined) return { ok: false, error: tooBig }
     return this.sm.applyRequest(body, this.now()) as Result<T>
   }
 
