@@ -19,14 +19,16 @@ import { Client, credentials, Metadata, type ServiceError, status } from '@grpc/
 import { SeededRandom } from '@hakube/raft'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { EtcdBackend } from '../backend.js'
 import { STORE_ERRORS } from '../errors.js'
+import { TestCluster } from '../server/testing/test-cluster.js'
 import { type ClientServer, startClientServer } from './client-server.js'
 import { GATEWAY_ROUTES } from './gateway.js'
 import { loadEtcdProto } from './proto.js'
 import { LocalBackend } from './testing/local-backend.js'
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? randomInt(1, 2 ** 31))
-const CASES = Number(process.env['FUZZ_CASES'] ?? 400)
+const CASES = Number(process.env['FUZZ_CASES'] ?? 300)
 /** A request not answered within this is a hang. */
 const ANSWER_MS = 5000
 
@@ -357,67 +359,93 @@ function streamCall(client: Client, path: string, messages: Buffer[]): Promise<S
   })
 }
 
-describe(`fuzzing the client inputs (SEED=${SEED}; replay with FUZZ_SEED=${SEED})`, () => {
-  let backend: LocalBackend
-  let server: ClientServer
-  let base: string
+/** The backends fuzzed: the edges over the test double, and over the real replicated server. */
+const BACKENDS: Array<[string, () => Promise<{ backend: EtcdBackend; close(): Promise<void> }>]> = [
+  [
+    'LocalBackend',
+    async () => {
+      const backend = new LocalBackend()
+      return { backend, close: async () => backend.close() }
+    },
+  ],
+  [
+    'a one-member StoreServer',
+    async () => {
+      const cluster = await TestCluster.start(1)
+      return { backend: await cluster.leader(), close: () => cluster.destroy() }
+    },
+  ],
+]
 
-  beforeAll(async () => {
-    console.log(`SEED=${SEED} (replay: FUZZ_SEED=${SEED} npx vitest run src/grpc/fuzz.test.ts)`)
-    backend = new LocalBackend()
-    server = await startClientServer({ host: '127.0.0.1', port: 0, backend, registry: new Registry() })
-    base = `http://127.0.0.1:${server.port}`
-  })
-  afterAll(async () => {
-    await server?.close()
-    backend?.close()
-  })
+describe.each(BACKENDS)(
+  `fuzzing the client inputs over %s (SEED=${SEED}; replay with FUZZ_SEED=${SEED})`,
+  (_name, open) => {
+    let opened: { backend: EtcdBackend; close(): Promise<void> } | undefined
+    let server: ClientServer
+    let base: string
 
-  it("the JSON gateway answers every odd request in etcd's form, without a 5xx or a hang", {
-    timeout: 120_000,
-  }, async () => {
-    const f = new Fuzz(SEED)
-    const problems: string[] = []
-    for (let i = 0; i < CASES; i++) {
-      const c = gatewayCase(f)
-      const got = await send(base, c)
-      const problem = got === 'hang' ? 'no answer (hang)' : checkGatewayAnswer(c, got.status, got.text)
-      if (problem !== undefined)
-        problems.push(
-          `case ${i}: ${c.method} ${c.path} ${JSON.stringify(c.body.slice(0, 200))} -> ${problem}`,
-        )
-    }
-    // The server still serves.
-    const health = await fetch(`${base}/health`)
-    expect(health.status).toBe(200)
-    expect(problems, `SEED=${SEED}`).toEqual([])
-  })
+    beforeAll(async () => {
+      console.log(`SEED=${SEED} (replay: FUZZ_SEED=${SEED} npx vitest run src/grpc/fuzz.test.ts)`)
+      opened = await open()
+      server = await startClientServer({
+        host: '127.0.0.1',
+        port: 0,
+        backend: opened.backend,
+        registry: new Registry(),
+      })
+      base = `http://127.0.0.1:${server.port}`
+    })
+    afterAll(async () => {
+      await server?.close()
+      await opened?.close()
+    })
 
-  it("the gRPC services answer undecodable or odd messages with etcd's statuses, without a hang", {
-    timeout: 120_000,
-  }, async () => {
-    const f = new Fuzz(SEED + 1)
-    const client = new Client(`127.0.0.1:${server.port}`, credentials.createInsecure())
-    const problems: string[] = []
-    try {
-      for (let i = 0; i < CASES / 2; i++) {
-        const streaming = f.chance(0.25)
-        const path = streaming ? f.pick(STREAMS) : f.pick(UNARY)
-        const messages = Array.from({ length: streaming ? 1 + f.int(3) : 1 }, () => protoBytes(f))
-        const got = streaming
-          ? await streamCall(client, path, messages)
-          : await unaryCall(client, path, messages[0] as Buffer)
-        const problem = got === 'hang' ? 'no answer (hang)' : checkGrpcStatus(got)
+    it("the JSON gateway answers every odd request in etcd's form, without a 5xx or a hang", {
+      timeout: 120_000,
+    }, async () => {
+      const f = new Fuzz(SEED)
+      const problems: string[] = []
+      for (let i = 0; i < CASES; i++) {
+        const c = gatewayCase(f)
+        const got = await send(base, c)
+        const problem = got === 'hang' ? 'no answer (hang)' : checkGatewayAnswer(c, got.status, got.text)
         if (problem !== undefined)
           problems.push(
-            `case ${i}: ${path} ${messages.map((m) => m.toString('hex')).join(' ')} -> ${problem}`,
+            `case ${i}: ${c.method} ${c.path} ${JSON.stringify(c.body.slice(0, 200))} -> ${problem}`,
           )
       }
-    } finally {
-      client.close()
-    }
-    const health = await fetch(`${base}/health`)
-    expect(health.status).toBe(200)
-    expect(problems, `SEED=${SEED}`).toEqual([])
-  })
-})
+      // The server still serves.
+      const health = await fetch(`${base}/health`)
+      expect(health.status).toBe(200)
+      expect(problems, `SEED=${SEED}`).toEqual([])
+    })
+
+    it("the gRPC services answer undecodable or odd messages with etcd's statuses, without a hang", {
+      timeout: 120_000,
+    }, async () => {
+      const f = new Fuzz(SEED + 1)
+      const client = new Client(`127.0.0.1:${server.port}`, credentials.createInsecure())
+      const problems: string[] = []
+      try {
+        for (let i = 0; i < CASES / 2; i++) {
+          const streaming = f.chance(0.25)
+          const path = streaming ? f.pick(STREAMS) : f.pick(UNARY)
+          const messages = Array.from({ length: streaming ? 1 + f.int(3) : 1 }, () => protoBytes(f))
+          const got = streaming
+            ? await streamCall(client, path, messages)
+            : await unaryCall(client, path, messages[0] as Buffer)
+          const problem = got === 'hang' ? 'no answer (hang)' : checkGrpcStatus(got)
+          if (problem !== undefined)
+            problems.push(
+              `case ${i}: ${path} ${messages.map((m) => m.toString('hex')).join(' ')} -> ${problem}`,
+            )
+        }
+      } finally {
+        client.close()
+      }
+      const health = await fetch(`${base}/health`)
+      expect(health.status).toBe(200)
+      expect(problems, `SEED=${SEED}`).toEqual([])
+    })
+  },
+)
