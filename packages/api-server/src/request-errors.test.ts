@@ -186,6 +186,19 @@ describe('query options are decoded and validated as kube does', () => {
     expect(r.json.message).toBe(message)
   })
 
+  it.each([
+    ['99999999999999999999', 'value out of range'],
+    ['abc', 'invalid syntax'],
+  ])('resourceVersion=%s is 400 on get, list and watch, as ParseUint refuses it', async (rv, why) => {
+    for (const path of [`${CMS}/one`, CMS, `${CMS}?watch=true&`]) {
+      const r = await send('GET', `${path}${path.endsWith('&') ? '' : '?'}resourceVersion=${rv}`)
+      expect(r.status).toBe(400)
+      expect(r.json.message).toBe(
+        `invalid resource version: resourceVersion: Invalid value: "${rv}": strconv.ParseUint: parsing "${rv}": ${why}`,
+      )
+    }
+  })
+
   it('limit at int64 max is accepted', async () => {
     const r = await send('GET', `${CMS}?limit=9223372036854775807`)
     expect(r.status).toBe(200)

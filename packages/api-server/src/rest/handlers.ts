@@ -37,6 +37,7 @@ import { managerOf, recordUpdate, type UpdateOwnership } from './managed-fields.
 import {
   forStorage,
   generateName,
+  invalidResourceVersion,
   metaOf,
   newUid,
   nowRfc3339,
@@ -94,10 +95,7 @@ const hasStatus = (r: ResourceInfo) => r.subresources.some((s) => s.name === 'st
  */
 export async function getObject(ctx: RestContext, name: string, query: Query): Promise<Obj> {
   const rv = parseResourceVersion(queryParam(query, 'resourceVersion'))
-  if (rv !== undefined && Number.isNaN(rv))
-    throw statusErrors.badRequest(
-      `invalid resource version: ${JSON.stringify(queryParam(query, 'resourceVersion'))}`,
-    )
+  if (rv !== undefined && Number.isNaN(rv)) throw invalidResourceVersion(queryParam(query, 'resourceVersion'))
   if (rv !== undefined && rv > 0) {
     const current = await storageCall(ctx.gr, name, () => ctx.storage.currentRevision())
     if (rv > current) throw tooLargeResourceVersion(rv, current)

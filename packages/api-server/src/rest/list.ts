@@ -26,7 +26,7 @@ import {
 } from '@hakube/api'
 import { isStorageError, resourcePrefix, type Storage } from '@hakube/storage'
 import { storageCall, toStatus } from './errors.js'
-import { type Obj, parseResourceVersion, toWire } from './objects.js'
+import { invalidResourceVersion, type Obj, parseResourceVersion, toWire } from './objects.js'
 import { intParam, type Query, queryParam } from './query.js'
 
 export interface Selectors {
@@ -147,8 +147,7 @@ export interface ListRead {
 export function planListRead(query: Query, prefix: string): ListRead {
   const rvText = queryParam(query, 'resourceVersion')
   const rv = parseResourceVersion(rvText)
-  if (rv !== undefined && Number.isNaN(rv))
-    throw statusErrors.badRequest(`invalid resource version: ${JSON.stringify(rvText)}`)
+  if (rv !== undefined && Number.isNaN(rv)) throw invalidResourceVersion(rvText)
   const match = queryParam(query, 'resourceVersionMatch') ?? ''
   const token = queryParam(query, 'continue') ?? ''
   // int64's top is more than any store holds; past 2^53 it is the same as "no limit" and the

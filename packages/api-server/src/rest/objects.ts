@@ -5,7 +5,7 @@
  * generateName's random suffix.
  */
 import { randomInt, randomUUID } from 'node:crypto'
-import { apiVersionOf, type ResourceInfo } from '@hakube/api'
+import { apiVersionOf, type ResourceInfo, type StatusError, statusErrors } from '@hakube/api'
 import type { StoredObject } from '@hakube/storage'
 
 export type Meta = Record<string, unknown> & {
@@ -70,9 +70,24 @@ export function forStorage(obj: Obj): Obj {
   return copy
 }
 
-/** A `resourceVersion` string as a revision: undefined for unset, NaN for garbage. */
+const UINT64_MAX = 2n ** 64n - 1n
+
+/**
+ * A `resourceVersion` string as a revision: undefined for unset, NaN for what Go's
+ * `strconv.ParseUint(rv, 10, 64)` refuses (garbage, or beyond uint64).
+ */
 export function parseResourceVersion(rv: unknown): number | undefined {
   if (rv === undefined || rv === '') return undefined
-  if (typeof rv !== 'string' || !/^[0-9]+$/.test(rv)) return Number.NaN
+  if (typeof rv !== 'string' || !/^[0-9]+$/.test(rv) || BigInt(rv) > UINT64_MAX) return Number.NaN
   return Number(rv)
+}
+
+/** The etcd3 store's 400 for a resourceVersion the versioner cannot parse (ParseResourceVersion). */
+export function invalidResourceVersion(rv: unknown): StatusError {
+  const text = typeof rv === 'string' ? rv : JSON.stringify(rv)
+  const why = /^[0-9]+$/.test(text) ? 'value out of range' : 'invalid syntax'
+  const q = JSON.stringify(text)
+  return statusErrors.badRequest(
+    `invalid resource version: resourceVersion: Invalid value: ${q}: strconv.ParseUint: parsing ${q}: ${why}`,
+  )
 }

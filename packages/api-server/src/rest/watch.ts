@@ -25,7 +25,7 @@ import type { ApiServer } from '../server.js'
 import { storageCall, toStatus } from './errors.js'
 import type { RestContext } from './handlers.js'
 import { listOptionsInvalid, parseSelectors, readList, selects } from './list.js'
-import { type Obj, parseResourceVersion, toWire } from './objects.js'
+import { invalidResourceVersion, type Obj, parseResourceVersion, toWire } from './objects.js'
 import { boolParam, intParam, type Query, queryParam } from './query.js'
 import { watchEncoder } from './table.js'
 
@@ -55,8 +55,7 @@ export async function serveWatch(
   const encode = watchEncoder(resource, reply.request.headers.accept, query)
   const rvText = queryParam(query, 'resourceVersion')
   const rv = parseResourceVersion(rvText)
-  if (rv !== undefined && Number.isNaN(rv))
-    throw statusErrors.badRequest(`invalid resource version: ${JSON.stringify(rvText)}`)
+  if (rv !== undefined && Number.isNaN(rv)) throw invalidResourceVersion(rvText)
   // 0 means unset, as ListResource reads it.
   const timeoutS =
     intParam(query, 'timeoutSeconds') || randomInt(MIN_REQUEST_TIMEOUT_S, 2 * MIN_REQUEST_TIMEOUT_S)
