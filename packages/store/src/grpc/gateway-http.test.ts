@@ -69,6 +69,38 @@ const CASES: Array<[string, string, string]> = [
   ['POST', '/v3/kv/put', `{"key":"YQ==","value":"${'A'.repeat(4_000_000)}"}`],
 ]
 
+/** Bodies that are not JSON: etcd's gateway answers Go's encoding/json syntax errors. */
+const NOT_JSON = [
+  '{bad',
+  '{',
+  '{"a"',
+  '{"a":',
+  '{"a":}',
+  '{"a" 1}',
+  '{"a":1 "b":2}',
+  '[1 2]',
+  '[1,]',
+  'x',
+  'tru',
+  'nul}',
+  '-',
+  '-x',
+  '1.',
+  '1.e5',
+  '1e',
+  '1e+',
+  '{"key":01}',
+  '"\\q"',
+  '"\\u12g4"',
+  '"a\u0001b"',
+  '{"key":"YQ==",}',
+  '\u0000',
+  "'",
+  '[[[[[[[[[[[',
+  `${'['.repeat(10_001)}${']'.repeat(10_001)}`,
+  `{"key":${'['.repeat(20_000)}`,
+]
+
 describe('the client URL below the gateway, compared with a real etcd 3.4', () => {
   const procs = new Processes()
   let etcd: { url: string; stop(): Promise<void> }
@@ -87,6 +119,15 @@ describe('the client URL below the gateway, compared with a real etcd 3.4', () =
     await server?.close()
     backend?.close()
     await procs.killAll()
+  })
+
+  it("answers bodies that are not JSON with Go's syntax errors, on unary and streaming paths", async () => {
+    for (const path of ['/v3/kv/range', '/v3/watch', '/v3/lease/keepalive'])
+      for (const body of NOT_JSON) {
+        const theirs = await send(etcd.url, 'POST', path, body)
+        const got = await send(ours, 'POST', path, body)
+        expect(got, `${path} ${JSON.stringify(body.slice(0, 40))}`).toEqual(theirs)
+      }
   })
 
   it('answers unknown paths, other methods, unclean paths and oversized messages as etcd', async () => {

@@ -5,6 +5,7 @@
  * descriptors proto-loader produced, so it follows the .proto files.
  */
 import type { PackageDefinition } from '@grpc/proto-loader'
+import { goJsonSyntaxError } from './go-json-syntax.js'
 
 interface FieldDescriptor {
   name: string
@@ -55,9 +56,12 @@ const NUMBER_MARK = '\u0000json-number:'
 
 /**
  * JSON.parse with every number kept as a {@link JsonNumber} (exact text), as Go's decoder keeps it
- * until it knows the target type. Throws SyntaxError on malformed JSON.
+ * until it knows the target type. Throws {@link JsonMappingError} with Go's message on malformed JSON.
  */
 export function parseGatewayJson(text: string): unknown {
+  // Go's words for a syntax fault (etcd's gateway answers with them), before V8 finds it in its own.
+  const syntax = goJsonSyntaxError(text)
+  if (syntax !== undefined) throw new JsonMappingError(syntax)
   let marked = ''
   let i = 0
   while (i < text.length) {
