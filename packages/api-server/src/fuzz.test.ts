@@ -459,6 +459,15 @@ function bodyFor(g: Gen, contentType: string | undefined): Buffer | string | und
         '? [a]\n: b',
         '\t- x',
       ])
+    case 12:
+      // A copy bomb: each copy of a value into itself doubles it.
+      return JSON.stringify(
+        Array.from({ length: g.pick([5, 40, 10_001]) }, (_, i) => ({
+          op: 'copy',
+          from: '/metadata',
+          path: `/metadata/c${i}`,
+        })),
+      )
     default: {
       const obj = g.chance(0.7) ? mutate(g, sampleObject(g)) : sampleObject(g)
       return contentType?.includes('yaml') && g.chance(0.5)

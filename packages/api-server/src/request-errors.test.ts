@@ -392,6 +392,31 @@ describe('deeply nested bodies', () => {
   })
 })
 
+describe('JSON patches are bounded as kube bounds them', () => {
+  it('more than 10,000 operations is 413', async () => {
+    const ops = Array.from({ length: 10_001 }, () => ({ op: 'test', path: '/kind', value: 'ConfigMap' }))
+    const r = await send('PATCH', `${CMS}/one`, JSON.stringify(ops), 'application/json-patch+json')
+    expect(r.status).toBe(413)
+    expectStatus(r.json, 413, 'RequestEntityTooLarge')
+    expect(r.json.message).toBe(
+      'Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001',
+    )
+  })
+
+  it('copies that grow the object past 3 MiB are 422 (a value copied into itself doubles)', async () => {
+    const ops = [
+      { op: 'add', path: '/data', value: { seed: 'x'.repeat(200_000) } },
+      ...Array.from({ length: 12 }, (_, i) => ({ op: 'copy', from: '/data', path: `/data/c${i}` })),
+    ]
+    const r = await send('PATCH', `${CMS}/one`, JSON.stringify(ops), 'application/json-patch+json')
+    expect(r.status).toBe(422)
+    expect(r.json.message).toMatch(
+      /^Unable to complete the copy, the accumulated size increase of copy is \d+, exceeding the limit 3145728$/,
+    )
+    expect((await send('GET', `${CMS}/one`)).status).toBe(200)
+  })
+})
+
 describe('[]byte fields are base64, as Go decodes them', () => {
   it.each([
     ['ConfigMap', CMS, { binaryData: { k: 'not base64' } }, 'illegal base64 data at input byte 3'],

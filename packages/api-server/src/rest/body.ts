@@ -223,9 +223,27 @@ function addAt(doc: unknown, pointer: string, value: unknown, replace: boolean):
   return doc
 }
 
-/** RFC 6902 on a copy of `doc`; throws 422 when an operation does not apply. */
+/** handlers/patch.go's maxJSONPatchOperations. */
+export const MAX_JSON_PATCH_OPERATIONS = 10_000
+/**
+ * json-patch's AccumulatedCopySizeLimit as kube-apiserver sets it (JSONPatchMaxCopyBytes, 3 MiB):
+ * without it a few dozen `copy` operations that copy a value into itself double the object each
+ * time, until the process runs out of memory.
+ */
+export const JSON_PATCH_MAX_COPY_BYTES = 3 * 1024 * 1024
+
+/**
+ * RFC 6902 on a copy of `doc`; throws 413 for more than {@link MAX_JSON_PATCH_OPERATIONS}
+ * operations and 422 when an operation does not apply or the copies grow past
+ * {@link JSON_PATCH_MAX_COPY_BYTES}.
+ */
 export function applyJsonPatch(doc: unknown, ops: readonly JsonPatchOp[]): unknown {
+  if (ops.length > MAX_JSON_PATCH_OPERATIONS)
+    throw statusErrors.requestEntityTooLarge(
+      `The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${ops.length}`,
+    )
   let out: unknown = structuredClone(doc)
+  let copied = 0
   for (const op of ops) {
     const path = typeof op.path === 'string' ? op.path : ''
     switch (op.op) {
@@ -243,9 +261,16 @@ export function applyJsonPatch(doc: unknown, ops: readonly JsonPatchOp[]): unkno
         out = addAt(out, path, v, false)
         break
       }
-      case 'copy':
-        out = addAt(out, path, structuredClone(getAt(out, op.from ?? '')), false)
+      case 'copy': {
+        const value = getAt(out, op.from ?? '')
+        copied += Buffer.byteLength(JSON.stringify(value) ?? '')
+        if (copied > JSON_PATCH_MAX_COPY_BYTES)
+          throw patchFailed(
+            `Unable to complete the copy, the accumulated size increase of copy is ${copied}, exceeding the limit ${JSON_PATCH_MAX_COPY_BYTES}`,
+          )
+        out = addAt(out, path, structuredClone(value), false)
         break
+      }
       case 'test':
         if (JSON.stringify(canonical(getAt(out, path))) !== JSON.stringify(canonical(op.value)))
           throw patchFailed(`testing value ${path} failed: test failed`)
