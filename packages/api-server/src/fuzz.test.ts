@@ -546,7 +546,7 @@ function rawFraming(g: Gen, path: string): Buffer {
     `${g.pick(['G ET', 'GET\u0000', 'FOO', '', 'get'])} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
     `GET ${path} HTTP/${g.pick(['9.9', '1', 'x', '1.1.1'])}\r\nHost: x\r\nConnection: close\r\n\r\n`,
     `GET ${path} HTTP/1.1\r\nHost: x\r\nBad Header\r\nConnection: close\r\n\r\n`,
-    `GET ${path} HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(g.pick([20_000, 100_000]))}\r\nConnection: close\r\n\r\n`,
+    `GET ${path} HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(g.pick([20_000, 1_100_000]))}\r\nConnection: close\r\n\r\n`,
     `GET ${path} HTTP/1.1\r\nHost: x\r\nX-Fold: a\r\n b\r\nConnection: close\r\n\r\n`,
     `GET ${path.replace('/', ' /')} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
   ]

@@ -27,6 +27,9 @@ import { boolParam, type Query } from './rest/query.js'
 /** Longest wait for in-flight requests at shutdown before their connections are cut. */
 const SHUTDOWN_GRACE_MS_MAX = 5000
 
+/** net/http's DefaultMaxHeaderBytes (1 MiB), which kube-apiserver keeps. */
+export const MAX_HEADER_BYTES = 1 << 20
+
 /** kube-apiserver's MaxRequestBodyBytes (3 MiB). */
 export const MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024
 
@@ -110,9 +113,16 @@ export class ApiServer {
         reply.code(err.code).send(err.toJSON())
       },
       clientErrorHandler: clientError,
+      // Go's http.DefaultMaxHeaderBytes (node's own default is 16 KiB); past it, 431.
       ...(config.tls === undefined
-        ? {}
-        : { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } }),
+        ? { http: { maxHeaderSize: MAX_HEADER_BYTES } }
+        : {
+            https: {
+              cert: readFileSync(config.tls.certFile),
+              key: readFileSync(config.tls.keyFile),
+              maxHeaderSize: MAX_HEADER_BYTES,
+            },
+          }),
     })
     // CONNECT is no request node's parser hands to fastify; without a listener the socket is just cut.
     this.app.server.on('connect', (_req: IncomingMessage, socket: Duplex) =>
