@@ -2,7 +2,8 @@
  * Seeded fuzzing of the store's client inputs (JSON gateway and gRPC), run by the package's normal
  * `vitest run`. Requests are malformed or odd on purpose: bad JSON, values of the wrong type, huge
  * numbers, non-base64 bytes, deep nesting, unknown paths, other methods, oversized bodies; raw bytes
- * that are not (or not quite) protobuf to the KV, Lease and Watch methods.
+ * that are not (or not quite) protobuf to the KV, Lease and Watch methods (and the Cluster, Maintenance
+ * and Auth methods that cannot take the test cluster's quorum away).
  *
  * It fails on a 5xx answer (501 Unimplemented aside: documented as not supported), on an error body
  * that is not etcd's (`{"error","message","code"}` from the gateway, with grpc-gateway's plain-text
@@ -270,6 +271,23 @@ const UNARY = [
   '/etcdserverpb.Lease/LeaseRevoke',
   '/etcdserverpb.Lease/LeaseTimeToLive',
   '/etcdserverpb.Lease/LeaseLeases',
+  // Not MemberAdd: a member added to the one-member cluster would take its quorum away.
+  '/etcdserverpb.Cluster/MemberList',
+  '/etcdserverpb.Cluster/MemberRemove',
+  '/etcdserverpb.Cluster/MemberUpdate',
+  '/etcdserverpb.Cluster/MemberPromote',
+  '/etcdserverpb.Maintenance/Alarm',
+  '/etcdserverpb.Maintenance/Status',
+  '/etcdserverpb.Maintenance/Hash',
+  '/etcdserverpb.Maintenance/HashKV',
+  '/etcdserverpb.Maintenance/Defragment',
+  '/etcdserverpb.Maintenance/MoveLeader',
+  '/etcdserverpb.Auth/AuthDisable',
+  '/etcdserverpb.Auth/Authenticate',
+  '/etcdserverpb.Auth/UserGet',
+  '/etcdserverpb.Auth/UserList',
+  '/etcdserverpb.Auth/RoleGet',
+  '/etcdserverpb.Auth/RoleRevokePermission',
 ]
 const STREAMS = ['/etcdserverpb.Watch/Watch', '/etcdserverpb.Lease/LeaseKeepAlive']
 const ETCD_MESSAGES = new Set<string>(Object.values(STORE_ERRORS).map((e) => e.message))
