@@ -395,6 +395,38 @@ describe('deeply nested bodies', () => {
   })
 })
 
+describe('managedFields that do not decode are ignored, as the field manager ignores them', () => {
+  const bogus = [
+    { manager: 'x', operation: 'Bogus', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: {} },
+    { manager: 'y', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV2', fieldsV1: {} },
+  ]
+  it.each(bogus)('a create with %j records only the writer', async (entry) => {
+    const name = `mf-${entry.manager}`
+    const r = await send(
+      'POST',
+      `${CMS}?fieldManager=writer`,
+      cm(name, { metadata: { name, managedFields: [entry] } }),
+    )
+    expect(r.status).toBe(201)
+    const managers = (r.json['metadata'] as { managedFields: Array<{ manager: string }> }).managedFields.map(
+      (e) => e.manager,
+    )
+    expect(managers).toEqual(['writer'])
+  })
+  it('an update with them keeps the stored ones', async () => {
+    const r = await send(
+      'PUT',
+      `${CMS}/mf-x?fieldManager=other`,
+      cm('mf-x', { metadata: { name: 'mf-x', managedFields: bogus } }),
+    )
+    expect(r.status).toBe(200)
+    const managers = (r.json['metadata'] as { managedFields: Array<{ manager: string }> }).managedFields.map(
+      (e) => e.manager,
+    )
+    expect(managers).toEqual(['writer'])
+  })
+})
+
 describe('JSON patches are bounded as kube bounds them', () => {
   it('more than 10,000 operations is 413', async () => {
     const ops = Array.from({ length: 10_001 }, () => ({ op: 'test', path: '/kind', value: 'ConfigMap' }))

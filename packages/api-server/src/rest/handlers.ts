@@ -134,6 +134,24 @@ export function decode(resource: DecodeTarget, body: unknown, query: Query): Obj
   return r.object
 }
 
+/**
+ * Whether managedFields from a request decode as the field manager's DecodeManagedFields requires
+ * (operation Apply or Update, an apiVersion, fieldsType FieldsV1). When they do not, kube's
+ * FieldManager.Update falls back to the live object's managed fields: the client's are ignored.
+ */
+function managedFieldsDecode(entries: unknown): boolean {
+  if (entries === undefined) return true
+  if (!Array.isArray(entries)) return false
+  return entries.every(
+    (e) =>
+      isObject(e) &&
+      (e['operation'] === 'Apply' || e['operation'] === 'Update') &&
+      typeof e['apiVersion'] === 'string' &&
+      e['apiVersion'] !== '' &&
+      e['fieldsType'] === 'FieldsV1',
+  )
+}
+
 export function checkNamespaceMatches(ctx: RestContext, obj: Obj): void {
   const m = metaOf(obj)
   if (!ctx.resource.namespaced) {
@@ -194,6 +212,7 @@ export async function createObject(
   let obj = decode(resource, body, query)
   checkNamespaceMatches(ctx, obj)
   const m0 = metaOf(obj)
+  if (recordOwnership && !managedFieldsDecode(m0['managedFields'])) delete m0['managedFields']
   if (m0.resourceVersion !== undefined && m0.resourceVersion !== '')
     throw statusErrors.internalError('resourceVersion should not be set on objects to be created')
   prepareStatusForCreate(resource.kind, obj)
@@ -277,7 +296,9 @@ export async function guaranteedUpdate(
       next = applyDefaults(resource.kind, next)
       const m = metaOf(next)
       if (m.uid === undefined || m.uid === '') m.uid = om.uid
-      // An update that does not mention managedFields keeps them (an empty list clears them).
+      // An update that does not mention managedFields keeps them (an empty list clears them), and
+      // so does one whose managedFields do not decode.
+      if (!managedFieldsDecode(m['managedFields'])) delete m['managedFields']
       if (m['managedFields'] === undefined && om['managedFields'] !== undefined)
         m['managedFields'] = om['managedFields']
       m.creationTimestamp = om.creationTimestamp
