@@ -7,7 +7,11 @@
  *   TooManyRequests with `Retry-After: 1`. Long-running requests (watches) are not counted.
  * - timeout: a non-long-running request unanswered after --request-timeout gets 504 Timeout.
  * - bodies over 3 MiB get 413; malformed JSON 400; an unsupported Content-Type 415; an unknown path
- *   404 NotFound. Every error body is a Kubernetes `Status`; no input crashes the process.
+ *   404 NotFound. Every error body is a Kubernetes `Status`; no input crashes the process. That
+ *   includes what never reaches a route: a bad percent-encoding in the path (400, Go's
+ *   `invalid URL escape "%zz"`), requests node's HTTP parser refuses (bad Content-Length or chunked
+ *   framing, an unknown method: 400 on a closing connection), headers over Go's 1 MiB (431), and
+ *   CONNECT (405). src/fuzz.test.ts holds the server to this.
  * - /healthz, /livez, /readyz (the `etcd` check asks the storage; `shutdown` fails once SIGTERM came),
  *   /version, /metrics (prom-client: requests by verb, resource and code, latency, in-flight).
  *

@@ -1,8 +1,10 @@
 /**
  * The REST core: every resource of the registry at `/api/v1/...` and `/apis/<group>/<version>/...`
  * with kube-apiserver's verbs and semantics (see handlers.ts, list.ts and watch.ts for each verb's
- * rules). Unknown resources get 404 NotFound, verbs a resource lacks 405 MethodNotAllowed, and every
- * storage failure a Status (errors.ts); nothing a client sends crashes the server.
+ * rules). Unknown resources get 404 NotFound, verbs a resource lacks (and methods no route takes:
+ * TRACE, OPTIONS, ...) 405 MethodNotAllowed, and every storage failure a Status (errors.ts); nothing
+ * a client sends crashes the server. Query options are decoded and validated before a body is read
+ * (request-options.ts), and a body's nesting is measured before anything parses it (nesting.ts).
  *
  * Subresources: `/status` (handlers.ts), `pods/binding` and `/scale` (subresources.ts). Deletion,
  * graceful for pods, is in delete.ts.
