@@ -9,6 +9,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { type GrpcObject, loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js'
 import { Long, loadSync, type MessageTypeDefinition, type PackageDefinition } from '@grpc/proto-loader'
+import { GogoUnmarshal } from './gogo-unmarshal.js'
 
 /** Where the .proto files live (same relative path from src/grpc and dist/grpc). */
 export const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url))
@@ -38,7 +39,7 @@ export class UndecodableRequest {
   constructor(readonly reason: string) {}
 }
 
-/** protobufjs' decoding errors in golang/protobuf's words, as etcd 3.4's messages carry them. */
+/** protobufjs' decoding errors in gogoproto's words (for what the gogoproto walk let through). */
 function goProtoReason(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err)
   if (/index out of range/.test(msg)) return 'unexpected EOF'
@@ -47,12 +48,20 @@ function goProtoReason(err: unknown): string {
   return `proto: ${msg}`
 }
 
-function tolerant(def: ServiceDefinition): ServiceDefinition {
+/**
+ * The service with request deserializers that never throw: bytes etcd's gogoproto code refuses (see
+ * gogo-unmarshal.ts), or protobufjs cannot decode, become an {@link UndecodableRequest} with etcd's words.
+ */
+function tolerant(def: ServiceDefinition, gogo: GogoUnmarshal): ServiceDefinition {
   const out: Record<string, unknown> = {}
   for (const [name, m] of Object.entries(def)) {
+    const requestType = (m as { requestType?: { type?: { name?: string } } }).requestType?.type?.name
+    const full = `etcdserverpb.${requestType ?? ''}`
     out[name] = {
       ...m,
       requestDeserialize: (bytes: Buffer): unknown => {
+        const refused = requestType === undefined ? undefined : gogo.check(full, bytes)
+        if (refused !== undefined) return new UndecodableRequest(refused)
         try {
           return m.requestDeserialize(bytes)
         } catch (err) {
@@ -95,10 +104,11 @@ export function loadEtcdProto(): EtcdProto {
   })
   const grpcObject = loadPackageDefinition(packageDefinition)
   const pkg = grpcObject['etcdserverpb'] as GrpcObject
+  const gogo = new GogoUnmarshal(packageDefinition)
   const service = (name: string): ServiceDefinition => {
     const ctor = pkg[name] as { service?: ServiceDefinition } | undefined
     if (ctor?.service === undefined) throw new Error(`proto: service etcdserverpb.${name} missing`)
-    return tolerant(ctor.service)
+    return tolerant(ctor.service, gogo)
   }
   cached = {
     packageDefinition,
