@@ -52,7 +52,24 @@ function goFieldName(name: string): string {
 }
 
 export class GogoUnmarshal {
+  /** Per message: its fields by number, and the resolved full names of its message-typed fields. */
+  private readonly layouts = new Map<string, Map<number, FieldDescriptor & { full?: string }>>()
+
   constructor(private readonly defs: PackageDefinition) {}
+
+  private layout(full: string): Map<number, FieldDescriptor & { full?: string }> {
+    let l = this.layouts.get(full)
+    if (l === undefined) {
+      l = new Map(
+        this.fields(full).map((f) => [
+          f.number,
+          f.type === 'TYPE_MESSAGE' ? { ...f, full: this.resolve(full, f.typeName) } : f,
+        ]),
+      )
+      this.layouts.set(full, l)
+    }
+    return l
+  }
 
   /** The error message etcd 3.4 gives for `bytes` as a `full` message, or undefined if it decodes. */
   check(full: string, bytes: Uint8Array): string | undefined {
@@ -82,7 +99,7 @@ export class GogoUnmarshal {
 
   private message(full: string, b: Uint8Array, from: number, l: number): void {
     const simple = full.slice(full.lastIndexOf('.') + 1)
-    const byNumber = new Map(this.fields(full).map((f) => [f.number, f]))
+    const byNumber = this.layout(full)
     let i = from
     const varint = (): bigint => {
       let v = 0n
@@ -127,7 +144,7 @@ export class GogoUnmarshal {
         const n = length()
         const post = i + n
         if (post > l) throw EOF()
-        if (f.type === 'TYPE_MESSAGE') this.message(this.resolve(full, f.typeName), b, i, post)
+        if (f.full !== undefined) this.message(f.full, b, i, post)
         else if (packable) {
           const end = l
           l = post
