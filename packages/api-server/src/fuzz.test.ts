@@ -526,7 +526,9 @@ async function sendHttp(
       ...(body !== undefined && method !== 'GET' && method !== 'HEAD' && { body }),
     })
     if (res.statusCode < 400 && (res.headers['transfer-encoding'] === 'chunked' || path.includes('watch'))) {
-      // A watch (or any stream): the answer is what matters, not how long it lasts.
+      // A watch (or any stream): the answer is what matters, not how long it lasts. Destroying an
+      // unfinished undici body emits an AbortError; it is the expected end here, not a failure.
+      res.body.on('error', () => {})
       res.body.destroy()
       return { code: res.statusCode, text: '' }
     }
