@@ -82,6 +82,69 @@ export class GogoUnmarshal {
     }
   }
 
+  /**
+   * `bytes` (which {@link check} accepted) re-encoded with only the fields gogoproto keeps: unknown
+   * fields dropped (etcd's messages keep no unrecognized bytes), keys in their shortest form, nested
+   * messages re-encoded the same way with their lengths recomputed. protobufjs reads keys as 32-bit
+   * varints, so a key gogoproto reads as a longer varint (accepted by Go, its field number truncated)
+   * would make protobufjs misread what etcd decodes: hand it this form instead.
+   */
+  canonical(full: string, bytes: Uint8Array): Uint8Array {
+    return Uint8Array.from(this.reencode(full, bytes, 0, bytes.length))
+  }
+
+  private reencode(full: string, b: Uint8Array, from: number, l: number): number[] {
+    const byNumber = this.layout(full)
+    const out: number[] = []
+    let i = from
+    const varint = (): bigint => {
+      let v = 0n
+      for (let shift = 0n; i < l; shift += 7n) {
+        const c = b[i++] as number
+        v |= BigInt(c & 0x7f) << shift
+        if (c < 0x80) break
+      }
+      return BigInt.asUintN(64, v)
+    }
+    const put = (v: bigint): void => {
+      let x = BigInt.asUintN(64, v)
+      while (x >= 0x80n) {
+        out.push(Number(x & 0x7fn) | 0x80)
+        x >>= 7n
+      }
+      out.push(Number(x))
+    }
+    while (i < l) {
+      const pre = i
+      const wire = varint()
+      const fieldNum = Number(BigInt.asIntN(32, wire >> 3n))
+      const wireType = Number(wire & 7n)
+      const f = byNumber.get(fieldNum)
+      if (f === undefined) {
+        i = pre + skip(b, pre, l)
+        continue
+      }
+      const start = i
+      if (wireType === 0) varint()
+      else if (wireType === 1 || wireType === 5) i += wireType === 1 ? 8 : 4
+      else {
+        const n = Number(BigInt.asIntN(64, varint()))
+        if (f.full !== undefined) {
+          const inner = this.reencode(f.full, b, i, i + n)
+          put(BigInt((fieldNum << 3) | 2))
+          put(BigInt(inner.length))
+          for (const x of inner) out.push(x)
+          i += n
+          continue
+        }
+        i += n
+      }
+      put(BigInt(fieldNum) * 8n + BigInt(wireType))
+      for (let k = start; k < i; k++) out.push(b[k] as number)
+    }
+    return out
+  }
+
   private fields(full: string): FieldDescriptor[] {
     const d = this.defs[full] as { type?: { field?: FieldDescriptor[] } } | undefined
     return d?.type?.field ?? []

@@ -65,6 +65,13 @@ function tolerant(def: ServiceDefinition, gogo: GogoUnmarshal): ServiceDefinitio
         try {
           return m.requestDeserialize(bytes)
         } catch (err) {
+          // gogoproto accepted these bytes: what protobufjs cannot read (a key longer than 32 bits,
+          // unknown fields it trips on) is read again in the form gogoproto would have kept.
+          if (requestType !== undefined) {
+            try {
+              return m.requestDeserialize(Buffer.from(gogo.canonical(full, bytes)))
+            } catch {}
+          }
           return new UndecodableRequest(goProtoReason(err))
         }
       },
