@@ -109,6 +109,13 @@ export function instrumentStorage(inner: Storage): InstrumentedStorage {
       timed('update', key, () => inner.update<T>(key, value, rev, options)),
     delete: <T>(key: string, options?: DeleteOptions): Promise<StoredObject<T>> =>
       timed('delete', key, () => inner.delete<T>(key, options)),
+    putWithTtl: <T>(
+      key: string,
+      value: T,
+      ttlSeconds: number,
+      options?: CallOptions,
+    ): Promise<StoredObject<T>> =>
+      timed('update', key, () => inner.putWithTtl<T>(key, value, ttlSeconds, options)),
     watch: <T>(options: WatchOptions, handler: WatchHandler<T>): Promise<Watch> =>
       timed('watch', options.key ?? options.prefix, () => inner.watch<T>(options, handler)),
     compact: (revision: number, options?: CallOptions) =>

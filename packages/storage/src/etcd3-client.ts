@@ -46,7 +46,7 @@ import { loadEtcdProto } from '@hakube/store/grpc-proto'
 import { StorageError } from './errors.js'
 
 export type Msg = Record<string, unknown>
-export type Service = 'KV' | 'Watch' | 'Maintenance'
+export type Service = 'KV' | 'Watch' | 'Maintenance' | 'Lease'
 export type RetryClass = 'read' | 'idempotent' | 'write'
 
 export interface Etcd3ClientOptions {

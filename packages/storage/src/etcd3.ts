@@ -85,6 +85,7 @@ function opToProto(op: RequestOp): Msg {
         request_put: {
           key: buf(op.request.key),
           value: buf(op.request.value),
+          lease: String(op.request.lease ?? 0n),
           prev_kv: op.request.prevKv === true,
         },
       }
@@ -354,6 +355,21 @@ class Etcd3Engine implements KvEngine {
       }
       throw err
     }
+  }
+
+  async leaseGrant(ttlSeconds: number, opts: KvCallOptions): Promise<bigint> {
+    // Granting twice (a retry after a lost answer) only leaves an unused lease to expire.
+    const res = await this.client.unary(
+      'Lease',
+      'LeaseGrant',
+      { TTL: String(ttlSeconds), ID: '0' },
+      'idempotent',
+      opts.deadline,
+    )
+    const id = BigInt((res['ID'] as string | undefined) ?? '0')
+    if (id === 0n)
+      throw new StorageError('InvalidObject', { detail: `lease not granted: ${String(res['error'])}` })
+    return id
   }
 
   watch(req: KvWatchRequest, sink: (msg: KvWatchMessage) => void): KvWatch {

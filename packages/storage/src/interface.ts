@@ -144,6 +144,18 @@ export interface Storage {
   /** Deletes the key and resolves with the deleted object; NotFound, or Conflict on a failed precondition. */
   delete<T = unknown>(key: string, options?: DeleteOptions): Promise<StoredObject<T>>
   /**
+   * Writes the key unconditionally, attached to a new lease of `ttlSeconds`: unless written again,
+   * the key is deleted (a DELETED event) once the lease expires. This is what k8s.io/apiserver's etcd3
+   * store does for an update with a TTL (kube-apiserver's master leases, `/registry/masterleases/`);
+   * on etcd3 it is an etcd lease, the memory backend expires it with a timer of this process.
+   */
+  putWithTtl<T = unknown>(
+    key: string,
+    value: T,
+    ttlSeconds: number,
+    options?: CallOptions,
+  ): Promise<StoredObject<T>>
+  /**
    * Starts a watch; events go to `handler` in order. Resolves once the watch is established (or has
    * already ended with an ERROR event, e.g. TooOld).
    */

@@ -43,6 +43,8 @@ export interface KvEngine {
   range(req: RangeRequest, serializable: boolean, opts: KvCallOptions): Promise<RangeResponse>
   txn(req: TxnRequest, opts: KvCallOptions): Promise<TxnResponse>
   compact(revision: number, opts: KvCallOptions): Promise<void>
+  /** Grants a lease of `ttlSeconds` (etcd LeaseGrant) and resolves with its id. */
+  leaseGrant(ttlSeconds: number, opts: KvCallOptions): Promise<bigint>
   watch(req: KvWatchRequest, sink: (msg: KvWatchMessage) => void): KvWatch
   readiness(opts: KvCallOptions): Promise<Readiness>
   close(): Promise<void>

@@ -254,6 +254,40 @@ export class KvStorage implements Storage {
     return decodeKv<T>(prev)
   }
 
+  async putWithTtl<T = unknown>(
+    key: string,
+    value: T,
+    ttlSeconds: number,
+    options?: CallOptions,
+  ): Promise<StoredObject<T>> {
+    const k = checkKey(key)
+    if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds <= 0) {
+      throw new StorageError('InvalidObject', { key, detail: 'ttlSeconds must be a positive integer' })
+    }
+    const v = encodeValue(key, value)
+    const call = this.deadline(options)
+    // A new lease per write, as the etcd3 store of k8s.io/apiserver attaches one (its lease manager
+    // reuses leases across keys; one key here, so one lease a write, the old one left to expire).
+    const lease = await this.engine.leaseGrant(ttlSeconds, call)
+    const res = await this.engine.txn(
+      {
+        compare: [],
+        success: [{ op: 'put', request: { key: k, value: v, lease, prevKv: true } }],
+        failure: [],
+      },
+      call,
+    )
+    const put = res.responses[0]
+    const prev = put?.op === 'put' ? put.response.prevKv : undefined
+    const rev = res.header.revision
+    return {
+      key,
+      value: decodeValue<T>(key, v, rev),
+      modRevision: rev,
+      createRevision: prev?.createRevision ?? rev,
+    }
+  }
+
   async compact(revision: number, options?: CallOptions): Promise<void> {
     checkRevision('revision', revision)
     await this.engine.compact(revision, this.deadline(options))

@@ -65,8 +65,11 @@ function mapStoreError(err: StoreError, compactRevision: number): StorageError {
 
 class MemoryEngine implements KvEngine {
   readonly name = 'memory'
-  readonly store = new MvccStore()
+  readonly store: MvccStore
   private readonly hub: WatchHub
+  /** Granted leases and their expiry timers (etcd's lessor, emulated: no renewals, no checkpoints). */
+  private readonly leases = new Map<bigint, NodeJS.Timeout>()
+  private nextLeaseId = 1n
   private progressTimer: NodeJS.Timeout | undefined
   private closed = false
 
@@ -78,6 +81,7 @@ class MemoryEngine implements KvEngine {
     if (!Number.isSafeInteger(startRevision) || startRevision < 1) {
       throw new StorageError('InvalidObject', { detail: 'startRevision must be a positive safe integer' })
     }
+    this.store = new MvccStore({ leaseExists: (id) => this.leases.has(id) })
     // An empty state at startRevision, compacted there: older revisions are TooOld, not "empty".
     if (startRevision > 1) this.store.restoreState(startRevision, startRevision, [])
     this.hub = new WatchHub(this.store)
@@ -112,6 +116,19 @@ class MemoryEngine implements KvEngine {
     }
     const r = this.store.compact(revision)
     if (!r.ok) throw mapStoreError(r.error, this.store.compactRevision)
+  }
+
+  async leaseGrant(ttlSeconds: number): Promise<bigint> {
+    this.check()
+    const id = this.nextLeaseId++
+    const timer = setTimeout(() => {
+      this.leases.delete(id)
+      if (!this.closed) this.store.revokeLease(id)
+    }, ttlSeconds * 1000)
+    // An api-server exiting must not wait for its master lease to expire.
+    timer.unref()
+    this.leases.set(id, timer)
+    return id
   }
 
   async readiness(): Promise<Readiness> {
@@ -198,6 +215,8 @@ class MemoryEngine implements KvEngine {
   async close(): Promise<void> {
     this.closed = true
     if (this.progressTimer !== undefined) clearInterval(this.progressTimer)
+    for (const timer of this.leases.values()) clearTimeout(timer)
+    this.leases.clear()
     this.hub.close()
   }
 }

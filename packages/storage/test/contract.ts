@@ -300,6 +300,31 @@ export function storageContract(name: string, setup: () => Promise<ContractSetup
       ])
     })
 
+    it('putWithTtl: the key lives while rewritten and is deleted (a DELETED event) once its TTL passes', async () => {
+      // kube's master leases: written every 10 s with a 15 s TTL; scaled down to 2 s here (etcd's
+      // minimum TTL with a 1 s election timeout is 1.5 s, rounded up).
+      const key = `/registry/${freshResource('masterleases')}/127.0.0.1`
+      const log = new EventLog<Pod>()
+      const w = await s.watch<Pod>({ key, afterRevision: 0 }, log.handler)
+      const first = await s.putWithTtl<Pod>(key, { name: 'a', n: 1 }, 2)
+      expect(first.value).toEqual({ name: 'a', n: 1 })
+      expect(first.createRevision).toBe(first.modRevision)
+      const t0 = Date.now()
+      // Rewritten before the first lease expires: still there after it would have.
+      await new Promise((r) => setTimeout(r, 1_000))
+      const second = await s.putWithTtl<Pod>(key, { name: 'a', n: 2 }, 2)
+      expect(second.createRevision).toBe(first.createRevision)
+      await new Promise((r) => setTimeout(r, 1_500))
+      expect((await s.get<Pod>(key)).value.n).toBe(2)
+      const evs = await log.until(3, 15_000)
+      expect(evs.map((e) => e.type)).toEqual(['ADDED', 'MODIFIED', 'DELETED'])
+      // Not before the second write's TTL (1 s of slack for timer and lessor granularity).
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(2_000)
+      await expectError(s.get(key), 'NotFound')
+      await expectError(s.putWithTtl(key, {}, 0), 'InvalidObject')
+      w.close()
+    }, 30_000)
+
     it('exactly one of N concurrent conflicting updates wins', async () => {
       const key = `/registry/${freshResource('leases')}/kube-system/lock`
       const c = await s.create(key, { holder: 'none' })
