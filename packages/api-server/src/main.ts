@@ -9,9 +9,11 @@ import pino from 'pino'
 import { startSystemNamespaces } from './bootstrap.js'
 import { registerDiscovery } from './discovery.js'
 import { instrumentStorage } from './instrumented-storage.js'
+import { startKubernetesService } from './kubernetes-service.js'
 import { registerOpenAPI } from './openapi/register.js'
 import { helpText, parseApiServerFlags } from './options.js'
 import { registerResourceRoutes } from './rest/index.js'
+import { firstServiceIp, parseServiceCidr, ServiceIpAllocator } from './rest/service-ips.js'
 import { ApiServer } from './server.js'
 
 async function main(): Promise<void> {
@@ -50,14 +52,33 @@ async function main(): Promise<void> {
   const systemNamespaces = startSystemNamespaces(storage, {
     onError: (err) => log.warn({ err }, 'creating the system namespaces failed; retrying'),
   })
+  // Validated by parseApiServerFlags.
+  const cidr = parseServiceCidr(config.serviceClusterIpRange) as NonNullable<
+    ReturnType<typeof parseServiceCidr>
+  >
+  const kubernetesService = startKubernetesService({
+    storage,
+    serviceIps: new ServiceIpAllocator(storage, cidr),
+    clusterIp: firstServiceIp(cidr),
+    publicIp: config.advertiseAddress,
+    securePort: port,
+    endpointReconciler: config.endpointReconcilerType,
+    leaseTtlSeconds: config.masterLeaseTtlSeconds,
+    // kube: a 15 s TTL written every 10 s.
+    intervalMs: Math.round((config.masterLeaseTtlSeconds * 1000 * 2) / 3),
+    onError: (err) => log.warn({ err }, 'reconciling the kubernetes service failed; retrying'),
+    after: systemNamespaces.ready,
+  })
   let stopping = false
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) return
     stopping = true
     systemNamespaces.stop()
     log.info({ signal }, 'received signal; shutting down')
-    server
-      .shutdown()
+    // kube's PreShutdownHook: this api-server leaves the kubernetes Endpoints before it stops serving.
+    kubernetesService
+      .stop()
+      .then(() => server.shutdown())
       .then(() => storage.close())
       .then(
         () => {

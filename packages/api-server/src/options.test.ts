@@ -7,7 +7,7 @@ import { parseApiServerFlags } from './options.js'
 
 describe('hakube-apiserver flags', () => {
   it('defaults as kube-apiserver, with the memory backend when no --etcd-servers', () => {
-    const r = parseApiServerFlags([])
+    const r = parseApiServerFlags([], {})
     if (!r.ok || !('config' in r)) throw new Error(JSON.stringify(r))
     expect(r.config).toEqual({
       etcdServers: [],
@@ -15,7 +15,10 @@ describe('hakube-apiserver flags', () => {
       etcdCompactionIntervalMs: 300_000,
       bindAddress: '0.0.0.0',
       securePort: 6443,
-      advertiseAddress: '0.0.0.0',
+      // No host interface given: kube would fail to find one; hakube falls back to loopback.
+      advertiseAddress: '127.0.0.1',
+      endpointReconcilerType: 'lease',
+      masterLeaseTtlSeconds: 15,
       serviceClusterIpRange: '10.96.0.0/12',
       maxRequestsInflight: 400,
       maxMutatingRequestsInflight: 200,
@@ -51,7 +54,34 @@ describe('hakube-apiserver flags', () => {
     })
   })
 
+  it('--advertise-address defaults to the bind address, or for 0.0.0.0 the first external IPv4 address', () => {
+    const eth0 = { address: '192.0.2.7', family: 'IPv4', internal: false } as const
+    const lo = { address: '127.0.0.1', family: 'IPv4', internal: true } as const
+    const v6 = { address: 'fe80::1', family: 'IPv6', internal: false } as const
+    const ifaces = { lo: [lo], eth0: [v6, eth0] } as never
+    const adv = (argv: string[]) => {
+      const r = parseApiServerFlags(argv, ifaces)
+      return r.ok && 'config' in r ? r.config.advertiseAddress : r
+    }
+    expect(adv([])).toBe('192.0.2.7')
+    expect(adv(['--bind-address=127.0.1.170'])).toBe('127.0.1.170')
+    expect(adv(['--bind-address=127.0.1.170', '--advertise-address=127.0.1.171'])).toBe('127.0.1.171')
+    const r = parseApiServerFlags(['--endpoint-reconciler-type=none', '--endpoint-reconciler-lease-ttl=3s'])
+    expect(r.ok && 'config' in r && r.config).toMatchObject({
+      endpointReconcilerType: 'none',
+      masterLeaseTtlSeconds: 3,
+    })
+  })
+
   it.each([
+    [
+      ['--endpoint-reconciler-type=master-count'],
+      '--endpoint-reconciler-type: invalid value "master-count" (lease or none)',
+    ],
+    [
+      ['--endpoint-reconciler-lease-ttl=1500ms'],
+      '--endpoint-reconciler-lease-ttl must be a whole number of seconds, at least 1s',
+    ],
     [
       ['--secure-port=x'],
       'invalid argument "x" for "--secure-port" flag: strconv.ParseInt: parsing "x": invalid syntax',

@@ -4,6 +4,7 @@
  * naming the flag, for the binary to print before exiting with code 2.
  */
 import { isIP } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import { flag, flagUsages, parseFlags } from '@hakube/api'
 import { parseServiceCidr } from './rest/service-ips.js'
 
@@ -46,6 +47,19 @@ export const APISERVER_FLAGS = {
     type: 'string',
     default: '',
     usage: 'The IP address on which to advertise the apiserver to members of the cluster.',
+  }),
+  endpointReconcilerType: flag({
+    name: 'endpoint-reconciler-type',
+    type: 'string',
+    default: 'lease',
+    usage: 'Use an endpoint reconciler (lease, none)',
+  }),
+  endpointReconcilerLeaseTtl: flag({
+    name: 'endpoint-reconciler-lease-ttl',
+    type: 'duration',
+    default: 15_000,
+    usage:
+      "hakube, for tests: the TTL of this api-server's master lease (whole seconds); the lease reconciler runs every 2/3 of it (kube: fixed 15s and 10s).",
   }),
   serviceClusterIpRange: flag({
     name: 'service-cluster-ip-range',
@@ -115,6 +129,9 @@ export interface ApiServerConfig {
   readonly bindAddress: string
   readonly securePort: number
   readonly advertiseAddress: string
+  readonly endpointReconcilerType: 'lease' | 'none'
+  /** The master lease TTL in whole seconds (kube: 15). */
+  readonly masterLeaseTtlSeconds: number
   readonly serviceClusterIpRange: string
   readonly maxRequestsInflight: number
   readonly maxMutatingRequestsInflight: number
@@ -133,7 +150,26 @@ export type ApiServerFlagsResult =
 /** The Kubernetes version hakube-apiserver reports (kubectl's dispatcher picks its 1.32 for it). */
 export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-hakube' }
 
-export function parseApiServerFlags(argv: readonly string[]): ApiServerFlagsResult {
+/** The host's addresses, as os.networkInterfaces() lists them. */
+export type HostInterfaces = ReturnType<typeof networkInterfaces>
+
+/**
+ * kube's advertise address default (ServerRunOptions.DefaultAdvertiseAddress): the bind address,
+ * unless it is unspecified, then the host's first non-loopback IPv4 address (kube asks the default
+ * route's interface). hakube departs from kube for a loopback bind address: each 127.0.1.x is an
+ * emulated host, so it is advertised as it is (kube would look for a host interface instead).
+ */
+export function defaultAdvertiseAddress(bindAddress: string, interfaces: HostInterfaces): string {
+  if (bindAddress !== '0.0.0.0' && bindAddress !== '::') return bindAddress
+  for (const list of Object.values(interfaces))
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
+  return '127.0.0.1'
+}
+
+export function parseApiServerFlags(
+  argv: readonly string[],
+  interfaces: HostInterfaces = networkInterfaces(),
+): ApiServerFlagsResult {
   const r = parseFlags(APISERVER_FLAGS, argv)
   if (!r.ok) return r
   if (r.help) return { ok: true, exit: 'help', output: helpText() }
@@ -167,6 +203,16 @@ export function parseApiServerFlags(argv: readonly string[]): ApiServerFlagsResu
       ok: false,
       error: `--advertise-address: ${JSON.stringify(v.advertiseAddress)} is not a valid IP address`,
     }
+  if (v.endpointReconcilerType !== 'lease' && v.endpointReconcilerType !== 'none')
+    return {
+      ok: false,
+      error: `--endpoint-reconciler-type: invalid value ${JSON.stringify(v.endpointReconcilerType)} (lease or none)`,
+    }
+  if (v.endpointReconcilerLeaseTtl < 1000 || v.endpointReconcilerLeaseTtl % 1000 !== 0)
+    return {
+      ok: false,
+      error: '--endpoint-reconciler-lease-ttl must be a whole number of seconds, at least 1s',
+    }
   if (parseServiceCidr(v.serviceClusterIpRange) === undefined)
     return {
       ok: false,
@@ -191,7 +237,10 @@ export function parseApiServerFlags(argv: readonly string[]): ApiServerFlagsResu
       etcdCompactionIntervalMs: v.etcdCompactionInterval,
       bindAddress: v.bindAddress,
       securePort: v.securePort,
-      advertiseAddress: v.advertiseAddress === '' ? v.bindAddress : v.advertiseAddress,
+      advertiseAddress:
+        v.advertiseAddress === '' ? defaultAdvertiseAddress(v.bindAddress, interfaces) : v.advertiseAddress,
+      endpointReconcilerType: v.endpointReconcilerType,
+      masterLeaseTtlSeconds: v.endpointReconcilerLeaseTtl / 1000,
       serviceClusterIpRange: v.serviceClusterIpRange,
       maxRequestsInflight: v.maxRequestsInflight,
       maxMutatingRequestsInflight: v.maxMutatingRequestsInflight,
