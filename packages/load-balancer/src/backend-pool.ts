@@ -1,0 +1,201 @@
+/**
+ * The backends and their live bookkeeping: health state (backend-state.ts), requests in flight, counts
+ * for stats, a keep-alive agent each, and the balancing cursor. The set of backends can be replaced
+ * at run time (--backends-from-endpoints); a backend kept across a replacement keeps its state.
+ *
+ * When a backend goes down because it stopped answering (check timeout or connection error, i.e.
+ * dead or hung, as under SIGSTOP), the requests in flight on it are aborted so their clients get an
+ * answer or a closed stream instead of a hang. A backend that answers its check with an error status
+ * (an api-server shutting down fails /readyz first) is taken out of rotation but its in-flight
+ * requests are left to finish.
+ */
+import http from 'node:http'
+import https from 'node:https'
+import type { Logger } from 'pino'
+import {
+  type BackendHealth,
+  type BackendState,
+  initialBackendState,
+  observeCheck,
+  observePassiveFailure,
+  type Thresholds,
+} from './backend-state.js'
+import { chooseBackend } from './balancer.js'
+import type { BalanceAlgorithm } from './config.js'
+
+/** Something in flight on a backend that can be cut short when the backend is found dead or hung. */
+export interface InFlight {
+  abort(reason: string): void
+}
+
+export class Backend {
+  readonly url: URL
+  /** `scheme://host:port`, the backend's identity in stats and logs. */
+  readonly key: string
+  readonly agent: http.Agent
+  state: BackendState
+  active = 0
+  requests = 0
+  errors = 0
+  readonly inFlight = new Set<InFlight>()
+  /** Set when the pool dropped it; its checks stop. */
+  removed = false
+
+  constructor(url: URL, agent: http.Agent, nowMs: number) {
+    this.url = url
+    this.key = url.origin
+    this.agent = agent
+    this.state = initialBackendState(nowMs)
+  }
+
+  get up(): boolean {
+    return this.state.health === 'up'
+  }
+}
+
+export interface BackendStats {
+  readonly url: string
+  readonly state: BackendHealth
+  readonly lastCheck: string | null
+  readonly lastCheckError: string | null
+  readonly consecutiveFailures: number
+  readonly activeConnections: number
+  readonly requests: number
+  readonly errors: number
+  readonly lastStateChange: string
+}
+
+export interface BackendPoolOptions {
+  readonly backends: readonly URL[]
+  readonly balance: BalanceAlgorithm
+  readonly thresholds: Thresholds
+  /** Free pooled sockets to a backend are closed after this long. */
+  readonly idleTimeoutMs: number
+  /** CA bundle for https:// backends; undefined uses Node's roots. */
+  readonly ca: string | Buffer | undefined
+  readonly log: Logger
+  readonly now?: () => number
+  /** Called for each backend added (the health checker starts its loop). */
+  readonly onAdded?: (b: Backend) => void
+}
+
+export class BackendPool {
+  private list: Backend[] = []
+  private cursor = 0
+  private readonly opts: BackendPoolOptions
+  private readonly now: () => number
+  /** Fires on every state change (stats listeners, tests). */
+  onChange: ((b: Backend, health: BackendHealth) => void) | undefined
+
+  constructor(opts: BackendPoolOptions) {
+    this.opts = opts
+    this.now = opts.now ?? Date.now
+    this.setBackends(opts.backends)
+  }
+
+  get backends(): readonly Backend[] {
+    return this.list
+  }
+
+  /** Replaces the set of backends; ones already known keep their state and agent. */
+  setBackends(urls: readonly URL[]): void {
+    const byKey = new Map(this.list.map((b) => [b.key, b]))
+    const next: Backend[] = []
+    const seen = new Set<string>()
+    for (const u of urls) {
+      if (seen.has(u.origin)) continue
+      seen.add(u.origin)
+      const existing = byKey.get(u.origin)
+      if (existing !== undefined) {
+        next.push(existing)
+        byKey.delete(u.origin)
+        continue
+      }
+      const b = new Backend(u, this.newAgent(u), this.now())
+      next.push(b)
+      this.opts.log.info({ backend: b.key }, 'backend added')
+      this.opts.onAdded?.(b)
+    }
+    for (const gone of byKey.values()) {
+      gone.removed = true
+      gone.agent.destroy()
+      this.opts.log.info({ backend: gone.key }, 'backend removed')
+    }
+    this.list = next
+  }
+
+  /** The backend for the next request, skipping those already tried for it. */
+  pick(tried: ReadonlySet<Backend> = new Set()): Backend | undefined {
+    const triedIdx = new Set<number>()
+    this.list.forEach((b, i) => {
+      if (tried.has(b)) triedIdx.add(i)
+    })
+    const c = chooseBackend(this.list, this.opts.balance, this.cursor, triedIdx)
+    this.cursor = c.cursor
+    return c.index === undefined ? undefined : this.list[c.index]
+  }
+
+  /** An active check finished; `dead` says the backend did not answer at all (timeout, refused). */
+  recordCheck(b: Backend, error: string | undefined, dead: boolean): void {
+    const t = observeCheck(b.state, error, this.now(), this.opts.thresholds)
+    this.apply(b, t.state, t.changed, error, dead)
+  }
+
+  /** A proxied connection was refused or reset. */
+  recordPassiveFailure(b: Backend, error: string): void {
+    const t = observePassiveFailure(b.state, error, this.now(), this.opts.thresholds)
+    this.apply(b, t.state, t.changed, error, true)
+  }
+
+  stats(): BackendStats[] {
+    return this.list.map((b) => ({
+      url: b.key,
+      state: b.state.health,
+      lastCheck: b.state.lastCheckAtMs === undefined ? null : new Date(b.state.lastCheckAtMs).toISOString(),
+      lastCheckError: b.state.lastCheckError ?? null,
+      consecutiveFailures: b.state.consecutiveFailures,
+      activeConnections: b.active,
+      requests: b.requests,
+      errors: b.errors,
+      lastStateChange: new Date(b.state.lastChangeAtMs).toISOString(),
+    }))
+  }
+
+  /** Cuts everything in flight (shutdown). */
+  abortAll(reason: string): void {
+    for (const b of this.list) for (const f of [...b.inFlight]) f.abort(reason)
+  }
+
+  close(): void {
+    for (const b of this.list) {
+      b.removed = true
+      b.agent.destroy()
+    }
+  }
+
+  private apply(
+    b: Backend,
+    state: BackendState,
+    changed: BackendHealth | undefined,
+    error: string | undefined,
+    dead: boolean,
+  ): void {
+    b.state = state
+    if (changed === undefined) return
+    if (changed === 'down') this.opts.log.warn({ backend: b.key, error }, 'backend down')
+    else this.opts.log.info({ backend: b.key }, 'backend up')
+    this.onChange?.(b, changed)
+    if (changed === 'down' && dead) {
+      // Drop pooled sockets too: a reused socket to a hung process would hang the next request.
+      b.agent.destroy()
+      for (const f of [...b.inFlight]) f.abort(`backend ${b.key} is down: ${error ?? 'unknown error'}`)
+    }
+  }
+
+  private newAgent(u: URL): http.Agent {
+    const common = { keepAlive: true, timeout: this.opts.idleTimeoutMs, scheduling: 'lifo' as const }
+    return u.protocol === 'https:'
+      ? new https.Agent({ ...common, ...(this.opts.ca !== undefined && { ca: this.opts.ca }) })
+      : new http.Agent(common)
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Active health checks: every interval, `GET <health-path>` on a fresh connection to each backend
+ * (like HAProxy's `option httpchk`, a pooled socket would hide a backend that stopped accepting),
+ * answered 200 within the timeout or it fails. Results go to the pool, which applies fall/rise.
+ */
+import http from 'node:http'
+import https from 'node:https'
+import type { Backend, BackendPool } from './backend-pool.js'
+
+export interface HealthCheckOptions {
+  readonly path: string
+  readonly intervalMs: number
+  readonly timeoutMs: number
+  readonly ca: string | Buffer | undefined
+}
+
+export interface CheckResult {
+  /** undefined: passed. */
+  readonly error: string | undefined
+  /** The backend did not answer at all (refused, reset, timeout), as opposed to answering non-200. */
+  readonly dead: boolean
+}
+
+/** One check. Never rejects. */
+export function checkOnce(url: URL, opts: Omit<HealthCheckOptions, 'intervalMs'>): Promise<CheckResult> {
+  return new Promise((resolve) => {
+    let settled = false
+    const done = (r: CheckResult): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      req.destroy()
+      resolve(r)
+    }
+    const mod = url.protocol === 'https:' ? https : http
+    const req = mod.request(new URL(opts.path, url), {
+      method: 'GET',
+      agent: false,
+      headers: { accept: 'text/plain', 'user-agent': 'hakube-lb/health-check' },
+      ...(opts.ca !== undefined && { ca: opts.ca }),
+    })
+    const timer = setTimeout(
+      () => done({ error: `timeout after ${opts.timeoutMs}ms`, dead: true }),
+      opts.timeoutMs,
+    )
+    req.on('response', (res) => {
+      res.resume()
+      if (res.statusCode === 200) done({ error: undefined, dead: false })
+      else done({ error: `HTTP ${res.statusCode ?? 0}`, dead: false })
+    })
+    req.on('error', (err: NodeJS.ErrnoException) => done({ error: err.code ?? err.message, dead: true }))
+    req.end()
+  })
+}
+
+/** Runs the checks of every backend of a pool, each on its own timer, until stopped. */
+export class HealthChecker {
+  private readonly timers = new Map<Backend, NodeJS.Timeout>()
+  private stopped = false
+
+  constructor(
+    private readonly pool: BackendPool,
+    private readonly opts: HealthCheckOptions,
+  ) {}
+
+  /** Starts checking a backend; the first check runs at once. */
+  watch(b: Backend): void {
+    if (this.stopped || this.timers.has(b)) return
+    const run = (): void => {
+      if (this.stopped || b.removed) {
+        this.timers.delete(b)
+        return
+      }
+      const startedAt = Date.now()
+      void checkOnce(b.url, this.opts).then((r) => {
+        if (this.stopped || b.removed) return
+        this.pool.recordCheck(b, r.error, r.dead)
+        // Checks start every interval (not interval after the last one ended), so a hung backend is
+        // out of rotation within fall × max(interval, timeout).
+        const waitMs = Math.max(0, this.opts.intervalMs - (Date.now() - startedAt))
+        this.timers.set(b, setTimeout(run, waitMs))
+      })
+    }
+    this.timers.set(b, setTimeout(run, 0))
+  }
+
+  stop(): void {
+    this.stopped = true
+    for (const t of this.timers.values()) clearTimeout(t)
+    this.timers.clear()
+  }
+}

@@ -1,0 +1,360 @@
+/**
+ * HTTP mode: each request goes through http-proxy to a backend chosen by the pool, and the failures
+ * clients must not see are absorbed here. A request that could not reach a backend, or an idempotent
+ * one that failed before any response byte, is sent to another backend (retry-policy.ts); one that
+ * may have been applied gets a 502 Status; no backend up gets a 503 Status. A response that has
+ * started streams with no timeout; if its backend dies the client's stream ends at once (a watch
+ * cleanly, so informers re-list; any other response by a cut connection, so a truncated body is never
+ * taken for a whole one). HTTP/1.1 upgrades (exec, port-forward) pass through.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Status } from '@hakube/api'
+import httpProxy from 'http-proxy'
+import type { Logger } from 'pino'
+import type { Backend, BackendPool, InFlight } from './backend-pool.js'
+import { backendFailedStatus, noHealthyBackendStatus } from './errors.js'
+import { bodyStream, type HeldBody, holdBody } from './request-body.js'
+import { decideRetry, type FailureStage } from './retry-policy.js'
+
+/** Counters the stats server reports. */
+export interface ProxyCounters {
+  retries: number
+  noBackend: number
+  badGateway: number
+  aborted: number
+}
+
+export interface HttpBalancerOptions {
+  readonly pool: BackendPool
+  readonly log: Logger
+  readonly connectTimeoutMs: number
+  /** Attempts per request, the first included (default: one per backend, at least 2). */
+  readonly maxAttempts?: number
+  /** CA bundle for https:// backends (upgrades open their own connections). */
+  readonly ca?: string | Buffer
+}
+
+/** Errors that mean the backend never saw the request: the connection itself was not made. */
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'LB_CONNECT_TIMEOUT',
+])
+
+/** `?watch=true` or a `/watch/` path: a stream a dead backend ends cleanly. */
+export function isWatchRequest(url: string | undefined): boolean {
+  if (url === undefined) return false
+  const q = url.indexOf('?')
+  const path = q < 0 ? url : url.slice(0, q)
+  if (/^\/apis?\/(?:[^/]+\/){0,2}watch\//.test(path)) return true
+  if (q < 0) return false
+  const watch = new URLSearchParams(url.slice(q + 1)).get('watch')
+  return watch === 'true' || watch === '1'
+}
+
+interface Exchange {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly watch: boolean
+  body: HeldBody | undefined
+  tried: Set<Backend>
+  attempt: number
+  backend: Backend | undefined
+  proxyReq: import('node:http').ClientRequest | undefined
+  connected: boolean
+  reusedSocket: boolean
+  responseStarted: boolean
+  finished: boolean
+  handle: InFlight | undefined
+}
+
+export class HttpBalancer {
+  readonly counters: ProxyCounters = { retries: 0, noBackend: 0, badGateway: 0, aborted: 0 }
+  private readonly proxy: httpProxy
+  private readonly exchanges = new WeakMap<IncomingMessage, Exchange>()
+  private readonly live = new Set<Exchange>()
+  private readonly opts: HttpBalancerOptions
+
+  constructor(opts: HttpBalancerOptions) {
+    this.opts = opts
+    // No proxyTimeout and no timeout: watches and long responses stream as long as the backend does.
+    this.proxy = httpProxy.createProxyServer({ xfwd: false, ws: true, secure: true })
+    this.proxy.on('proxyReq', (proxyReq, req) => this.onProxyReq(proxyReq, req))
+    this.proxy.on('proxyRes', (proxyRes, req) => this.onProxyRes(proxyRes, req))
+    // Errors without a callback (none expected: every call passes one) must not crash the process.
+    this.proxy.on('error', (err) => opts.log.debug({ err }, 'proxy error'))
+  }
+
+  /** Requests in flight now (for draining). */
+  get inFlight(): number {
+    return this.live.size
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const ex: Exchange = {
+      req,
+      res,
+      watch: isWatchRequest(req.url),
+      body: undefined,
+      tried: new Set(),
+      attempt: 0,
+      backend: undefined,
+      proxyReq: undefined,
+      connected: false,
+      reusedSocket: false,
+      responseStarted: false,
+      finished: false,
+      handle: undefined,
+    }
+    this.exchanges.set(req, ex)
+    this.live.add(ex)
+    res.on('close', () => this.finish(ex))
+    holdBody(req).then(
+      (body) => {
+        ex.body = body
+        this.attempt(ex)
+      },
+      () => res.destroy(),
+    )
+  }
+
+  /** Ends every watch cleanly (shutdown: clients re-watch through another balancer or after restart). */
+  endWatches(): void {
+    for (const ex of this.live)
+      if (ex.watch && ex.responseStarted) this.endClientStream(ex, 'load balancer shutting down')
+  }
+
+  /** Cuts every exchange still open (shutdown grace over). */
+  abortAll(): void {
+    for (const ex of [...this.live]) {
+      ex.proxyReq?.destroy()
+      ex.res.destroy()
+    }
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, tried = new Set<Backend>()): void {
+    const b = this.opts.pool.pick(tried)
+    if (b === undefined) {
+      this.counters.noBackend++
+      writeRawStatus(socket, noHealthyBackendStatus())
+      return
+    }
+    tried.add(b)
+    b.requests++
+    b.active++
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      b.active--
+      b.inFlight.delete(handle)
+    }
+    const handle: InFlight = { abort: () => socket.destroy() }
+    b.inFlight.add(handle)
+    socket.once('close', release)
+    const target = {
+      protocol: b.url.protocol,
+      host: b.url.hostname,
+      port: b.url.port,
+      ...(this.opts.ca !== undefined && { ca: this.opts.ca }),
+    }
+    this.proxy.ws(req, socket, head, { target: target as unknown as string, agent: false }, (err) => {
+      const code = (err as NodeJS.ErrnoException).code ?? err.message
+      b.errors++
+      // These codes come only from connecting: the backend never saw the upgrade request.
+      if (CONNECT_ERRORS.has(code)) {
+        this.opts.pool.recordPassiveFailure(b, code)
+        socket.off('close', release)
+        release()
+        this.counters.retries++
+        this.handleUpgrade(req, socket, head, tried)
+        return
+      }
+      socket.destroy()
+    })
+  }
+
+  private attempt(ex: Exchange): void {
+    if (ex.finished) return
+    const b = this.opts.pool.pick(ex.tried)
+    if (b === undefined) {
+      if (ex.backend !== undefined && this.opts.pool.backends.some((x) => x.up)) {
+        this.sendStatus(ex, backendFailedStatus(ex.backend.key, 'every api-server tried failed', true))
+        return
+      }
+      this.counters.noBackend++
+      this.sendStatus(ex, noHealthyBackendStatus())
+      return
+    }
+    ex.attempt++
+    ex.tried.add(b)
+    ex.backend = b
+    ex.proxyReq = undefined
+    ex.connected = false
+    ex.reusedSocket = false
+    b.requests++
+    b.active++
+    const attemptNo = ex.attempt
+    const handle: InFlight = { abort: (reason) => this.onBackendAbort(ex, attemptNo, reason) }
+    ex.handle = handle
+    b.inFlight.add(handle)
+    const body = ex.body as HeldBody
+    this.proxy.web(
+      ex.req,
+      ex.res,
+      { target: b.url.origin, agent: b.agent, buffer: bodyStream(body) },
+      (err: NodeJS.ErrnoException) => {
+        if (attemptNo !== ex.attempt || ex.finished) return
+        this.onAttemptError(ex, b, err.code ?? err.message)
+      },
+    )
+  }
+
+  private release(ex: Exchange): void {
+    const b = ex.backend
+    if (b === undefined || ex.handle === undefined) return
+    if (b.inFlight.delete(ex.handle)) b.active--
+    ex.handle = undefined
+  }
+
+  private onProxyReq(proxyReq: import('node:http').ClientRequest, req: IncomingMessage): void {
+    const ex = this.exchanges.get(req)
+    if (ex === undefined) return
+    ex.proxyReq = proxyReq
+    ex.reusedSocket = proxyReq.reusedSocket
+    const socket = proxyReq.socket
+    if (socket === null) return
+    const connectEvent = 'encrypted' in socket && socket.encrypted ? 'secureConnect' : 'connect'
+    if (!socket.connecting && connectEvent === 'connect') {
+      ex.connected = true
+      return
+    }
+    const attemptNo = ex.attempt
+    const timer = setTimeout(() => {
+      if (attemptNo !== ex.attempt || ex.connected) return
+      const err: NodeJS.ErrnoException = new Error('connect timeout')
+      err.code = 'LB_CONNECT_TIMEOUT'
+      proxyReq.destroy(err)
+    }, this.opts.connectTimeoutMs)
+    socket.once(connectEvent, () => {
+      clearTimeout(timer)
+      if (attemptNo === ex.attempt) ex.connected = true
+    })
+    socket.once('close', () => clearTimeout(timer))
+  }
+
+  private onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage): void {
+    const ex = this.exchanges.get(req)
+    if (ex === undefined) return
+    ex.responseStarted = true
+    const attemptNo = ex.attempt
+    proxyRes.on('close', () => {
+      if (attemptNo !== ex.attempt || proxyRes.complete) return
+      // The backend's response stopped before its end: the backend died or its connection broke.
+      if (ex.backend !== undefined) ex.backend.errors++
+      this.endClientStream(ex, 'backend connection lost')
+    })
+  }
+
+  private onAttemptError(ex: Exchange, b: Backend, code: string): void {
+    this.release(ex)
+    b.errors++
+    const stage: FailureStage = !ex.connected && CONNECT_ERRORS.has(code) ? 'connect' : 'sent'
+    // A refused connection, or a reset of a fresh one, means the process is gone. A reset of a reused
+    // keep-alive socket may only be the backend closing an idle connection, so checks decide that.
+    if (stage === 'connect' || (code === 'ECONNRESET' && !ex.reusedSocket))
+      this.opts.pool.recordPassiveFailure(b, code)
+    this.retryOrFail(ex, b, stage, code)
+  }
+
+  private onBackendAbort(ex: Exchange, attemptNo: number, reason: string): void {
+    if (attemptNo !== ex.attempt || ex.finished) return
+    const b = ex.backend as Backend
+    if (ex.responseStarted) {
+      this.release(ex)
+      this.endClientStream(ex, reason)
+      return
+    }
+    // Move on to the next attempt before destroying, so the old attempt's error is ignored.
+    const stage: FailureStage = ex.connected ? 'sent' : 'connect'
+    const proxyReq = ex.proxyReq
+    this.release(ex)
+    b.errors++
+    this.retryOrFail(ex, b, stage, reason)
+    proxyReq?.destroy()
+  }
+
+  private retryOrFail(ex: Exchange, b: Backend, stage: FailureStage, cause: string): void {
+    const decision = decideRetry({
+      method: ex.req.method ?? 'GET',
+      stage,
+      responseStarted: ex.responseStarted || ex.res.headersSent,
+      bodyReplayable: ex.body?.replayable ?? false,
+      attempts: ex.attempt,
+      maxAttempts: this.opts.maxAttempts ?? Math.max(2, this.opts.pool.backends.length),
+    })
+    this.opts.log.debug(
+      { backend: b.key, cause, stage, method: ex.req.method, url: ex.req.url, decision: decision.action },
+      'proxy attempt failed',
+    )
+    if (decision.action === 'retry') {
+      this.counters.retries++
+      // A new attempt number makes the failed attempt's late events inert.
+      ex.attempt++
+      this.attempt(ex)
+      return
+    }
+    if (decision.action === 'abort') {
+      this.endClientStream(ex, cause)
+      return
+    }
+    this.counters.badGateway++
+    this.sendStatus(ex, backendFailedStatus(b.key, cause, decision.replayable))
+  }
+
+  /** The response has started and its backend is gone: end a watch cleanly, cut anything else. */
+  private endClientStream(ex: Exchange, reason: string): void {
+    if (ex.finished) return
+    this.counters.aborted++
+    this.opts.log.debug({ url: ex.req.url, reason, watch: ex.watch }, 'ending client stream')
+    ex.proxyReq?.destroy()
+    if (ex.watch) ex.res.end()
+    else ex.res.destroy()
+  }
+
+  private sendStatus(ex: Exchange, status: Status): void {
+    if (ex.res.headersSent) {
+      ex.res.destroy()
+      return
+    }
+    const body = JSON.stringify(status)
+    ex.res.writeHead(status.code, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      ...(status.details?.retryAfterSeconds !== undefined && {
+        'retry-after': String(status.details.retryAfterSeconds),
+      }),
+    })
+    ex.res.end(body)
+  }
+
+  private finish(ex: Exchange): void {
+    if (ex.finished) return
+    ex.finished = true
+    this.release(ex)
+    this.live.delete(ex)
+    // The client left (or the response ended): a request still going to a backend is useless now.
+    if (!ex.res.writableFinished) ex.proxyReq?.destroy()
+  }
+}
+
+/** A Status on a raw socket (an upgrade request that found no backend). */
+function writeRawStatus(socket: Duplex, status: Status): void {
+  const body = JSON.stringify(status)
+  socket.end(
+    `HTTP/1.1 ${status.code} ${status.code === 503 ? 'Service Unavailable' : 'Bad Gateway'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  )
+}
