@@ -49,7 +49,7 @@ export function isWatchRequest(url: string | undefined): boolean {
   if (url === undefined) return false
   const q = url.indexOf('?')
   const path = q < 0 ? url : url.slice(0, q)
-  if (/^\/apis?\/(?:[^/]+\/){0,2}watch\//.test(path)) return true
+  if (/^\/(?:api\/[^/]+|apis\/[^/]+\/[^/]+)\/watch\//.test(path)) return true
   if (q < 0) return false
   const watch = new URLSearchParams(url.slice(q + 1)).get('watch')
   return watch === 'true' || watch === '1'
