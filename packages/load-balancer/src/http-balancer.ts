@@ -16,6 +16,7 @@ import type { Backend, BackendPool, InFlight } from './backend-pool.js'
 import { backendFailedStatus, noHealthyBackendStatus } from './errors.js'
 import { bodyStream, type HeldBody, holdBody } from './request-body.js'
 import { decideRetry, type FailureStage } from './retry-policy.js'
+import { proxyUpgrade } from './upgrade-proxy.js'
 
 /** Counters the stats server reports. */
 export interface ProxyCounters {
@@ -81,7 +82,7 @@ export class HttpBalancer {
   constructor(opts: HttpBalancerOptions) {
     this.opts = opts
     // No proxyTimeout and no timeout: watches and long responses stream as long as the backend does.
-    this.proxy = httpProxy.createProxyServer({ xfwd: false, ws: true, secure: true })
+    this.proxy = httpProxy.createProxyServer({ xfwd: false, secure: true })
     this.proxy.on('proxyReq', (proxyReq, req) => this.onProxyReq(proxyReq, req))
     this.proxy.on('proxyRes', (proxyRes, req) => this.onProxyRes(proxyRes, req))
     // Errors without a callback (none expected: every call passes one) must not crash the process.
@@ -145,6 +146,14 @@ export class HttpBalancer {
     tried.add(b)
     b.requests++
     b.active++
+    let backendSocket: Duplex | undefined
+    const handle: InFlight = {
+      abort: () => {
+        backendSocket?.destroy()
+        socket.destroy()
+      },
+    }
+    b.inFlight.add(handle)
     let released = false
     const release = (): void => {
       if (released) return
@@ -152,29 +161,31 @@ export class HttpBalancer {
       b.active--
       b.inFlight.delete(handle)
     }
-    const handle: InFlight = { abort: () => socket.destroy() }
-    b.inFlight.add(handle)
     socket.once('close', release)
-    const target = {
-      protocol: b.url.protocol,
-      host: b.url.hostname,
-      port: b.url.port,
-      ...(this.opts.ca !== undefined && { ca: this.opts.ca }),
-    }
-    this.proxy.ws(req, socket, head, { target: target as unknown as string, agent: false }, (err) => {
-      const code = (err as NodeJS.ErrnoException).code ?? err.message
-      b.errors++
-      // These codes come only from connecting: the backend never saw the upgrade request.
-      if (CONNECT_ERRORS.has(code)) {
-        this.opts.pool.recordPassiveFailure(b, code)
-        socket.off('close', release)
-        release()
-        this.counters.retries++
-        this.handleUpgrade(req, socket, head, tried)
-        return
-      }
-      socket.destroy()
-    })
+    proxyUpgrade(
+      req,
+      socket,
+      head,
+      { url: b.url, ca: this.opts.ca },
+      {
+        onPiped: (s) => {
+          backendSocket = s
+        },
+        onError: (code, connected) => {
+          b.errors++
+          release()
+          socket.off('close', release)
+          // Opening an upgrade is a GET: retried unless the backend may have started answering it.
+          if (!connected && CONNECT_ERRORS.has(code)) this.opts.pool.recordPassiveFailure(b, code)
+          if (!socket.destroyed && (!connected || req.method === 'GET')) {
+            this.counters.retries++
+            this.handleUpgrade(req, socket, head, tried)
+            return
+          }
+          socket.destroy()
+        },
+      },
+    )
   }
 
   private attempt(ex: Exchange): void {
@@ -309,6 +320,12 @@ export class HttpBalancer {
     }
     if (decision.action === 'abort') {
       this.endClientStream(ex, cause)
+      return
+    }
+    if (decision.replayable && !this.opts.pool.backends.some((x) => x.up)) {
+      // Nothing was applied and nothing is left to try: the same answer as a request arriving now.
+      this.counters.noBackend++
+      this.sendStatus(ex, noHealthyBackendStatus())
       return
     }
     this.counters.badGateway++
