@@ -13,7 +13,7 @@ import { BackendPool } from './backend-pool.js'
 import type { LbConfig } from './config.js'
 import { HealthChecker } from './health-checker.js'
 import { HttpBalancer } from './http-balancer.js'
-import { createStatsServer, type StatsSource } from './stats-server.js'
+import type { StatsSource } from './stats-server.js'
 import { TcpBalancer } from './tcp-balancer.js'
 
 export interface ListeningPorts {
@@ -113,6 +113,9 @@ export class LoadBalancer {
     await listen(this.server, this.config.port, this.config.bindAddress)
     let statsPort: number | undefined
     if (this.config.statsPort !== 0) {
+      // Loaded only when asked for: prom-client is the slowest module to load, and hakube-lb must
+      // serve within half a second of its start.
+      const { createStatsServer } = await import('./stats-server.js')
       this.statsServer = createStatsServer(this.stats)
       await listen(this.statsServer, this.config.statsPort, this.config.bindAddress)
       statsPort = (this.statsServer.address() as AddressInfo).port

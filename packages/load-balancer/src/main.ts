@@ -35,6 +35,8 @@ async function main(): Promise<void> {
       port: ports.port,
       statsPort: ports.statsPort,
       mode: config.mode,
+      // Since the process started (performance's time origin): hakube-lb serves within half a second.
+      startupMs: Math.round(performance.now()),
       backends: config.backends.map((u) => u.origin),
     },
     'serving',
