@@ -106,6 +106,12 @@ describe('the kubernetes Service lists the live api-servers', () => {
       ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
     })
     expect(svcJson.spec.selector).toBeUndefined()
+    // The services/proxy subresource reaches an api-server through the Service's `https` port (over
+    // plain HTTP, as these api-servers serve without --tls-cert-file).
+    const version = JSON.parse(
+      await kubectl.ok(['get', '--raw', '/api/v1/namespaces/default/services/kubernetes:443/proxy/version']),
+    )
+    expect(version.gitVersion).toBe('v1.32.0-hakube')
   }, 60_000)
 
   it('a SIGKILLed api-server is gone within the TTL; a SIGTERMed one at once; a restarted one is back', async () => {
