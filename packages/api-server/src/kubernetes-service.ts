@@ -168,9 +168,10 @@ export function startKubernetesService(options: KubernetesServiceOptions): Kuber
       if (stopped) return
       stopped = true
       clearTimeout(timer)
-      await running
       if (options.endpointReconciler !== 'lease') return
       const remove = async (): Promise<void> => {
+        // A round under way may be writing our lease: it must not land after the delete.
+        await running
         try {
           await storage.delete(masterLeaseKey(publicIp))
         } catch (err) {

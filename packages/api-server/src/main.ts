@@ -75,10 +75,9 @@ async function main(): Promise<void> {
     stopping = true
     systemNamespaces.stop()
     log.info({ signal }, 'received signal; shutting down')
-    // kube's PreShutdownHook: this api-server leaves the kubernetes Endpoints before it stops serving.
-    kubernetesService
-      .stop()
-      .then(() => server.shutdown())
+    // kube's PreShutdownHook: this api-server leaves the kubernetes Endpoints while it shuts down
+    // (/readyz fails at once all the same); the process exits once both are done.
+    Promise.all([kubernetesService.stop(), server.shutdown()])
       .then(() => storage.close())
       .then(
         () => {
