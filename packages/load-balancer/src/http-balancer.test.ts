@@ -5,6 +5,7 @@
  * Real sockets on 127.0.1.150-169; fake backends are started and killed inside each test.
  */
 import http from 'node:http'
+import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { LoadBalancer } from './load-balancer.js'
 import { captureLog, FakeBackend, startBalancer } from './testing/fake-backend.js'
@@ -129,6 +130,70 @@ describe('http mode', () => {
     expect(failures).toEqual([])
     expect(ok).toBeGreaterThan(50)
     expect(stateOf(lb, bs[1] as FakeBackend)).toBe('down')
+  })
+
+  it('mixed load through a kill: GETs never fail, POSTs fail only as 502 Status, watches on it end', async () => {
+    const bs = await backends(3)
+    const { url } = await balancer(bs)
+    const victim = bs[2] as FakeBackend
+    const getFailures: string[] = []
+    const postFailures: string[] = []
+    let posts = 0
+    let stop = false
+    const loop = async (fn: () => Promise<void>): Promise<void> => {
+      while (!stop) await fn()
+    }
+    const getter = () =>
+      loop(async () => {
+        const a = await request(`${url}/api/v1/pods?delay=10`).catch((e: Error) => ({
+          status: 0,
+          body: e.message,
+        }))
+        if (a.status !== 200) getFailures.push(`${a.status} ${a.body}`)
+      })
+    const poster = () =>
+      loop(async () => {
+        posts++
+        const a = await request(`${url}/api/v1/namespaces/default/configmaps?delay=30`, 'POST', '{}').catch(
+          (e: Error) => ({ status: 0, body: e.message }),
+        )
+        if (a.status !== 200) postFailures.push(a.body)
+      })
+    const watchEnds: Array<Promise<number>> = []
+    let killedAt = 0
+    for (let i = 0; i < 3; i++)
+      watchEnds.push(
+        new Promise((resolve, reject) => {
+          http
+            .get(`${url}/api/v1/pods?watch=true`, { agent: false }, (res) => {
+              res.setEncoding('utf8')
+              let text = ''
+              res.on('data', (d: string) => (text += d))
+              res.on('end', () =>
+                resolve(text.includes(`"backend":"${victim.name}"`) ? Date.now() - killedAt : -1),
+              )
+            })
+            .on('error', reject)
+        }),
+      )
+    const workers = [getter(), getter(), getter(), getter(), poster(), poster()]
+    await sleep(300)
+    killedAt = Date.now()
+    victim.kill()
+    await sleep(700)
+    stop = true
+    await Promise.all(workers)
+    expect(getFailures).toEqual([])
+    expect(posts).toBeGreaterThan(10)
+    // Only POSTs in flight on the victim when it died may fail (at most one per poster), each a 502 Status.
+    expect(postFailures.length).toBeLessThanOrEqual(2)
+    for (const body of postFailures) expect(JSON.parse(body)).toMatchObject({ kind: 'Status', code: 502 })
+    // Round robin put one of the three watches on the victim; it ended within a second.
+    for (const b of bs) if (b !== victim) b.kill()
+    const ends = await Promise.all(watchEnds)
+    const onVictim = ends.filter((ms) => ms >= 0)
+    expect(onVictim.length).toBe(1)
+    expect(onVictim[0]).toBeLessThan(1000)
   })
 
   it('a non-idempotent request that reached a dying backend gets a 502 Status; an idempotent one is retried', async () => {
@@ -262,6 +327,19 @@ describe('http mode', () => {
       req.end()
     })
     expect(echoed).toBe('hello from b0\nping')
+  })
+
+  it('--max-connections refuses connections over the limit', async () => {
+    const bs = await backends(1)
+    const { url } = await balancer(bs, ['--max-connections=1'])
+    const { hostname, port } = new URL(url)
+    const first = net.connect(Number(port), hostname)
+    await new Promise((r) => first.once('connect', r))
+    await sleep(50)
+    await expect(request(`${url}/echo`)).rejects.toThrow(/socket hang up|ECONNRESET/)
+    first.destroy()
+    await sleep(50)
+    expect((await request(`${url}/echo`)).status).toBe(200)
   })
 
   it('logs one line per backend state change', async () => {
