@@ -22,6 +22,7 @@ import {
 } from './backend-state.js'
 import { chooseBackend } from './balancer.js'
 import type { BalanceAlgorithm } from './config.js'
+import type { LbErrorCode } from './errors.js'
 
 /** Something in flight on a backend that can be cut short when the backend is found dead or hung. */
 export interface InFlight {
@@ -117,8 +118,11 @@ export class BackendPool {
       this.opts.onAdded?.(b)
     }
     for (const gone of byKey.values()) {
+      // A backend leaving the Endpoints may be an api-server shutting down gracefully: what is in
+      // flight on it finishes (releaseIfRemoved closes its pool after the last one); idle sockets go now.
       gone.removed = true
-      gone.agent.destroy()
+      destroyFreeSockets(gone.agent)
+      this.releaseIfRemoved(gone)
       this.opts.log.info({ backend: gone.key }, 'backend removed')
     }
     this.list = next
@@ -161,6 +165,11 @@ export class BackendPool {
     }))
   }
 
+  /** Closes a removed backend's connection pool once nothing is in flight on it. */
+  releaseIfRemoved(b: Backend): void {
+    if (b.removed && b.active === 0) b.agent.destroy()
+  }
+
   /** Cuts everything in flight (shutdown). */
   abortAll(reason: string): void {
     for (const b of this.list) for (const f of [...b.inFlight]) f.abort(reason)
@@ -184,6 +193,10 @@ export class BackendPool {
     if (changed === undefined) return
     if (changed === 'down') this.opts.log.warn({ backend: b.key, error }, 'backend down')
     else this.opts.log.info({ backend: b.key }, 'backend up')
+    if (changed === 'down' && !this.list.some((x) => x.up)) {
+      const code: LbErrorCode = 'LB_ERR_NO_HEALTHY_BACKEND'
+      this.opts.log.error({ code }, 'no backend up; answering 503 until one passes its checks')
+    }
     this.onChange?.(b, changed)
     if (changed === 'down' && dead) {
       // Drop pooled sockets too: a reused socket to a hung process would hang the next request.
@@ -198,4 +211,8 @@ export class BackendPool {
       ? new https.Agent({ ...common, ...(this.opts.ca !== undefined && { ca: this.opts.ca }) })
       : new http.Agent(common)
   }
+}
+
+function destroyFreeSockets(agent: http.Agent): void {
+  for (const list of Object.values(agent.freeSockets)) for (const s of list ?? []) s.destroy()
 }

@@ -5,21 +5,15 @@
  */
 import type { Status, StatusReason } from '@hakube/api'
 
+/**
+ * Stable codes of the balancer's own failures, carried in log lines (`code`) next to the Status the
+ * client got; a backend's own error answers pass through untouched and have none.
+ */
 export type LbErrorCode =
-  | 'LB_ERR_BAD_FLAGS'
+  /** No backend up: 503. */
   | 'LB_ERR_NO_HEALTHY_BACKEND'
+  /** The backend failed a request that could not be replayed, or every backend tried failed: 502. */
   | 'LB_ERR_BACKEND_FAILED'
-  | 'LB_ERR_BACKEND_CONNECT_TIMEOUT'
-
-/** A failure of the balancer itself (not of a backend's answer, which passes through untouched). */
-export class LbError extends Error {
-  readonly code: LbErrorCode
-  constructor(code: LbErrorCode, message: string) {
-    super(message)
-    this.name = 'LbError'
-    this.code = code
-  }
-}
 
 /** The message kubectl shows when every backend is down. */
 export const NO_HEALTHY_BACKEND_MESSAGE = 'no healthy api-server behind the load balancer'

@@ -329,6 +329,16 @@ describe('http mode', () => {
     expect(echoed).toBe('hello from b0\nping')
   })
 
+  it('a backend dropped from the list (it left the Endpoints) finishes what is in flight on it', async () => {
+    const bs = await backends(2)
+    const { url, lb } = await balancer(bs)
+    const slow = request(`${url}/slow?delay=300`)
+    await sleep(50)
+    lb.pool.setBackends([new URL((bs[1] as FakeBackend).url)])
+    expect(await slow).toEqual({ status: 200, body: 'b0 GET /slow' })
+    expect((await request(`${url}/echo`)).body).toBe('b1 GET /echo')
+  })
+
   it('--max-connections refuses connections over the limit', async () => {
     const bs = await backends(1)
     const { url } = await balancer(bs, ['--max-connections=1'])

@@ -13,7 +13,7 @@ import type { Status } from '@hakube/api'
 import httpProxy from 'http-proxy'
 import type { Logger } from 'pino'
 import type { Backend, BackendPool, InFlight } from './backend-pool.js'
-import { backendFailedStatus, noHealthyBackendStatus } from './errors.js'
+import { backendFailedStatus, type LbErrorCode, noHealthyBackendStatus } from './errors.js'
 import { bodyStream, type HeldBody, holdBody } from './request-body.js'
 import { decideRetry, type FailureStage } from './retry-policy.js'
 import { proxyUpgrade } from './upgrade-proxy.js'
@@ -229,6 +229,7 @@ export class HttpBalancer {
     if (b === undefined || ex.handle === undefined) return
     if (b.inFlight.delete(ex.handle)) b.active--
     ex.handle = undefined
+    this.opts.pool.releaseIfRemoved(b)
   }
 
   private onProxyReq(proxyReq: import('node:http').ClientRequest, req: IncomingMessage): void {
@@ -329,6 +330,16 @@ export class HttpBalancer {
       return
     }
     this.counters.badGateway++
+    this.opts.log.warn(
+      {
+        code: 'LB_ERR_BACKEND_FAILED' satisfies LbErrorCode,
+        backend: b.key,
+        cause,
+        method: ex.req.method,
+        url: ex.req.url,
+      },
+      'request failed on its backend and could not be replayed',
+    )
     this.sendStatus(ex, backendFailedStatus(b.key, cause, decision.replayable))
   }
 

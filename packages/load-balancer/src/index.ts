@@ -51,7 +51,6 @@ export { endpointsToUrls, type Follower, type FollowOptions, followEndpoints } f
 export {
   backendFailedStatus,
   failureStatus,
-  LbError,
   type LbErrorCode,
   NO_HEALTHY_BACKEND_MESSAGE,
   noHealthyBackendStatus,
