@@ -44,6 +44,7 @@ describe('stats server', () => {
     expect(metrics).toContain(`hakube_lb_backend_up{backend="${dead.url}"} 0`)
     expect(metrics).toMatch(new RegExp(`hakube_lb_backend_requests_total\\{backend="${up.url}"\\} [2-9]`))
     expect(metrics).toContain('# TYPE hakube_lb_retries_total counter')
+    expect(metrics).toContain('# TYPE hakube_lb_backend_requests_total counter')
     expect((await fetch(`${statsUrl}/nope`)).status).toBe(404)
   })
 })

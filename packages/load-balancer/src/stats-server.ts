@@ -54,12 +54,29 @@ export function metricsRegistry(src: StatsSource): Registry {
     'Requests (http) or connections (tcp) in flight on the backend.',
     (b) => b.activeConnections,
   )
-  perBackend(
+  // The pool keeps these counts; each scrape adds what grew since the last one, per backend.
+  const perBackendCounter = (name: string, help: string, value: (b: BackendStats) => number): void => {
+    const last = new Map<string, number>()
+    new Counter({
+      name,
+      help,
+      labelNames: ['backend'],
+      registers: [registry],
+      collect() {
+        for (const b of src.pool.stats()) {
+          const v = value(b)
+          this.inc({ backend: b.url }, Math.max(0, v - (last.get(b.url) ?? 0)))
+          last.set(b.url, v)
+        }
+      },
+    })
+  }
+  perBackendCounter(
     'hakube_lb_backend_requests_total',
     'Requests (or connections) sent to the backend, retries included.',
     (b) => b.requests,
   )
-  perBackend(
+  perBackendCounter(
     'hakube_lb_backend_errors_total',
     'Attempts on the backend that failed (connection or response errors).',
     (b) => b.errors,
