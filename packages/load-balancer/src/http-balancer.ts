@@ -239,8 +239,10 @@ export class HttpBalancer {
     ex.reusedSocket = proxyReq.reusedSocket
     const socket = proxyReq.socket
     if (socket === null) return
+    // A pooled socket is connected (and past its TLS handshake) already; a fresh TLS socket counts as
+    // connected only once the handshake is done, since nothing reaches the backend before that.
     const connectEvent = 'encrypted' in socket && socket.encrypted ? 'secureConnect' : 'connect'
-    if (!socket.connecting && connectEvent === 'connect') {
+    if (proxyReq.reusedSocket || (!socket.connecting && connectEvent === 'connect')) {
       ex.connected = true
       return
     }

@@ -83,7 +83,13 @@ afterEach(async () => {
 async function httpsBackend(host: string, name: string): Promise<string> {
   const server = https.createServer({ cert, key }, (req, res) => {
     if (req.url === '/readyz') res.end('ok')
-    else res.end(`${name} tls=${(req.socket as import('node:tls').TLSSocket).encrypted === true}`)
+    else {
+      const delayMs = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? '0')
+      setTimeout(
+        () => res.end(`${name} tls=${(req.socket as import('node:tls').TLSSocket).encrypted === true}`),
+        delayMs,
+      )
+    }
   })
   await new Promise<void>((r) => server.listen(0, host, r))
   cleanups.push(() => {
@@ -128,6 +134,23 @@ describe('TLS', () => {
     const a = await get(`${url.replace('http:', 'https:')}/api`)
     expect(a).toMatchObject({ status: 200, body: 'b0 tls=true' })
     expect(lb.pool.stats()[0]?.state).toBe('up')
+  })
+
+  it('a slow answer on a pooled TLS connection is not taken for a connect timeout', async () => {
+    const b = await httpsBackend('127.0.1.155', 'b0')
+    const { lb, url } = await startBalancer(
+      '127.0.1.163',
+      [b],
+      [`--backend-ca-file=${join(dir, 'ca.crt')}`, '--connect-timeout=200ms'],
+    )
+    cleanups.push(() => lb.shutdown(0))
+    const plain = async (path: string) => {
+      const r = await fetch(`${url}${path}`)
+      return { status: r.status, body: await r.text() }
+    }
+    expect(await plain('/first')).toEqual({ status: 200, body: 'b0 tls=true' })
+    // Same pooled socket to the backend, an answer slower than the connect timeout.
+    expect(await plain('/second?delay=500')).toEqual({ status: 200, body: 'b0 tls=true' })
   })
 
   it('without the CA an https backend fails its checks', async () => {
