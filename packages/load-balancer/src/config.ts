@@ -126,7 +126,8 @@ export const LB_FLAGS = {
     name: 'backend-ca-file',
     type: 'string',
     default: '',
-    usage: 'CA bundle that verifies https:// backends.',
+    usage:
+      'CA bundle that verifies https:// backends (in tcp mode without it, health checks do not verify certificates).',
   }),
   logLevel: flag({
     name: 'log-level',

@@ -12,6 +12,11 @@ export interface HealthCheckOptions {
   readonly intervalMs: number
   readonly timeoutMs: number
   readonly ca: string | Buffer | undefined
+  /**
+   * Verify an https:// backend's certificate. Off only in TCP mode without --backend-ca-file: the
+   * check reads a status code and sends nothing secret, as HAProxy's `check-ssl verify none` in kind.
+   */
+  readonly verify?: boolean
 }
 
 export interface CheckResult {
@@ -38,6 +43,7 @@ export function checkOnce(url: URL, opts: Omit<HealthCheckOptions, 'intervalMs'>
       agent: false,
       headers: { accept: 'text/plain', 'user-agent': 'hakube-lb/health-check' },
       ...(opts.ca !== undefined && { ca: opts.ca }),
+      ...(opts.verify === false && { rejectUnauthorized: false }),
     })
     const timer = setTimeout(
       () => done({ error: `timeout after ${opts.timeoutMs}ms`, dead: true }),

@@ -56,6 +56,7 @@ export class LoadBalancer {
       intervalMs: config.healthIntervalMs,
       timeoutMs: config.healthTimeoutMs,
       ca,
+      verify: config.mode === 'http' || ca !== undefined,
     })
     this.checker = checker
     this.pool.setBackends(config.backends)

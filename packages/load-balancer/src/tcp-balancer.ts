@@ -64,6 +64,10 @@ export class TcpBalancer {
     upstream.once('connect', () => {
       clearTimeout(timer)
       connected = true
+      if (client.destroyed) {
+        upstream.destroy()
+        return
+      }
       b.active++
       b.inFlight.add(handle)
       upstream.once('close', () => {

@@ -183,4 +183,12 @@ describe('--mode tcp', () => {
     expect(answers.map((a) => a.body.split(' ')[0]).sort()).toEqual(['b0', 'b0', 'b1', 'b1'])
     expect(lb.pool.stats()[1]).toMatchObject({ state: 'down' })
   })
+
+  it('checks https backends without verifying them when no --backend-ca-file is given', async () => {
+    const b0 = await httpsBackend('127.0.1.155', 'b0')
+    const { lb } = await startBalancer('127.0.1.164', [b0], ['--mode=tcp', '--fall=1'])
+    cleanups.push(() => lb.shutdown(0))
+    await new Promise((r) => setTimeout(r, 300))
+    expect(lb.pool.stats()[0]).toMatchObject({ state: 'up', lastCheckError: null })
+  })
 })
