@@ -53,6 +53,7 @@ export function followEndpoints(opts: FollowOptions): Follower {
   let current: http.ClientRequest | undefined
   let timer: NodeJS.Timeout | undefined
   let last = ''
+  let failures = 0
 
   const apply = (ep: Endpoints): void => {
     const urls = endpointsToUrls(ep, scheme)
@@ -95,7 +96,13 @@ export function followEndpoints(opts: FollowOptions): Follower {
     const get = request(url, ENDPOINTS_PATH)
     current = get
     get.on('error', (err) => {
-      opts.log.debug({ err, server: url.origin }, 'reading the kubernetes Endpoints failed')
+      // The first failure of a streak is a warning (a CA that does not verify the api-servers shows
+      // here); the retries after it are debug, so a long outage does not flood the log.
+      const level = failures++ === 0 ? 'warn' : 'debug'
+      opts.log[level](
+        { err: { code: (err as NodeJS.ErrnoException).code, message: err.message }, server: url.origin },
+        'reading the kubernetes Endpoints failed',
+      )
       again()
     })
     get.on('response', (res) => {
@@ -118,6 +125,7 @@ export function followEndpoints(opts: FollowOptions): Follower {
           again()
           return
         }
+        failures = 0
         apply(ep)
         watch(url, ep.metadata?.resourceVersion ?? '', again)
       })
