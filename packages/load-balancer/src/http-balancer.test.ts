@@ -217,6 +217,15 @@ describe('http mode', () => {
     expect((bs[1] as FakeBackend).received).toEqual(['{"x":1}'])
   })
 
+  it('streams a body over the replay bound through whole', async () => {
+    const bs = await backends(1)
+    const { url } = await balancer(bs)
+    const big = 'x'.repeat(300 * 1024)
+    const a = await request(`${url}/api/v1/namespaces/default/configmaps`, 'POST', big)
+    expect(a.status).toBe(200)
+    expect((bs[0] as FakeBackend).received.map((r) => r.length)).toEqual([big.length])
+  })
+
   it('no backend up: 503 Status, then service resumes by itself when one returns', async () => {
     const bs = await backends(2)
     const { url, lb } = await balancer(bs, ['--rise=2'])
