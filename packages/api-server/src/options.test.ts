@@ -76,7 +76,11 @@ describe('hakube-apiserver flags', () => {
   it.each([
     [
       ['--endpoint-reconciler-type=master-count'],
-      '--endpoint-reconciler-type: invalid value "master-count" (lease or none)',
+      '--endpoint-reconciler-type: master-count is not supported by hakube (lease or none)',
+    ],
+    [
+      ['--endpoint-reconciler-type=leases'],
+      '--endpoint-reconciler-type: invalid value "leases" (lease or none)',
     ],
     [
       ['--endpoint-reconciler-lease-ttl=1500ms'],

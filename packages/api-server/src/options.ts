@@ -46,13 +46,15 @@ export const APISERVER_FLAGS = {
     name: 'advertise-address',
     type: 'string',
     default: '',
-    usage: 'The IP address on which to advertise the apiserver to members of the cluster.',
+    usage:
+      "The IP address on which to advertise the apiserver to members of the cluster. This address must be reachable by the rest of the cluster. If blank, the --bind-address will be used. If --bind-address is unspecified, the host's default interface will be used.",
   }),
   endpointReconcilerType: flag({
     name: 'endpoint-reconciler-type',
     type: 'string',
     default: 'lease',
-    usage: 'Use an endpoint reconciler (lease, none)',
+    usage:
+      'Use an endpoint reconciler (master-count, lease, none) master-count is deprecated, and will be removed in a future version. (hakube has lease and none.)',
   }),
   endpointReconcilerLeaseTtl: flag({
     name: 'endpoint-reconciler-lease-ttl',
@@ -206,7 +208,10 @@ export function parseApiServerFlags(
   if (v.endpointReconcilerType !== 'lease' && v.endpointReconcilerType !== 'none')
     return {
       ok: false,
-      error: `--endpoint-reconciler-type: invalid value ${JSON.stringify(v.endpointReconcilerType)} (lease or none)`,
+      error:
+        v.endpointReconcilerType === 'master-count'
+          ? '--endpoint-reconciler-type: master-count is not supported by hakube (lease or none)'
+          : `--endpoint-reconciler-type: invalid value ${JSON.stringify(v.endpointReconcilerType)} (lease or none)`,
     }
   if (v.endpointReconcilerLeaseTtl < 1000 || v.endpointReconcilerLeaseTtl % 1000 !== 0)
     return {
