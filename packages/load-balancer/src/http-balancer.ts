@@ -266,7 +266,8 @@ export class HttpBalancer {
     ex.responseStarted = true
     const attemptNo = ex.attempt
     proxyRes.on('close', () => {
-      if (attemptNo !== ex.attempt || proxyRes.complete) return
+      // A client that went away first (kubectl's `get -w` ended) is not the backend's failure.
+      if (attemptNo !== ex.attempt || proxyRes.complete || ex.finished) return
       // The backend's response stopped before its end: the backend died or its connection broke.
       if (ex.backend !== undefined) ex.backend.errors++
       this.endClientStream(ex, 'backend connection lost')
