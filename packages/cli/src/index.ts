@@ -1,0 +1,2 @@
+/** @hakube/cli: the `hakube` command (see main.ts). */
+export const CLI_NAME = 'hakube'
