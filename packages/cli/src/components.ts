@@ -1,0 +1,121 @@
+/**
+ * What one host runs: its components' command lines, derived from `hakube node`'s flags. Pure, so
+ * each component's argv is unit-tested; the supervisor only spawns them.
+ */
+import { join } from 'node:path'
+import { APISERVER_PORT, type Role, STORE_CLIENT_PORT, STORE_PEER_PORT, type StoreKind } from './topology.js'
+
+export type ComponentName = 'store' | 'apiserver' | 'lb'
+
+export interface NodeConfig {
+  readonly role: Role
+  readonly name: string
+  readonly address: string
+  /** The cluster's directory (data under hosts/<name>/, logs under logs/<name>/). */
+  readonly dir: string
+  readonly store: StoreKind
+  /** name=peerURL,... (hosts running a store member). */
+  readonly initialCluster: string
+  /** Store client URLs for the api-server. */
+  readonly etcdServers: readonly string[]
+  /** Api-server URLs for the balancer. */
+  readonly backends: readonly string[]
+  /** The balancer's port and its /stats port. */
+  readonly port: number
+  readonly statsPort: number
+}
+
+/** Where the binaries are: node scripts for hakube's own, an executable for etcd. */
+export interface Binaries {
+  readonly node: string
+  readonly store: string
+  readonly apiserver: string
+  readonly lb: string
+  readonly etcd: string
+}
+
+export interface ComponentSpec {
+  readonly name: ComponentName
+  readonly command: string
+  readonly args: readonly string[]
+}
+
+export function hostDir(dir: string, host: string): string {
+  return join(dir, 'hosts', host)
+}
+
+export function logFile(dir: string, host: string, component: string): string {
+  return join(dir, 'logs', host, `${component}.log`)
+}
+
+export function adminSocket(dir: string, host: string): string {
+  return join(hostDir(dir, host), 'admin.sock')
+}
+
+/** The components of a role, in start order (stop order is the reverse). */
+export function componentsOf(role: Role): ComponentName[] {
+  switch (role) {
+    case 'stacked-master':
+      return ['store', 'apiserver']
+    case 'master':
+      return ['apiserver']
+    case 'etcd':
+      return ['store']
+    case 'lb':
+      return ['lb']
+  }
+}
+
+/** The host's components with their command lines, in start order. */
+export function componentSpecs(c: NodeConfig, bins: Binaries): ComponentSpec[] {
+  const specs: Record<ComponentName, () => ComponentSpec> = {
+    store: () => storeSpec(c, bins),
+    apiserver: () => ({
+      name: 'apiserver',
+      command: bins.node,
+      args: [
+        bins.apiserver,
+        `--bind-address=${c.address}`,
+        `--advertise-address=${c.address}`,
+        `--secure-port=${APISERVER_PORT}`,
+        `--etcd-servers=${c.etcdServers.join(',')}`,
+        '--endpoint-reconciler-type=lease',
+      ],
+    }),
+    lb: () => ({
+      name: 'lb',
+      command: bins.node,
+      args: [
+        bins.lb,
+        `--bind-address=${c.address}`,
+        `--port=${c.port}`,
+        `--stats-port=${c.statsPort}`,
+        `--backends=${c.backends.join(',')}`,
+      ],
+    }),
+  }
+  return componentsOf(c.role).map((name) => specs[name]())
+}
+
+function storeSpec(c: NodeConfig, bins: Binaries): ComponentSpec {
+  const peer = `http://${c.address}:${STORE_PEER_PORT}`
+  const client = `http://${c.address}:${STORE_CLIENT_PORT}`
+  const flags = [
+    `--name=${c.name}`,
+    `--data-dir=${join(hostDir(c.dir, c.name), 'store')}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--initial-cluster=${c.initialCluster}`,
+    '--initial-cluster-state=new',
+    '--initial-cluster-token=hakube',
+  ]
+  if (c.store === 'hakube') return { name: 'store', command: bins.node, args: [bins.store, ...flags] }
+  // etcd 3.4 defaults to --pre-vote=false; hakube-store always runs PreVote (etcd's default since 3.5).
+  return {
+    name: 'store',
+    command: bins.etcd,
+    args: [...flags, '--pre-vote=true', '--logger=zap', '--log-outputs=stderr'],
+  }
+}

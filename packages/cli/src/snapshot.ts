@@ -1,0 +1,190 @@
+/**
+ * `hakube status`'s data: one snapshot of the cluster, gathered from the hosts' admin sockets, the
+ * store members' Maintenance.Status, the api-servers' /readyz and the balancer's /stats. The shape is
+ * what `hakube status -o json` prints (and what the renderer in status-render.ts draws).
+ */
+import { adminRequest, type HostStatus } from './admin.js'
+import { type ClusterState, isHostProcess, procState } from './cluster-state.js'
+import { adminSocket } from './components.js'
+import { errorText, lbStats, memberStatus, readyz } from './probes.js'
+import type { ComponentStatus } from './supervisor.js'
+import { quorumOf, type Role } from './topology.js'
+
+/** up: supervisor answering; stopped: by `hakube stop`; down: killed or crashed; paused: SIGSTOPped. */
+export type HostState = 'up' | 'stopped' | 'down' | 'paused' | 'unreachable'
+
+export interface HostSnapshot {
+  readonly name: string
+  readonly role: Role
+  readonly address: string
+  readonly state: HostState
+  readonly pid: number | null
+  /** Cut off by `hakube partition`. */
+  readonly partitioned: boolean
+  readonly components: readonly ComponentStatus[]
+}
+
+export interface MemberSnapshot {
+  readonly name: string
+  readonly clientUrl: string
+  readonly reachable: boolean
+  readonly error: string | null
+  readonly memberId: string | null
+  readonly leaderId: string | null
+  readonly isLeader: boolean
+  readonly raftTerm: number | null
+  readonly raftIndex: number | null
+  readonly revision: number | null
+}
+
+export interface QuorumSnapshot {
+  readonly members: number
+  readonly quorum: number
+  /** Failures the cluster tolerates when all members are healthy. */
+  readonly tolerates: number
+  /** Members answering that agree on a leader. */
+  readonly healthy: number
+  readonly hasQuorum: boolean
+  /** How many more members may fail before writes stop (0 when quorum is lost). */
+  readonly moreMayFail: number
+  readonly leader: string | null
+}
+
+export interface ClusterSnapshot {
+  readonly at: string
+  readonly dir: string
+  readonly topology: string
+  readonly store: string
+  readonly hosts: readonly HostSnapshot[]
+  readonly storeMembers: readonly MemberSnapshot[]
+  readonly quorum: QuorumSnapshot
+  readonly apiServers: ReadonlyArray<{ url: string; host: string; ready: boolean; error: string | null }>
+  readonly balancer: {
+    readonly url: string
+    readonly reachable: boolean
+    readonly error: string | null
+    readonly backends: ReadonlyArray<{ url: string; host: string; state: string; error: string | null }>
+  }
+  readonly partitions: ReadonlyArray<{ hosts: string[]; from: string[] }>
+}
+
+/** The quorum facts from the members' answers: the leader most of them name, and how many agree. */
+export function quorumFrom(members: readonly MemberSnapshot[]): QuorumSnapshot {
+  const n = members.length
+  const { quorum, tolerates } = quorumOf(n)
+  const votes = new Map<string, number>()
+  for (const m of members)
+    if (m.reachable && m.leaderId !== null && m.leaderId !== '0')
+      votes.set(m.leaderId, (votes.get(m.leaderId) ?? 0) + 1)
+  let leaderId: string | null = null
+  let healthy = 0
+  for (const [id, count] of votes)
+    if (count > healthy) {
+      leaderId = id
+      healthy = count
+    }
+  // A leader the members name must itself answer (an isolated old leader is not a leader).
+  const leader = members.find((m) => m.reachable && m.memberId === leaderId)
+  if (leader === undefined) healthy = 0
+  const hasQuorum = healthy >= quorum
+  return {
+    members: n,
+    quorum,
+    tolerates,
+    healthy,
+    hasQuorum,
+    moreMayFail: hasQuorum ? healthy - quorum : 0,
+    leader: hasQuorum && leader !== undefined ? leader.name : null,
+  }
+}
+
+async function hostSnapshot(state: ClusterState, name: string): Promise<HostSnapshot> {
+  const plan = state.plan.hosts.find((h) => h.name === name)
+  if (plan === undefined) throw new Error(`no host ${name}`)
+  const record = state.hosts[name] ?? { pid: null, startedAt: null }
+  const isolated = new Set(state.partitions.flatMap((p) => p.hosts))
+  const base = {
+    name,
+    role: plan.role,
+    address: plan.address,
+    pid: record.pid,
+    partitioned: isolated.has(name),
+  }
+  if (record.pid === null) return { ...base, state: 'stopped', components: [] }
+  if (!isHostProcess(record.pid, name)) return { ...base, state: 'down', components: [] }
+  if (procState(record.pid) === 'T') return { ...base, state: 'paused', components: [] }
+  try {
+    const res = await adminRequest(adminSocket(state.plan.dir, name), 'GET', '/status', 1500)
+    const components = (res.body as HostStatus).components ?? []
+    const allPaused = components.length > 0 && components.every((c) => c.state === 'paused')
+    return { ...base, state: allPaused ? 'paused' : 'up', components }
+  } catch {
+    return { ...base, state: 'unreachable', components: [] }
+  }
+}
+
+function hostOf(state: ClusterState, url: string): string {
+  const address = new URL(url).hostname
+  return state.plan.hosts.find((h) => h.address === address && h.role !== 'lb')?.name ?? address
+}
+
+export async function collectSnapshot(state: ClusterState): Promise<ClusterSnapshot> {
+  const plan = state.plan
+  const [hosts, members, apis, lb] = await Promise.all([
+    Promise.all(plan.hosts.map((h) => hostSnapshot(state, h.name))),
+    Promise.all(
+      plan.storeMembers.map(async (m) => {
+        try {
+          const s = await memberStatus(m.clientUrl)
+          return { m, s, error: null }
+        } catch (err) {
+          return { m, s: undefined, error: errorText(err) }
+        }
+      }),
+    ),
+    Promise.all(plan.apiServers.map(async (url) => ({ url, r: await readyz(url) }))),
+    lbStats(plan.lb.host, plan.lb.statsPort).then(
+      (backends) => ({ backends, error: null }),
+      (err: unknown) => ({ backends: undefined, error: errorText(err) }),
+    ),
+  ])
+  const storeMembers: MemberSnapshot[] = members.map(({ m, s, error }) => ({
+    name: m.name,
+    clientUrl: m.clientUrl,
+    reachable: s !== undefined,
+    error,
+    memberId: s?.memberId ?? null,
+    leaderId: s?.leaderId ?? null,
+    isLeader: s !== undefined && s.leaderId === s.memberId,
+    raftTerm: s?.raftTerm ?? null,
+    raftIndex: s?.raftIndex ?? null,
+    revision: s?.revision ?? null,
+  }))
+  return {
+    at: new Date().toISOString(),
+    dir: plan.dir,
+    topology: plan.topology,
+    store: plan.store,
+    hosts,
+    storeMembers,
+    quorum: quorumFrom(storeMembers),
+    apiServers: apis.map(({ url, r }) => ({
+      url,
+      host: hostOf(state, url),
+      ready: r === true,
+      error: r === true ? null : r,
+    })),
+    balancer: {
+      url: `http://${plan.lb.host}:${plan.lb.port}`,
+      reachable: lb.backends !== undefined,
+      error: lb.error,
+      backends: (lb.backends ?? []).map((b) => ({
+        url: b.url,
+        host: hostOf(state, b.url),
+        state: b.state,
+        error: b.lastCheckError,
+      })),
+    },
+    partitions: state.partitions,
+  }
+}

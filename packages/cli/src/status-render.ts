@@ -1,0 +1,116 @@
+/**
+ * `hakube status` as text, from a snapshot (snapshot.ts). Pure: tested against JSON snapshots.
+ */
+import type { ClusterSnapshot, HostSnapshot } from './snapshot.js'
+import type { ComponentStatus } from './supervisor.js'
+
+function table(rows: string[][], indent = '  '): string[] {
+  const widths: number[] = []
+  for (const r of rows)
+    r.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length)
+    })
+  return rows.map(
+    (r) =>
+      indent +
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] as number)))
+        .join('  ')
+        .trimEnd(),
+  )
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`
+}
+
+export function componentText(c: ComponentStatus): string {
+  const restarts = c.restarts > 0 ? `, ${plural(c.restarts, 'restart')}` : ''
+  const exit =
+    c.lastExit !== null && c.state !== 'running' && c.state !== 'paused'
+      ? `, last exit ${c.lastExit.signal ?? `code ${c.lastExit.code}`}`
+      : ''
+  return `${c.name} ${c.state}${restarts}${exit}`
+}
+
+function hostStateText(h: HostSnapshot): string {
+  const base =
+    h.state === 'stopped'
+      ? 'stopped'
+      : h.state === 'down'
+        ? 'DOWN'
+        : h.state === 'paused'
+          ? 'PAUSED'
+          : h.state
+  return h.partitioned ? `${base}, PARTITIONED` : base
+}
+
+export function renderStatus(s: ClusterSnapshot): string {
+  const out: string[] = []
+  const masters = s.hosts.filter((h) => h.role === 'stacked-master' || h.role === 'master').length
+  out.push(
+    `hakube cluster in ${s.dir}: ${s.topology}, ${plural(masters, 'master')}, ${plural(s.storeMembers.length, 'store member')} (${s.store === 'etcd' ? 'etcd' : 'hakube-store'})   ${s.at}`,
+  )
+  out.push('', 'HOSTS')
+  out.push(
+    ...table([
+      ['NAME', 'ADDRESS', 'ROLE', 'STATE', 'COMPONENTS'],
+      ...s.hosts.map((h) => [
+        h.name,
+        h.address,
+        h.role,
+        hostStateText(h),
+        h.components.length === 0 ? '-' : h.components.map(componentText).join('; '),
+      ]),
+    ]),
+  )
+  const q = s.quorum
+  out.push('')
+  const quorumLine = q.hasQuorum
+    ? `quorum ${q.quorum} of ${q.members}, ${q.healthy} healthy: ${plural(q.moreMayFail, 'more member')} may fail (tolerates ${q.tolerates} when all are healthy); leader ${q.leader}`
+    : `QUORUM LOST: ${q.healthy} of ${q.members} healthy, ${q.quorum} needed; writes and linearizable reads stop`
+  out.push(`STORE  ${quorumLine}`)
+  out.push(
+    ...table([
+      ['MEMBER', 'ENDPOINT', 'LEADER', 'TERM', 'RAFT INDEX', 'REVISION', 'REACHABLE'],
+      ...s.storeMembers.map((m) => [
+        m.name,
+        m.clientUrl,
+        m.isLeader ? 'yes' : m.reachable && m.leaderId === '0' ? 'none known' : m.reachable ? 'no' : '-',
+        m.raftTerm === null ? '-' : String(m.raftTerm),
+        m.raftIndex === null ? '-' : String(m.raftIndex),
+        m.revision === null ? '-' : String(m.revision),
+        m.reachable ? 'yes' : `no (${m.error ?? 'no answer'})`,
+      ]),
+    ]),
+  )
+  const ready = s.apiServers.filter((a) => a.ready).length
+  out.push('', `API SERVERS  ${ready} of ${s.apiServers.length} ready`)
+  out.push(
+    ...table(s.apiServers.map((a) => [a.host, a.url, a.ready ? 'ready' : `not ready (${a.error ?? '?'})`])),
+  )
+  const up = s.balancer.backends.filter((b) => b.state === 'up').length
+  out.push(
+    '',
+    s.balancer.reachable
+      ? `BALANCER  ${s.balancer.url}: ${up} of ${s.balancer.backends.length} backends up`
+      : `BALANCER  ${s.balancer.url}: not answering (${s.balancer.error ?? '?'})`,
+  )
+  out.push(
+    ...table(
+      s.balancer.backends.map((b) => [
+        b.host,
+        b.url,
+        b.state === 'up' ? 'up' : `${b.state}${b.error ? ` (${b.error})` : ''}`,
+      ]),
+    ),
+  )
+  if (s.partitions.length > 0) {
+    out.push('', 'PARTITIONS (iptables DROP)')
+    for (const p of s.partitions)
+      out.push(
+        `  ${p.hosts.join(', ')} cut off from ${p.from.length === 0 ? 'every other host' : p.from.join(', ')}`,
+      )
+  }
+  return `${out.join('\n')}\n`
+}

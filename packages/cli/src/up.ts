@@ -1,0 +1,280 @@
+/**
+ * `hakube up`: plans the hosts (topology.ts), checks that nothing is in the way (a cluster already up
+ * in the directory, busy ports, a missing etcd), writes cluster.json and the kubeconfig, starts one
+ * detached `hakube node` per host and waits until the cluster is healthy: store quorum, every
+ * api-server ready, every balancer backend up, and GET /readyz through the balancer. Progress is
+ * printed per host as it becomes ready; the cluster keeps running after `up` returns.
+ */
+import { writeFileSync } from 'node:fs'
+import { relative, resolve } from 'node:path'
+import { findEtcd } from './binaries.js'
+import {
+  type ClusterState,
+  isHostProcess,
+  kubeconfigFile,
+  readState,
+  spawnHost,
+  UserError,
+  writeState,
+} from './cluster-state.js'
+import { flag, flagUsages, parseFlags } from './flags.js'
+import { busyListens } from './ports.js'
+import { lbStats, memberStatus, readyz } from './probes.js'
+import { type ClusterPlan, planCluster, type StoreKind, type Topology } from './topology.js'
+
+export const UP_FLAGS = {
+  topology: flag({
+    kind: 'string',
+    default: 'stacked',
+    usage: "'stacked' (a store member on each master) or 'external-etcd'.",
+  }),
+  masters: flag({
+    kind: 'int',
+    default: 3,
+    usage: 'Master hosts (api-server; stacked: and a store member).',
+  }),
+  etcd: flag({ kind: 'int', default: 3, usage: 'Store members on hosts of their own (external-etcd).' }),
+  store: flag({
+    kind: 'string',
+    default: 'hakube',
+    usage: "Store members: 'hakube' (hakube-store) or 'etcd' (the etcd binary).",
+  }),
+  dir: flag({
+    kind: 'string',
+    default: '.hakube',
+    usage: "The cluster's directory: state, kubeconfig, data, logs.",
+  }),
+  'first-address': flag({
+    kind: 'string',
+    default: '127.0.1.1',
+    usage: 'The first host address; hosts take the next ones.',
+  }),
+  'lb-address': flag({
+    kind: 'string',
+    default: '127.0.0.1:6443',
+    usage: "The balancer's address:port (the kubeconfig's server).",
+  }),
+  'lb-stats-port': flag({ kind: 'int', default: 6444, usage: "The balancer's /stats port, on its address." }),
+  timeout: flag({ kind: 'int', default: 90, usage: 'Seconds to wait for the cluster to be healthy.' }),
+}
+
+export const UP_USAGE = `hakube up starts an HA control plane as local processes, one supervisor per emulated host.
+
+Usage:
+  hakube up [flags]
+
+Flags:
+${flagUsages(UP_FLAGS)}`
+
+export function kubeconfigText(server: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: hakube',
+    '  cluster:',
+    `    server: ${server}`,
+    'contexts:',
+    '- name: hakube',
+    '  context:',
+    '    cluster: hakube',
+    '    user: hakube',
+    'current-context: hakube',
+    'users:',
+    '- name: hakube',
+    '  user: {}',
+    '',
+  ].join('\n')
+}
+
+/** What `up` prints at the end: how to reach the cluster. */
+export function usageHints(plan: ClusterPlan, shownDir: string, seconds: number): string {
+  const kc = `${shownDir}/kubeconfig`
+  const endpoints = plan.storeMembers.map((m) => m.clientUrl.replace('http://', '')).join(',')
+  const dirFlag = shownDir === '.hakube' ? '' : ` --dir ${shownDir}`
+  return [
+    `cluster healthy in ${seconds.toFixed(1)} s (${plan.topology}, ${plan.apiServers.length} api-servers, ${plan.storeMembers.length} store members; balancer http://${plan.lb.host}:${plan.lb.port})`,
+    '',
+    'kubectl, through the balancer:',
+    `  kubectl --kubeconfig ${kc} get --raw /readyz`,
+    `  kubectl --kubeconfig ${kc} get namespaces`,
+    `  export KUBECONFIG=$PWD/${kc}`,
+    'etcdctl, against the store members:',
+    `  ETCDCTL_API=3 etcdctl --endpoints=${endpoints} endpoint status -w table`,
+    `  ETCDCTL_API=3 etcdctl --endpoints=${endpoints} get /registry --prefix --keys-only`,
+    'hakube:',
+    `  hakube status${dirFlag} [--watch]      hakube kill master-1${dirFlag}      hakube down${dirFlag}`,
+    `logs: ${shownDir}/logs/<host>/<component>.log`,
+    '',
+  ].join('\n')
+}
+
+export async function runUp(
+  argv: readonly string[],
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
+  const p = parseFlags(UP_FLAGS, argv)
+  if (!p.ok) throw new UserError(p.error)
+  if (p.help) {
+    out.write(`${UP_USAGE}\n`)
+    return 0
+  }
+  const v = p.values
+  if (p.args.length > 0) throw new UserError(`unexpected argument ${JSON.stringify(p.args[0])}`)
+  if (v.topology !== 'stacked' && v.topology !== 'external-etcd')
+    throw new UserError(`--topology must be 'stacked' or 'external-etcd' (got ${JSON.stringify(v.topology)})`)
+  if (v.store !== 'hakube' && v.store !== 'etcd')
+    throw new UserError(`--store must be 'hakube' or 'etcd' (got ${JSON.stringify(v.store)})`)
+  const dir = resolve(v.dir)
+  const shownDir = relative(process.cwd(), dir) || '.'
+  const planned = planCluster({
+    topology: v.topology as Topology,
+    masters: v.masters,
+    etcd: v.etcd,
+    store: v.store as StoreKind,
+    dir,
+    firstAddress: v['first-address'],
+    lbAddress: v['lb-address'],
+    lbStatsPort: v['lb-stats-port'],
+  })
+  if ('errors' in planned) throw new UserError(planned.errors.join('\n'))
+  if (v.topology === 'stacked' && p.set.has('etcd'))
+    throw new UserError(
+      '--etcd applies to --topology external-etcd; a stacked cluster runs one store member on each master (use --masters)',
+    )
+  const { plan, warnings } = planned
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`)
+
+  const previous = readState(dir)
+  if (previous !== undefined) {
+    const running = Object.entries(previous.hosts).filter(([name, h]) => isHostProcess(h.pid, name))
+    if (running.length > 0)
+      throw new UserError(
+        `a cluster is already up in ${shownDir} (hosts ${running.map(([n]) => n).join(', ')} running): ` +
+          `\`hakube status --dir ${shownDir}\` shows it, \`hakube down --dir ${shownDir}\` stops it`,
+      )
+    if (JSON.stringify(previous.plan) !== JSON.stringify(plan))
+      throw new UserError(
+        `${shownDir} holds the data of a different cluster (${previous.plan.topology}, ${previous.plan.hosts.length} hosts): ` +
+          `\`hakube down --purge --dir ${shownDir}\` deletes it, or use another --dir`,
+      )
+  }
+  if (plan.store === 'etcd' && findEtcd() === undefined)
+    throw new UserError(
+      '--store etcd needs the etcd binary, not found on PATH or in /usr/bin (Debian: apt-get install etcd-server)',
+    )
+  const busy = await busyListens(plan)
+  if (busy.length > 0)
+    throw new UserError(
+      `cannot listen on:\n  ${busy.join('\n  ')}\n(another cluster or program holds them: \`hakube status\`, or choose --first-address / --lb-address)`,
+    )
+
+  const started = Date.now()
+  const state: ClusterState = {
+    version: 1,
+    createdAt: previous?.createdAt ?? new Date().toISOString(),
+    plan,
+    hosts: {},
+    partitions: [],
+  }
+  writeState(dir, state)
+  const { pinSourceAddresses } = await import('./partition.js')
+  pinSourceAddresses(state)
+  writeFileSync(kubeconfigFile(dir), kubeconfigText(`http://${plan.lb.host}:${plan.lb.port}`))
+  out.write(
+    `${previous === undefined ? 'starting' : 'restarting'} a ${plan.topology} cluster in ${shownDir} (store: ${plan.store === 'etcd' ? 'etcd' : 'hakube-store'})\n`,
+  )
+  for (const h of plan.hosts) {
+    const pid = spawnHost(dir, h)
+    state.hosts[h.name] = { pid, startedAt: new Date().toISOString() }
+    out.write(
+      `  ${h.name.padEnd(9)} ${h.address.padEnd(11)} ${h.role.padEnd(14)} started (supervisor pid ${pid})\n`,
+    )
+  }
+  writeState(dir, state)
+
+  const ok = await waitHealthy(plan, state, v.timeout * 1000, started, out)
+  if (!ok) {
+    out.write(
+      `the cluster is not healthy after ${v.timeout} s; it keeps running: \`hakube status --dir ${shownDir}\`, logs in ${shownDir}/logs/, \`hakube down --dir ${shownDir}\` stops it\n`,
+    )
+    return 1
+  }
+  out.write(`\n${usageHints(plan, shownDir, (Date.now() - started) / 1000)}`)
+  return 0
+}
+
+/** Polls until healthy, printing each host once it is ready; false on timeout. */
+async function waitHealthy(
+  plan: ClusterPlan,
+  state: ClusterState,
+  timeoutMs: number,
+  started: number,
+  out: NodeJS.WritableStream,
+): Promise<boolean> {
+  const deadline = started + timeoutMs
+  const announced = new Set<string>()
+  const secs = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`
+  let stage = 'hosts'
+  let lastProblem = ''
+  while (Date.now() < deadline) {
+    const [members, apis, backends] = await Promise.all([
+      Promise.all(plan.storeMembers.map((m) => memberStatus(m.clientUrl, 1000).catch(() => undefined))),
+      Promise.all(plan.apiServers.map((u) => readyz(u, 1000))),
+      lbStats(plan.lb.host, plan.lb.statsPort, 1000).catch(() => undefined),
+    ])
+    for (const h of plan.hosts) {
+      if (announced.has(h.name)) continue
+      const dead = !isHostProcess(state.hosts[h.name]?.pid ?? null, h.name)
+      if (dead)
+        throw new UserError(`host ${h.name} exited during start-up; see ${plan.dir}/logs/${h.name}/node.log`)
+      const member = plan.storeMembers.findIndex((m) => m.name === h.name)
+      const api = plan.apiServers.findIndex((u) => new URL(u).hostname === h.address)
+      const parts: string[] = []
+      if (member >= 0) {
+        const s = members[member]
+        if (s === undefined || s.leaderId === '0') continue
+        parts.push('store member joined')
+      }
+      if (api >= 0) {
+        if (apis[api] !== true) continue
+        parts.push('api-server ready')
+      }
+      if (h.role === 'lb') {
+        if (backends === undefined) continue
+        parts.push('balancer serving')
+      }
+      announced.add(h.name)
+      out.write(`  ${h.name.padEnd(9)} ${parts.join(', ')} (${secs()})\n`)
+    }
+    const leaders = new Set(
+      members.filter((m) => m !== undefined && m.leaderId !== '0').map((m) => m?.leaderId),
+    )
+    const agreeing = members.filter((m) => m !== undefined && m.leaderId !== '0').length
+    const quorum = Math.floor(plan.storeMembers.length / 2) + 1
+    const problems: string[] = []
+    if (leaders.size !== 1 || agreeing < quorum) problems.push('store quorum')
+    const notReady = plan.apiServers.filter((_, i) => apis[i] !== true)
+    if (notReady.length > 0) problems.push(`api-servers ready (${notReady.length} not yet)`)
+    const down = backends?.filter((b) => b.state !== 'up').length ?? plan.apiServers.length
+    if (down > 0) problems.push(`balancer backends up (${down} not yet)`)
+    if (problems.length === 0) {
+      const through = await readyz(`http://${plan.lb.host}:${plan.lb.port}`, 2000)
+      if (through === true) {
+        out.write(
+          `  store quorum, ${plan.apiServers.length} api-servers ready, GET /readyz through the balancer: ok (${secs()})\n`,
+        )
+        return true
+      }
+      problems.push(`/readyz through the balancer (${through})`)
+    }
+    const problem = `waiting for ${problems.join(', ')}`
+    if (problem !== lastProblem && stage !== problem && announced.size === plan.hosts.length) {
+      out.write(`  ${problem}\n`)
+      stage = problem
+    }
+    lastProblem = problem
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  return false
+}
