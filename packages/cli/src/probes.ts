@@ -79,7 +79,7 @@ export async function readyz(baseUrl: string, timeoutMs = 1500): Promise<true | 
     const res = await httpRequest(`${baseUrl}/readyz`, { timeoutMs })
     return res.status === 200 ? true : `HTTP ${res.status} ${res.text.trim().split('\n').at(-1) ?? ''}`.trim()
   } catch (err) {
-    return err instanceof Error ? err.message : String(err)
+    return errorText(err)
   }
 }
 

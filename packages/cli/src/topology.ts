@@ -98,7 +98,8 @@ export function checkCounts(
     errors.push(`--etcd must be at least 1 (got ${input.etcd})`)
   if (errors.length > 0) return { errors, warnings }
   const n = storeMemberCount(input)
-  const what = input.topology === 'stacked' ? `${n} masters (${n} store members)` : `${n} store members`
+  const members = `${n} store member${n === 1 ? '' : 's'}`
+  const what = input.topology === 'stacked' ? `${n} master${n === 1 ? '' : 's'} (${members})` : members
   const { quorum, tolerates } = quorumOf(n)
   if (n === 1)
     warnings.push(

@@ -1,0 +1,233 @@
+import { describe, expect, it } from 'vitest'
+import { type ClusterSnapshot, type MemberSnapshot, quorumFrom } from './snapshot.js'
+import { renderStatus } from './status-render.js'
+
+function member(name: string, id: string, leaderId: string | null, reachable = true): MemberSnapshot {
+  return {
+    name,
+    clientUrl: `http://127.0.1.${id}:2379`,
+    reachable,
+    error: reachable ? null : 'connection refused',
+    memberId: reachable ? id : null,
+    leaderId: reachable ? leaderId : null,
+    isLeader: reachable && leaderId === id,
+    raftTerm: reachable ? 4 : null,
+    raftIndex: reachable ? 120 : null,
+    revision: reachable ? 17 : null,
+  }
+}
+
+describe('quorumFrom', () => {
+  it('3 healthy members: quorum 2, one more may fail', () => {
+    const q = quorumFrom([member('m1', '1', '1'), member('m2', '2', '1'), member('m3', '3', '1')])
+    expect(q).toEqual({
+      members: 3,
+      quorum: 2,
+      tolerates: 1,
+      healthy: 3,
+      hasQuorum: true,
+      moreMayFail: 1,
+      leader: 'm1',
+    })
+  })
+
+  it('one of 3 down: still a quorum, no more may fail', () => {
+    const q = quorumFrom([member('m1', '1', '2', false), member('m2', '2', '2'), member('m3', '3', '2')])
+    expect(q).toMatchObject({ healthy: 2, hasQuorum: true, moreMayFail: 0, leader: 'm2' })
+  })
+
+  it('two of 3 down: quorum lost, even if the survivor still names a leader', () => {
+    const q = quorumFrom([
+      member('m1', '1', '1', false),
+      member('m2', '2', '1', false),
+      member('m3', '3', '1'),
+    ])
+    expect(q).toMatchObject({ healthy: 0, hasQuorum: false, moreMayFail: 0, leader: null })
+  })
+
+  it('a 4-member store with one isolated member keeps its quorum of 3 and tolerates no more', () => {
+    const q = quorumFrom([
+      member('e1', '1', '0'),
+      member('e2', '2', '3'),
+      member('e3', '3', '3'),
+      member('e4', '4', '3'),
+    ])
+    expect(q).toMatchObject({
+      members: 4,
+      quorum: 3,
+      tolerates: 1,
+      healthy: 3,
+      hasQuorum: true,
+      moreMayFail: 0,
+    })
+  })
+})
+
+const SNAPSHOT: ClusterSnapshot = {
+  at: '2026-01-01T00:00:00.000Z',
+  dir: '/tmp/c',
+  topology: 'stacked',
+  store: 'hakube',
+  hosts: [
+    {
+      name: 'master-1',
+      role: 'stacked-master',
+      address: '127.0.1.1',
+      state: 'down',
+      pid: 10,
+      partitioned: false,
+      components: [],
+    },
+    {
+      name: 'master-2',
+      role: 'stacked-master',
+      address: '127.0.1.2',
+      state: 'up',
+      pid: 11,
+      partitioned: true,
+      components: [
+        {
+          name: 'store',
+          pid: 21,
+          state: 'running',
+          restarts: 0,
+          startedAt: 'x',
+          lastExit: null,
+          nextRestartAt: null,
+        },
+        {
+          name: 'apiserver',
+          pid: null,
+          state: 'restarting',
+          restarts: 2,
+          startedAt: null,
+          lastExit: { code: null, signal: 'SIGKILL', at: 'x', ranMs: 5 },
+          nextRestartAt: 'y',
+        },
+      ],
+    },
+    {
+      name: 'master-3',
+      role: 'stacked-master',
+      address: '127.0.1.3',
+      state: 'paused',
+      pid: 12,
+      partitioned: false,
+      components: [
+        {
+          name: 'store',
+          pid: 31,
+          state: 'paused',
+          restarts: 0,
+          startedAt: 'x',
+          lastExit: null,
+          nextRestartAt: null,
+        },
+        {
+          name: 'apiserver',
+          pid: 32,
+          state: 'paused',
+          restarts: 0,
+          startedAt: 'x',
+          lastExit: null,
+          nextRestartAt: null,
+        },
+      ],
+    },
+    {
+      name: 'lb',
+      role: 'lb',
+      address: '127.0.0.1',
+      state: 'up',
+      pid: 13,
+      partitioned: false,
+      components: [],
+    },
+  ],
+  storeMembers: [
+    member('master-1', '1', null, false),
+    member('master-2', '2', '0'),
+    member('master-3', '3', null, false),
+  ],
+  quorum: quorumFrom([
+    member('master-1', '1', null, false),
+    member('master-2', '2', '0'),
+    member('master-3', '3', null, false),
+  ]),
+  apiServers: [
+    { url: 'http://127.0.1.1:6443', host: 'master-1', ready: false, error: 'connection refused' },
+    { url: 'http://127.0.1.2:6443', host: 'master-2', ready: false, error: 'connection refused' },
+    { url: 'http://127.0.1.3:6443', host: 'master-3', ready: false, error: 'timed out after 1500 ms' },
+  ],
+  balancer: {
+    url: 'http://127.0.0.1:6443',
+    reachable: true,
+    error: null,
+    backends: [
+      { url: 'http://127.0.1.1:6443', host: 'master-1', state: 'down', error: 'ECONNREFUSED' },
+      { url: 'http://127.0.1.2:6443', host: 'master-2', state: 'down', error: 'ECONNREFUSED' },
+      { url: 'http://127.0.1.3:6443', host: 'master-3', state: 'up', error: null },
+    ],
+  },
+  partitions: [{ hosts: ['master-2'], from: [] }],
+}
+
+describe('renderStatus', () => {
+  it('shows every fault: a killed host, a restarting component, a paused host, a partition, the lost quorum', () => {
+    expect(renderStatus(SNAPSHOT)).toBe(
+      [
+        'hakube cluster in /tmp/c: stacked, 3 masters, 3 store members (hakube-store)   2026-01-01T00:00:00.000Z',
+        '',
+        'HOSTS',
+        '  NAME      ADDRESS    ROLE            STATE            COMPONENTS',
+        '  master-1  127.0.1.1  stacked-master  DOWN             -',
+        '  master-2  127.0.1.2  stacked-master  up, PARTITIONED  store running; apiserver restarting, 2 restarts, last exit SIGKILL',
+        '  master-3  127.0.1.3  stacked-master  PAUSED           store paused; apiserver paused',
+        '  lb        127.0.0.1  lb              up               -',
+        '',
+        'STORE  QUORUM LOST: 0 of 3 healthy, 2 needed; writes and linearizable reads stop',
+        '  MEMBER    ENDPOINT               LEADER      TERM  RAFT INDEX  REVISION  REACHABLE',
+        '  master-1  http://127.0.1.1:2379  -           -     -           -         no (connection refused)',
+        '  master-2  http://127.0.1.2:2379  none known  4     120         17        yes',
+        '  master-3  http://127.0.1.3:2379  -           -     -           -         no (connection refused)',
+        '',
+        'API SERVERS  0 of 3 ready',
+        '  master-1  http://127.0.1.1:6443  not ready (connection refused)',
+        '  master-2  http://127.0.1.2:6443  not ready (connection refused)',
+        '  master-3  http://127.0.1.3:6443  not ready (timed out after 1500 ms)',
+        '',
+        'BALANCER  http://127.0.0.1:6443: 1 of 3 backends up',
+        '  master-1  http://127.0.1.1:6443  down (ECONNREFUSED)',
+        '  master-2  http://127.0.1.2:6443  down (ECONNREFUSED)',
+        '  master-3  http://127.0.1.3:6443  up',
+        '',
+        'PARTITIONS (iptables DROP)',
+        '  master-2 cut off from every other host',
+        '',
+      ].join('\n'),
+    )
+  })
+
+  it('a healthy store names its leader and how many more members may fail', () => {
+    const healthy = [member('master-1', '1', '2'), member('master-2', '2', '2'), member('master-3', '3', '2')]
+    const text = renderStatus({
+      ...SNAPSHOT,
+      storeMembers: healthy,
+      quorum: quorumFrom(healthy),
+      partitions: [],
+    })
+    expect(text).toContain(
+      'STORE  quorum 2 of 3, 3 healthy: 1 more member may fail (tolerates 1 when all are healthy); leader master-2',
+    )
+    expect(text).toContain('  master-2  http://127.0.1.2:2379  yes     4     120         17        yes')
+    expect(text).not.toContain('PARTITIONS')
+  })
+
+  it('a balancer that does not answer says so', () => {
+    const text = renderStatus({
+      ...SNAPSHOT,
+      balancer: { url: 'http://127.0.0.1:6443', reachable: false, error: 'connection refused', backends: [] },
+    })
+    expect(text).toContain('BALANCER  http://127.0.0.1:6443: not answering (connection refused)')
+  })
+})
