@@ -289,6 +289,33 @@ describe('http mode', () => {
     expect(Date.now() - cutAt).toBeLessThan(1000)
   })
 
+  it('a watch with no event yet has its headers passed on at once', async () => {
+    // An api-server flushes a watch's headers before any event exists; a client waits for them.
+    const quiet = http.createServer((req, res) => {
+      if (req.url === '/readyz') return void res.end('ok')
+      res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
+      res.flushHeaders()
+      const t = setTimeout(() => res.end('{"type":"ADDED","object":{}}\n'), 2000)
+      res.on('close', () => clearTimeout(t))
+    })
+    await new Promise<void>((resolve) => quiet.listen(0, '127.0.1.150', resolve))
+    cleanups.push(() => new Promise((resolve) => quiet.close(resolve)))
+    cleanups.push(() => quiet.closeAllConnections())
+    const { port } = quiet.address() as net.AddressInfo
+    const { url, lb } = await startBalancer('127.0.1.160', [`http://127.0.1.150:${port}`])
+    cleanups.push(() => lb.shutdown(0))
+    const started = Date.now()
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.get(`${url}/api/v1/pods?watch=true`, { agent: false }, resolve)
+      req.on('error', reject)
+    })
+    cleanups.push(() => res.destroy())
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toBe('application/json')
+    // Well before the first event (2 s): the headers did not wait for a body chunk.
+    expect(Date.now() - started).toBeLessThan(1000)
+  })
+
   it('a hung backend (like SIGSTOP) is found by the check timeout; its requests end, idempotent ones elsewhere', async () => {
     const bs = await backends(2)
     const { url, lb } = await balancer(bs, ['--fall=2'])

@@ -265,6 +265,13 @@ export class HttpBalancer {
     if (ex === undefined) return
     ex.responseStarted = true
     const attemptNo = ex.attempt
+    // A streamed response (no content-length: a watch, `logs -f`) passes its headers on at once, as
+    // Go's reverse proxy flushes them: http-proxy would send them with the first body chunk only, and
+    // a watch with no event yet would leave its client waiting for headers until one comes.
+    if (proxyRes.headers['content-length'] === undefined)
+      process.nextTick(() => {
+        if (!ex.finished && !ex.res.headersSent) ex.res.flushHeaders()
+      })
     proxyRes.on('close', () => {
       // A client that went away first (kubectl's `get -w` ended) is not the backend's failure.
       if (attemptNo !== ex.attempt || proxyRes.complete || ex.finished) return
