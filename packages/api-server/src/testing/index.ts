@@ -15,7 +15,10 @@ export {
   KubectlProcess,
   type KubectlResult,
   type KubectlRunOptions,
+  type KubectlTls,
   type KubectlVersion,
+  kubeconfigFor,
   kubectlBinary,
   removeKubectlHomes,
+  useKubectlTls,
 } from './kubectl.js'

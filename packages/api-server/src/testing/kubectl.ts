@@ -3,8 +3,13 @@
  * binaries it chooses from (`kubectl.1.27` ... `kubectl.1.33`) sit beside its real path, and tests call
  * them directly so that the version under test never depends on the dispatcher's cache.
  *
- * Each `Kubectl` has its own HOME, empty kubeconfig and `--cache-dir`, so no test sees another's
+ * Each `Kubectl` has its own HOME, kubeconfig and `--cache-dir`, so no test sees another's
  * discovery or OpenAPI cache. A missing binary throws: these tests cannot pass without kubectl.
+ *
+ * Against an `https://` server the kubeconfig carries the CA that verifies it (and, if given, the
+ * client certificate kubectl presents), as `certificate-authority-data` / `client-certificate-data` /
+ * `client-key-data`. Suites that build their own `Kubectl` from a bare URL get these through
+ * {@link useKubectlTls}, registered once per server by the test that made the certificates.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { accessSync, constants, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
@@ -52,7 +57,57 @@ export interface KubectlRunOptions {
   timeoutMs?: number
 }
 
+/**
+ * What kubectl needs to talk TLS (all PEM): the CA bundle that verifies the server, and the client
+ * certificate and key it presents, as in kubeadm's admin.conf. The certificate is not optional: with
+ * an https server and no credential at all kubectl asks for a username on stdin (client-go's
+ * prompting auth loader) and, stdin being closed here, fails with `error: EOF`.
+ */
+export interface KubectlTls {
+  ca: string | Buffer
+  cert: string | Buffer
+  key: string | Buffer
+}
+
 const homes: string[] = []
+/** TLS settings by server URL (useKubectlTls), for Kubectl objects made without explicit ones. */
+const tlsByServer = new Map<string, KubectlTls>()
+
+/**
+ * Every `Kubectl` made afterwards for `server` (an `https://host:port` URL) uses `tls` unless given
+ * its own; `undefined` forgets it.
+ */
+export function useKubectlTls(server: string, tls: KubectlTls | undefined): void {
+  if (tls === undefined) tlsByServer.delete(server)
+  else tlsByServer.set(server, tls)
+}
+
+/** The kubeconfig for `server`: empty for plain HTTP (the server comes from --server), or with TLS. */
+export function kubeconfigFor(server: string, tls: KubectlTls | undefined): string {
+  if (tls === undefined) return 'apiVersion: v1\nkind: Config\n'
+  const b64 = (pem: string | Buffer) => Buffer.from(pem).toString('base64')
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: hakube',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority-data: ${b64(tls.ca)}`,
+    'users:',
+    '- name: hakube',
+    '  user:',
+    `    client-certificate-data: ${b64(tls.cert)}`,
+    `    client-key-data: ${b64(tls.key)}`,
+    'contexts:',
+    '- name: hakube',
+    '  context:',
+    '    cluster: hakube',
+    '    user: hakube',
+    'current-context: hakube',
+    '',
+  ].join('\n')
+}
 
 /** kubectl of one version against one server, with its own HOME and cache dir. */
 export class Kubectl {
@@ -62,15 +117,17 @@ export class Kubectl {
   private cacheDir: string
   private caches = 0
 
+  /** `tls` defaults to what {@link useKubectlTls} registered for `server` (none: plain HTTP). */
   constructor(
     readonly server: string,
     readonly version: KubectlVersion = 'dispatcher',
+    tls: KubectlTls | undefined = tlsByServer.get(server),
   ) {
     this.binary = kubectlBinary(version)
     this.home = mkdtempSync(join(tmpdir(), 'hakube-kubectl-'))
     homes.push(this.home)
     this.cacheDir = join(this.home, 'cache-0')
-    writeFileSync(join(this.home, 'kubeconfig'), 'apiVersion: v1\nkind: Config\n')
+    writeFileSync(join(this.home, 'kubeconfig'), kubeconfigFor(server, tls), { mode: 0o600 })
   }
 
   /** Starts over with an empty --cache-dir (no discovery or OpenAPI cached from earlier runs). */
