@@ -298,11 +298,11 @@ describe('http mode', () => {
       const t = setTimeout(() => res.end('{"type":"ADDED","object":{}}\n'), 2000)
       res.on('close', () => clearTimeout(t))
     })
-    await new Promise<void>((resolve) => quiet.listen(0, '127.0.1.150', resolve))
+    await new Promise<void>((resolve) => quiet.listen(0, '127.0.1.112', resolve))
     cleanups.push(() => new Promise((resolve) => quiet.close(resolve)))
     cleanups.push(() => quiet.closeAllConnections())
     const { port } = quiet.address() as net.AddressInfo
-    const { url, lb } = await startBalancer('127.0.1.160', [`http://127.0.1.150:${port}`])
+    const { url, lb } = await startBalancer('127.0.1.113', [`http://127.0.1.112:${port}`])
     cleanups.push(() => lb.shutdown(0))
     const started = Date.now()
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
