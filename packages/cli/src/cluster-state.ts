@@ -14,7 +14,7 @@ import {
   renameSync,
   writeFileSync,
 } from 'node:fs'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { hakubeBin } from './binaries.js'
 import { logFile } from './components.js'
 import type { ClusterPlan, HostPlan } from './topology.js'
@@ -164,4 +164,11 @@ export function groupMembers(pgid: number): number[] {
     }
   }
   return out
+}
+
+/** A directory as the user would type it: relative below the working directory, else absolute. */
+export function shownPath(dir: string): string {
+  const rel = relative(process.cwd(), dir)
+  if (rel === '') return '.'
+  return rel.startsWith('..') ? dir : rel
 }

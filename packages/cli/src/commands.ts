@@ -11,9 +11,9 @@
  *   answering and reports them paused, and does not restart them.
  */
 import { rmSync } from 'node:fs'
-import { relative, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { adminRequest, type HostStatus } from './admin.js'
-import { groupAlive, readState, requireState, UserError, writeState } from './cluster-state.js'
+import { groupAlive, readState, requireState, shownPath, UserError, writeState } from './cluster-state.js'
 import { adminSocket } from './components.js'
 import { flag, flagUsages, parseFlags } from './flags.js'
 import { hostPlan, killHost, startHost, stopHost } from './hosts.js'
@@ -22,7 +22,7 @@ import type { ComponentAction } from './supervisor.js'
 const DIR_FLAG = { dir: flag({ kind: 'string', default: '.hakube', usage: "The cluster's directory." }) }
 
 function shown(dir: string): string {
-  return relative(process.cwd(), dir) || '.'
+  return shownPath(dir)
 }
 
 export const DOWN_FLAGS = {

@@ -6,13 +6,14 @@
  * printed per host as it becomes ready; the cluster keeps running after `up` returns.
  */
 import { writeFileSync } from 'node:fs'
-import { relative, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { findEtcd } from './binaries.js'
 import {
   type ClusterState,
   isHostProcess,
   kubeconfigFile,
   readState,
+  shownPath,
   spawnHost,
   UserError,
   writeState,
@@ -126,7 +127,7 @@ export async function runUp(
   if (v.store !== 'hakube' && v.store !== 'etcd')
     throw new UserError(`--store must be 'hakube' or 'etcd' (got ${JSON.stringify(v.store)})`)
   const dir = resolve(v.dir)
-  const shownDir = relative(process.cwd(), dir) || '.'
+  const shownDir = shownPath(dir)
   const planned = planCluster({
     topology: v.topology as Topology,
     masters: v.masters,
@@ -182,7 +183,7 @@ export async function runUp(
   pinSourceAddresses(state)
   writeFileSync(kubeconfigFile(dir), kubeconfigText(`http://${plan.lb.host}:${plan.lb.port}`))
   out.write(
-    `${previous === undefined ? 'starting' : 'restarting'} a ${plan.topology} cluster in ${shownDir} (store: ${plan.store === 'etcd' ? 'etcd' : 'hakube-store'})\n`,
+    `${previous === undefined ? 'starting' : 'restarting'} the cluster in ${shownDir} (${plan.topology}, store: ${plan.store === 'etcd' ? 'etcd' : 'hakube-store'})\n`,
   )
   for (const h of plan.hosts) {
     const pid = spawnHost(dir, h)
