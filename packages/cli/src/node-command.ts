@@ -103,8 +103,16 @@ export async function runNode(argv: readonly string[]): Promise<number> {
     return 2
   }
   const { config, graceMs } = parsed
-  const { default: pino } = await import('pino')
-  const log = pino({ base: { name: 'hakube-node', host: config.name } })
+  // The components start first; the logger (a few hundred ms to load on a busy machine) follows, and
+  // what was logged meanwhile is written once it is there, stamped with when it happened.
+  const pending: Array<[Record<string, unknown>, string]> = []
+  let write: ((event: Record<string, unknown>, message: string) => void) | undefined
+  const log = {
+    info(event: Record<string, unknown>, message: string): void {
+      if (write !== undefined) write(event, message)
+      else pending.push([{ ...event, at: new Date().toISOString() }, message])
+    },
+  }
   mkdirSync(hostDir(config.dir, config.name), { recursive: true })
   const supervisor = new Supervisor(componentSpecs(config, resolveBinaries()), {
     logFileOf: (component) => logFile(config.dir, config.name, component),
@@ -123,6 +131,10 @@ export async function runNode(argv: readonly string[]): Promise<number> {
   })
   supervisor.start()
   log.info({ role: config.role, address: config.address, socket }, 'host up')
+  const { default: pino } = await import('pino')
+  const logger = pino({ base: { name: 'hakube-node', host: config.name } })
+  write = (event, message) => logger.info(event, message)
+  for (const [event, message] of pending.splice(0)) write(event, message)
   return await new Promise<number>((resolve) => {
     let stopping = false
     const stop = (signal: NodeJS.Signals): void => {
