@@ -5,8 +5,8 @@
  */
 import { isIP } from 'node:net'
 import { networkInterfaces } from 'node:os'
-import { flag, flagUsages, parseFlags } from '@hakube/api'
-import { parseServiceCidr } from './rest/service-ips.js'
+import { flag, flagUsages, parseFlags } from '@hakube/api/flags'
+import { parseServiceCidr } from './rest/service-cidr.js'
 
 export const APISERVER_FLAGS = {
   etcdServers: flag({

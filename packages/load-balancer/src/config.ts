@@ -4,7 +4,7 @@
  * for the binary to print before exiting with code 2.
  */
 import { isIP } from 'node:net'
-import { flag, flagUsages, parseFlags } from '@hakube/api'
+import { flag, flagUsages, parseFlags } from '@hakube/api/flags'
 import { z } from 'zod'
 
 export const LB_VERSION = 'hakube-lb v0.1.0'

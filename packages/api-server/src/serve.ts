@@ -1,0 +1,86 @@
+/**
+ * hakube-apiserver's server half, loaded by main.ts once the flags ask to serve (`--help`, `--version` and
+ * bad flags never load it): pino logs; the storage chosen by --storage-backend / --etcd-servers; the
+ * routes; the system namespaces and the kubernetes Service; SIGTERM/SIGINT shut down as kube-apiserver
+ * does (/readyz fails first, in-flight requests finish, watches end) and exit 0.
+ */
+import { createStorage } from '@hakube/storage'
+import pino from 'pino'
+import { startSystemNamespaces } from './bootstrap.js'
+import { registerDiscovery } from './discovery.js'
+import { instrumentStorage } from './instrumented-storage.js'
+import { startKubernetesService } from './kubernetes-service.js'
+import { registerOpenAPI } from './openapi/register.js'
+import type { ApiServerConfig } from './options.js'
+import { registerResourceRoutes } from './rest/index.js'
+import { firstServiceIp, parseServiceCidr, ServiceIpAllocator } from './rest/service-ips.js'
+import { ApiServer } from './server.js'
+
+/** Serves until a signal stops it (the process then exits). */
+export async function serve(config: ApiServerConfig): Promise<void> {
+  const log = pino({ level: config.verbosity >= 4 ? 'debug' : 'info', base: { name: 'hakube-apiserver' } })
+  const storage = instrumentStorage(
+    createStorage({
+      backend: config.storageBackend,
+      etcdServers: [...config.etcdServers],
+      requestTimeoutMs: config.requestTimeoutMs,
+      // kube-apiserver's compactor (one of the api-servers sharing the store compacts each interval).
+      compactionIntervalMs: config.etcdCompactionIntervalMs,
+      onCompactionError: (err) => log.error({ err }, 'compaction failed; retrying next interval'),
+      onCompacted: (revision) => log.debug({ revision }, 'compacted'),
+    }),
+  )
+  const server = new ApiServer({ config, storage, logger: log.child({ component: 'http' }) })
+  storage.registerMetrics(server.registry)
+  registerDiscovery(server.app)
+  registerOpenAPI(server.app)
+  registerResourceRoutes(server, storage, { serviceClusterIpRange: config.serviceClusterIpRange })
+  const port = await server.listen()
+  log.info(
+    { address: config.bindAddress, port, storage: config.storageBackend, etcdServers: config.etcdServers },
+    'serving',
+  )
+  const systemNamespaces = startSystemNamespaces(storage, {
+    onError: (err) => log.warn({ err }, 'creating the system namespaces failed; retrying'),
+  })
+  // Validated by parseApiServerFlags.
+  const cidr = parseServiceCidr(config.serviceClusterIpRange) as NonNullable<
+    ReturnType<typeof parseServiceCidr>
+  >
+  const kubernetesService = startKubernetesService({
+    storage,
+    serviceIps: new ServiceIpAllocator(storage, cidr),
+    clusterIp: firstServiceIp(cidr),
+    publicIp: config.advertiseAddress,
+    securePort: port,
+    endpointReconciler: config.endpointReconcilerType,
+    leaseTtlSeconds: config.masterLeaseTtlSeconds,
+    // kube: a 15 s TTL written every 10 s.
+    intervalMs: Math.round((config.masterLeaseTtlSeconds * 1000 * 2) / 3),
+    onError: (err) => log.warn({ err }, 'reconciling the kubernetes service failed; retrying'),
+    after: systemNamespaces.ready,
+  })
+  let stopping = false
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return
+    stopping = true
+    systemNamespaces.stop()
+    log.info({ signal }, 'received signal; shutting down')
+    // kube's PreShutdownHook: this api-server leaves the kubernetes Endpoints while it shuts down
+    // (/readyz fails at once all the same); the process exits once both are done.
+    Promise.all([kubernetesService.stop(), server.shutdown()])
+      .then(() => storage.close())
+      .then(
+        () => {
+          log.info({}, 'stopped')
+          process.exit(0)
+        },
+        (err: unknown) => {
+          log.error({ err }, 'error while shutting down')
+          process.exit(1)
+        },
+      )
+  }
+  process.on('SIGTERM', shutdown)
+  process.on('SIGINT', shutdown)
+}
