@@ -41,12 +41,27 @@ export class Backend {
   readonly inFlight = new Set<InFlight>()
   /** Set when the pool dropped it; its checks stop. */
   removed = false
+  /**
+   * When a response from it last started or ended (Date.now() ms; 0 before any): a backend that
+   * answers is alive, however slowly its health checks come back.
+   */
+  lastProgressAtMs = 0
+  /** The target http-proxy is given, parsed once (http-proxy parses a string target per request). */
+  readonly proxyTarget: { protocol: string; host: string; hostname: string; port: string; path: string }
 
   constructor(url: URL, agent: http.Agent, nowMs: number) {
     this.url = url
     this.key = url.origin
     this.agent = agent
     this.state = initialBackendState(nowMs)
+    this.proxyTarget = {
+      protocol: url.protocol,
+      host: url.host,
+      // An IPv6 literal without its brackets, as url.parse gives it and http.request wants it.
+      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port,
+      path: '/',
+    }
   }
 
   get up(): boolean {
@@ -139,10 +154,15 @@ export class BackendPool {
     return c.index === undefined ? undefined : this.list[c.index]
   }
 
-  /** An active check finished; `dead` says the backend did not answer at all (timeout, refused). */
+  /**
+   * An active check finished; `dead` says the backend did not answer at all (timeout, refused) and
+   * was not seen answering anything else meanwhile. A backend already down that is found dead now
+   * (a busy one that stopped answering) has what is still in flight on it cut, as at the transition.
+   */
   recordCheck(b: Backend, error: string | undefined, dead: boolean): void {
     const t = observeCheck(b.state, error, this.now(), this.opts.thresholds)
     this.apply(b, t.state, t.changed, error, dead)
+    if (t.changed === undefined && dead && !b.up && b.inFlight.size > 0) this.cut(b, error)
   }
 
   /** A proxied connection was refused or reset. */
@@ -198,11 +218,14 @@ export class BackendPool {
       this.opts.log.error({ code }, 'no backend up; answering 503 until one passes its checks')
     }
     this.onChange?.(b, changed)
-    if (changed === 'down' && dead) {
-      // Drop pooled sockets too: a reused socket to a hung process would hang the next request.
-      b.agent.destroy()
-      for (const f of [...b.inFlight]) f.abort(`backend ${b.key} is down: ${error ?? 'unknown error'}`)
-    }
+    if (changed === 'down' && dead) this.cut(b, error)
+  }
+
+  /** The backend is dead or hung: cut what is in flight on it and its pooled sockets. */
+  private cut(b: Backend, error: string | undefined): void {
+    // Drop pooled sockets too: a reused socket to a hung process would hang the next request.
+    b.agent.destroy()
+    for (const f of [...b.inFlight]) f.abort(`backend ${b.key} is down: ${error ?? 'unknown error'}`)
   }
 
   private newAgent(u: URL): http.Agent {

@@ -24,6 +24,8 @@ export interface CheckResult {
   readonly error: string | undefined
   /** The backend did not answer at all (refused, reset, timeout), as opposed to answering non-200. */
   readonly dead: boolean
+  /** The check ran out of time (the one failure a busy backend and a hung one both give). */
+  readonly timedOut?: boolean
 }
 
 /** One check. Never rejects. */
@@ -46,7 +48,7 @@ export function checkOnce(url: URL, opts: Omit<HealthCheckOptions, 'intervalMs'>
       ...(opts.verify === false && { rejectUnauthorized: false }),
     })
     const timer = setTimeout(
-      () => done({ error: `timeout after ${opts.timeoutMs}ms`, dead: true }),
+      () => done({ error: `timeout after ${opts.timeoutMs}ms`, dead: true, timedOut: true }),
       opts.timeoutMs,
     )
     req.on('response', (res) => {
@@ -80,7 +82,12 @@ export class HealthChecker {
       const startedAt = Date.now()
       void checkOnce(b.url, this.opts).then((r) => {
         if (this.stopped || b.removed) return
-        this.pool.recordCheck(b, r.error, r.dead)
+        // A check that timed out while the backend was answering proxied requests meets a busy
+        // backend (its queue is longer than the timeout), not a hung one: it still fails (out of
+        // rotation after fall), but what is in flight there is left to finish. Cutting it would send
+        // every retried GET to the other backends, overload them in turn and fail their checks too.
+        const busy = r.timedOut === true && b.lastProgressAtMs >= startedAt
+        this.pool.recordCheck(b, r.error, r.dead && !busy)
         // Checks start every interval (not interval after the last one ended), so a hung backend is
         // out of rotation within fall × max(interval, timeout).
         const waitMs = Math.max(0, this.opts.intervalMs - (Date.now() - startedAt))

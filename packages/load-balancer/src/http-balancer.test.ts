@@ -337,6 +337,34 @@ describe('http mode', () => {
     expect(answers.filter((a) => a.status === 200).every((a) => a.body.startsWith('b1 '))).toBe(true)
   })
 
+  it('a busy backend (checks time out, answers still arrive) leaves rotation but its requests finish', async () => {
+    // Loaded api-servers answer /readyz after the check timeout while they still answer requests:
+    // taking such a backend for hung and cutting its requests would overload the others in turn.
+    const busy = http.createServer((req, res) => {
+      const u = new URL(req.url ?? '/', 'http://x')
+      if (u.pathname === '/readyz') return // never answered in time
+      setTimeout(() => res.end('busy'), Number(u.searchParams.get('delay') ?? '0'))
+    })
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.1.229', resolve))
+    cleanups.push(() => new Promise((resolve) => busy.close(resolve)))
+    cleanups.push(() => busy.closeAllConnections())
+    const { port } = busy.address() as net.AddressInfo
+    const { url, lb } = await startBalancer(
+      '127.0.1.229',
+      [`http://127.0.1.229:${port}`],
+      ['--health-interval=100ms', '--health-timeout=300ms', '--fall=2'],
+    )
+    cleanups.push(() => lb.shutdown(0))
+    // Answers arrive every 25 ms for about a second: every check's window sees some.
+    const answers = Promise.all(
+      Array.from({ length: 32 }, (_, i) => request(`${url}/work?delay=${200 + 25 * i}`)),
+    )
+    await until(() => lb.pool.stats()[0]?.state === 'down', 5000)
+    expect(lb.pool.stats()[0]?.activeConnections).toBeGreaterThan(0)
+    const got = await answers
+    expect(got.filter((a) => a.status !== 200 || a.body !== 'busy')).toEqual([])
+  })
+
   it('passes HTTP/1.1 upgrades through', async () => {
     const bs = await backends(1)
     const { url } = await balancer(bs)

@@ -8,7 +8,7 @@
  * taken for a whole one). HTTP/1.1 upgrades (exec, port-forward) pass through.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Duplex } from 'node:stream'
+import type { Duplex, Readable } from 'node:stream'
 import type { Status } from '@hakube/api'
 import httpProxy from 'http-proxy'
 import type { Logger } from 'pino'
@@ -47,7 +47,8 @@ const CONNECT_ERRORS = new Set([
 
 /** `?watch=true` or a `/watch/` path: a stream a dead backend ends cleanly. */
 export function isWatchRequest(url: string | undefined): boolean {
-  if (url === undefined) return false
+  // Most requests are not watches: one substring test spares them the regex and the query parse.
+  if (url === undefined || !url.includes('watch')) return false
   const q = url.indexOf('?')
   const path = q < 0 ? url : url.slice(0, q)
   if (/^\/(?:api\/[^/]+|apis\/[^/]+\/[^/]+)\/watch\//.test(path)) return true
@@ -216,7 +217,7 @@ export class HttpBalancer {
     this.proxy.web(
       ex.req,
       ex.res,
-      { target: b.url.origin, agent: b.agent, buffer: bodyStream(body) },
+      { target: b.proxyTarget, agent: b.agent, buffer: bodyStream(body) as Readable },
       (err: NodeJS.ErrnoException) => {
         if (attemptNo !== ex.attempt || ex.finished) return
         this.onAttemptError(ex, b, err.code ?? err.message)
@@ -265,6 +266,9 @@ export class HttpBalancer {
     if (ex === undefined) return
     ex.responseStarted = true
     const attemptNo = ex.attempt
+    // The backend answers: alive, however slow its health checks (health-checker.ts reads this).
+    const b = ex.backend
+    if (b !== undefined) b.lastProgressAtMs = Date.now()
     // A streamed response (no content-length: a watch, `logs -f`) passes its headers on at once, as
     // Go's reverse proxy flushes them: http-proxy would send them with the first body chunk only, and
     // a watch with no event yet would leave its client waiting for headers until one comes.
@@ -273,6 +277,7 @@ export class HttpBalancer {
         if (!ex.finished && !ex.res.headersSent) ex.res.flushHeaders()
       })
     proxyRes.on('close', () => {
+      if (proxyRes.complete && b !== undefined) b.lastProgressAtMs = Date.now()
       // A client that went away first (kubectl's `get -w` ended) is not the backend's failure.
       if (attemptNo !== ex.attempt || proxyRes.complete || ex.finished) return
       // The backend's response stopped before its end: the backend died or its connection broke.

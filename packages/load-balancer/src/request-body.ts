@@ -4,7 +4,7 @@
  * through (never buffered whole) and the request is then not replayable.
  */
 import type { IncomingMessage } from 'node:http'
-import { PassThrough, Readable } from 'node:stream'
+import { PassThrough, type Readable } from 'node:stream'
 
 /** Bodies up to this size are kept so a request refused by one backend can go to another. */
 export const MAX_REPLAY_BODY_BYTES = 64 * 1024
@@ -66,7 +66,23 @@ export function holdBody(req: IncomingMessage, maxBytes = MAX_REPLAY_BODY_BYTES)
   })
 }
 
-/** A fresh stream of a held body for one attempt. */
-export function bodyStream(body: HeldBody): Readable {
-  return body.replayable ? Readable.from(body.chunks, { objectMode: false }) : body.stream
+/** All http-proxy does with a request body: `body.pipe(proxyReq)`. */
+export interface PipeableBody {
+  pipe<T extends NodeJS.WritableStream>(destination: T): T
+}
+
+/**
+ * The body of one attempt. A held body is written to the backend request and ended at once (it is a
+ * few kilobytes at most, and most requests have none): no stream is built per request for it.
+ */
+export function bodyStream(body: HeldBody): PipeableBody {
+  if (!body.replayable) return body.stream
+  const chunks = body.chunks
+  return {
+    pipe<T extends NodeJS.WritableStream>(destination: T): T {
+      for (const c of chunks) destination.write(c)
+      destination.end()
+      return destination
+    },
+  }
 }
