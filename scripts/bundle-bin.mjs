@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * Bundles a binary's entry point for a fast start: `node ../../scripts/bundle-bin.mjs` in a package
+ * whose build has just run tsc. Reads src/main.ts (workspace packages through their `@hakube/source`
+ * TypeScript, npm packages from node_modules) and writes dist/main.js plus dist/chunks/*.js over tsc's
+ * unbundled dist/main.js; the rest of dist/ (the library, types) stays tsc's.
+ *
+ * Why: unbundled, a binary loads ~700 files (each resolved, read and compiled on its own) before it
+ * answers anything; bundled it reads a few. main.ts imports only the flags and loads its server half with
+ * `await import('./serve.js')`, which esbuild splits into a chunk: `--help` and `--version` never read it.
+ *
+ * Left out of the bundle, loaded from node_modules at run time:
+ * - @grpc/grpc-js and @grpc/proto-loader (with protobufjs): the store's proto module finds its .proto
+ *   files relative to its own file and hands protobufjs the Long class through node_modules, so it
+ *   runs as tsc emitted it (`@hakube/store/grpc-proto`), with the one grpc-js it shares with the rest.
+ *
+ * The output depends only on the sources (no paths, times or hashes of anything else), so builds stay
+ * byte-reproducible (scripts/repeat-build.mjs). An unbundled dist/main.js (tsc run alone, as some tests
+ * do) still works: it imports dist/serve.js.
+ */
+import { rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { build } from 'esbuild'
+
+const pkgDir = process.cwd()
+const dist = join(pkgDir, 'dist')
+/** The store's proto module, by its source path (inside the store) or its package subpath (elsewhere). */
+const PROTO_SOURCE = /[\\/]packages[\\/]store[\\/]src[\\/]grpc[\\/]proto(\.js|\.ts)?$/
+const PROTO_SUBPATH = '@hakube/store/grpc-proto'
+
+/** Resolves every import of the store's proto module to the external package subpath. */
+const protoExternal = {
+  name: 'hakube-store-proto-external',
+  setup(b) {
+    b.onResolve({ filter: /^@hakube\/store\/grpc-proto$/ }, () => ({ path: PROTO_SUBPATH, external: true }))
+    b.onResolve({ filter: /\/proto(\.js)?$/ }, (args) => {
+      if (args.resolveDir === '' || !args.path.startsWith('.')) return undefined
+      return PROTO_SOURCE.test(resolve(args.resolveDir, args.path))
+        ? { path: PROTO_SUBPATH, external: true }
+        : undefined
+    })
+  },
+}
+
+rmSync(join(dist, 'chunks'), { recursive: true, force: true })
+await build({
+  absWorkingDir: pkgDir,
+  entryPoints: { main: 'src/main.ts' },
+  outdir: dist,
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  conditions: ['@hakube/source'],
+  external: ['@grpc/grpc-js', '@grpc/proto-loader'],
+  plugins: [protoExternal],
+  // CommonJS packages inside an ES module bundle call require() (Node's built-ins among others).
+  banner: {
+    js: "import { createRequire as __hakubeCreateRequire } from 'node:module';\nconst require = __hakubeCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+})
