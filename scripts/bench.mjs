@@ -16,6 +16,7 @@ import {
   IMPLEMENTATIONS,
   STORE_CASES,
 } from '../test/bench/store-bench.mjs'
+import { startupSection } from '../test/bench/startup-bench.mjs'
 
 const { values: args } = parseArgs({
   options: {
@@ -257,6 +258,9 @@ async function apiserverSection() {
 const sections = { raft: raftSection, store: storeSection, apiserver: apiserverSection }
 /** The `## ` heading each section's text starts with (to find it again in an existing BENCHMARKS.md). */
 const headings = { raft: '## Raft core', store: '## Store', apiserver: '## API server' }
+// Section: each binary's time from spawn to serving, against etcd's (test/bench/startup-bench.mjs).
+sections.startup = () => startupSection({ runs })
+headings.startup = '## Start-up'
 const selected = args.only === undefined ? Object.keys(sections) : [args.only]
 for (const name of selected) {
   if (!(name in sections)) {
