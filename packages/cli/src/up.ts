@@ -5,8 +5,9 @@
  * api-server ready, every balancer backend up, and GET /readyz through the balancer. Progress is
  * printed per host as it becomes ready; the cluster keeps running after `up` returns.
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { adminRequest, type HostStatus } from './admin.js'
 import { findEtcd } from './binaries.js'
 import {
   type ClusterState,
@@ -18,6 +19,7 @@ import {
   UserError,
   writeState,
 } from './cluster-state.js'
+import { adminSocket, logFile } from './components.js'
 import { flag, flagUsages, parseFlags } from './flags.js'
 import { busyListens } from './ports.js'
 import { lbStats, memberStatus, readyz } from './probes.js'
@@ -215,6 +217,7 @@ async function waitHealthy(
 ): Promise<boolean> {
   const deadline = started + timeoutMs
   const announced = new Set<string>()
+  const crashes = new Map<string, number>()
   const secs = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`
   let stage = 'hosts'
   let lastProblem = ''
@@ -224,6 +227,7 @@ async function waitHealthy(
       Promise.all(plan.apiServers.map((u) => readyz(u, 1000))),
       lbStats(plan.lb.host, plan.lb.statsPort, 1000).catch(() => undefined),
     ])
+    await reportCrashes(plan, crashes, out)
     for (const h of plan.hosts) {
       if (announced.has(h.name)) continue
       const dead = !isHostProcess(state.hosts[h.name]?.pid ?? null, h.name)
@@ -254,7 +258,11 @@ async function waitHealthy(
     const agreeing = members.filter((m) => m !== undefined && m.leaderId !== '0').length
     const quorum = Math.floor(plan.storeMembers.length / 2) + 1
     const problems: string[] = []
+    // A new cluster is healthy with every member in, not merely a quorum: a member that cannot join is
+    // a fault to see now (its crashes are printed above), not one to find later in `status`.
     if (leaders.size !== 1 || agreeing < quorum) problems.push('store quorum')
+    else if (agreeing < plan.storeMembers.length)
+      problems.push(`store members (${plan.storeMembers.length - agreeing} not joined yet)`)
     const notReady = plan.apiServers.filter((_, i) => apis[i] !== true)
     if (notReady.length > 0) problems.push(`api-servers ready (${notReady.length} not yet)`)
     const down = backends?.filter((b) => b.state !== 'up').length ?? plan.apiServers.length
@@ -278,4 +286,47 @@ async function waitHealthy(
     await new Promise((r) => setTimeout(r, 200))
   }
   return false
+}
+
+/**
+ * Prints each component that exited during start-up (once per restart), with the last line it wrote
+ * that is not a JSON log record: usually the error that stopped it.
+ */
+async function reportCrashes(
+  plan: ClusterPlan,
+  seen: Map<string, number>,
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  await Promise.all(
+    plan.hosts.map(async (h) => {
+      let status: HostStatus
+      try {
+        status = (await adminRequest(adminSocket(plan.dir, h.name), 'GET', '/status', 1000))
+          .body as HostStatus
+      } catch {
+        return
+      }
+      for (const c of status.components ?? []) {
+        const key = `${h.name}/${c.name}`
+        const exits = c.restarts + (c.state === 'restarting' ? 1 : 0)
+        if (exits <= (seen.get(key) ?? 0) || c.lastExit === null) continue
+        seen.set(key, exits)
+        const file = logFile(plan.dir, h.name, c.name)
+        const how = c.lastExit.signal ?? `code ${c.lastExit.code}`
+        out.write(
+          `  ${key} exited (${how}), restarting with backoff: ${lastErrorLine(file)}\n      log: ${file}\n`,
+        )
+      }
+    }),
+  )
+}
+
+function lastErrorLine(file: string): string {
+  try {
+    const lines = readFileSync(file, 'utf8').split('\n')
+    const plain = lines.filter((l) => l.trim() !== '' && !l.startsWith('{') && !/^\s+at /.test(l))
+    return plain.at(-1)?.trim().slice(0, 300) ?? '(no error text in its log)'
+  } catch {
+    return '(no log)'
+  }
 }
