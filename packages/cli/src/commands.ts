@@ -118,10 +118,12 @@ export async function runStatus(argv: readonly string[], out: NodeJS.WritableStr
     out.write(await draw())
     return 0
   }
+  out.write(p.values.output === 'json' ? '' : '\x1b[2J')
   for (;;) {
     const text = await draw()
-    // Home, draw, clear what the previous frame left below.
-    out.write(p.values.output === 'json' ? text : `\x1b[H\x1b[2J${text}`)
+    // In place, without flicker: home, each line over the previous frame's (erasing its rest), then
+    // erase whatever the previous frame had below. JSON is a stream of documents instead.
+    out.write(p.values.output === 'json' ? text : `\x1b[H${text.replace(/\n/g, '\x1b[K\n')}\x1b[J`)
     await new Promise((r) => setTimeout(r, Math.max(100, p.values.interval)))
   }
 }
@@ -166,7 +168,9 @@ export async function runFault(
         break
       case 'start': {
         const r = await startHost(state, host)
-        out.write(`${host}: ${r === 'running' ? 'already running' : `started (supervisor pid ${r})`}\n`)
+        // A running host starts whichever of its components were stopped or paused.
+        if (r === 'running') out.write(`${host}: ${await componentAction(dir, host, '*', 'start')}\n`)
+        else out.write(`${host}: started (supervisor pid ${r})\n`)
         break
       }
       case 'pause':

@@ -19,6 +19,17 @@ Usage:
 
 Every command takes --dir (default .hakube) and -h for its flags. Hosts are master-N, etcd-N and lb;
 components are store, apiserver and lb.
+
+Faults:
+  kill HOST             SIGKILL to the host's supervisor and components at once: the host is dead and
+                        stays down until \`hakube start HOST\`.
+  kill HOST/COMPONENT   SIGKILL to that process; its supervisor restarts it with backoff (1 s, 2 s, 4 s ...
+                        up to 30 s; back to 1 s after a 10 s run), counting restarts, as a kubelet does.
+  stop HOST[/COMPONENT] SIGTERM (SIGKILL after the grace); a stopped host or component stays stopped
+                        until \`hakube start\` (start HOST also starts its stopped or paused components).
+  pause/resume          SIGSTOP/SIGCONT of the host's components (or one); paused is not restarted.
+  partition/heal        iptables DROP between the hosts' addresses (root or CAP_NET_ADMIN).
+Every fault shows in \`hakube status\`.
 `
 
 export const VERSION = '0.1.0'
@@ -64,6 +75,11 @@ export async function main(
 }
 
 {
+  // `hakube status --watch | head`: the reader left; that is the end, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0)
+    throw err
+  })
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code

@@ -11,6 +11,10 @@
  *   H's address. Without it a process that does not bind its source address (an api-server dialling
  *   the store, the balancer dialling an api-server, etcd dialling its peers) would leave from
  *   127.0.0.1 and cross any partition; hakube-store binds its peer connections itself.
+ *
+ * The balancer's host shares its address with the user's shell in the default layout (127.0.0.1), so
+ * cutting a host off from `lb` also cuts `hakube status`'s probes of it: it shows unreachable, as it
+ * is from the balancer. The admin socket (a unix socket) still reports its components.
  */
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
