@@ -3,16 +3,9 @@
  * Accept negotiation kubectl relies on (aggregated discovery recognised only by the response
  * Content-Type; legacy documents otherwise; 406 for media types hakube does not serialize).
  * Method: the real ApiServer on 127.0.0.1 (port 0, memory storage) with registerDiscovery, driven over
- * HTTP with undici; then the real kubectl (`kubectl` on PATH, a version dispatcher, and its sibling
- * kubectl.1.27) runs `api-resources` against it, over aggregated v2, aggregated v2beta1 and legacy
- * discovery, each with its own --cache-dir.
+ * HTTP with undici. The real kubectl against the same documents: discovery-kubectl.test.ts.
  */
-import { execFile } from 'node:child_process'
-import { accessSync, constants, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { delimiter, dirname, join } from 'node:path'
-import { promisify } from 'node:util'
-import { apiVersionOf, RESOURCES } from '@hakube/api'
+import { RESOURCES } from '@hakube/api'
 import { createMemoryStorage, type Storage } from '@hakube/storage'
 import type { FastifyRequest } from 'fastify'
 import { request } from 'undici'
@@ -23,13 +16,11 @@ import { ApiServer } from './server.js'
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} }
 const open: Array<{ server: ApiServer; storage: Storage }> = []
-const tempDirs: string[] = []
 afterEach(async () => {
   for (const { server, storage } of open.splice(0)) {
     await server.shutdown()
     await storage.close()
   }
-  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
 /** What kubectl 1.30–1.33 and 1.27–1.29 send to /api and /apis (kubectl-wire.md §2.1). */
@@ -95,7 +86,7 @@ describe('legacy discovery documents', () => {
     ])
   })
 
-  it('GET /apis is APIGroupList with apps and coordination.k8s.io; GET /apis/<group> is APIGroup', async () => {
+  it('GET /apis is APIGroupList with apps, authentication.k8s.io and coordination.k8s.io; GET /apis/<group> is APIGroup', async () => {
     const { base } = await start()
     const r = await get(`${base}/apis`, { accept: 'application/json, */*' })
     expect(r.status).toBe(200)
@@ -108,6 +99,11 @@ describe('legacy discovery documents', () => {
           name: 'apps',
           versions: [{ groupVersion: 'apps/v1', version: 'v1' }],
           preferredVersion: { groupVersion: 'apps/v1', version: 'v1' },
+        },
+        {
+          name: 'authentication.k8s.io',
+          versions: [{ groupVersion: 'authentication.k8s.io/v1', version: 'v1' }],
+          preferredVersion: { groupVersion: 'authentication.k8s.io/v1', version: 'v1' },
         },
         {
           name: 'coordination.k8s.io',
@@ -382,7 +378,11 @@ describe('aggregated discovery', () => {
       items: Array<{ metadata: { name: string }; versions: Array<{ version: string; resources: unknown[] }> }>
     }
     expect(groups.apiVersion).toBe('apidiscovery.k8s.io/v2')
-    expect(groups.items.map((i) => i.metadata.name)).toEqual(['apps', 'coordination.k8s.io'])
+    expect(groups.items.map((i) => i.metadata.name)).toEqual([
+      'apps',
+      'authentication.k8s.io',
+      'coordination.k8s.io',
+    ])
     const deployments = (
       groups.items[0]?.versions[0]?.resources as Array<{ resource: string }> | undefined
     )?.[0]
@@ -407,7 +407,8 @@ describe('aggregated discovery', () => {
         },
       ],
     })
-    expect(groups.items[1]?.versions[0]?.resources).toEqual([
+    // items[1], authentication.k8s.io: authentication.test.ts.
+    expect(groups.items[2]?.versions[0]?.resources).toEqual([
       {
         resource: 'leases',
         responseKind: { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease' },
@@ -520,178 +521,5 @@ describe('content negotiation', () => {
     })
     expect(r.status).toBe(200)
     expect(r.json()['kind']).toBe('APIResourceList')
-  })
-})
-
-// ---------------------------------------------------------------------------------------------
-// The real kubectl.
-
-/** `kubectl` on PATH (the gcloud dispatcher), or a failure that says what is missing. */
-function kubectlOnPath(): string {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    const candidate = join(dir, 'kubectl')
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {}
-  }
-  throw new Error(
-    'kubectl is not on PATH: these tests run the real kubectl (the dispatcher with kubectl.1.NN beside it) and cannot pass without it',
-  )
-}
-
-/** A versioned binary installed beside the dispatcher (kubectl-wire.md §1.2). */
-function versionedKubectl(minor: number): string {
-  const path = join(dirname(realpathSync(kubectlOnPath())), `kubectl.1.${minor}`)
-  try {
-    accessSync(path, constants.X_OK)
-  } catch {
-    throw new Error(
-      `${path} is missing: the kubectl package installs kubectl.1.${minor} beside the dispatcher`,
-    )
-  }
-  return path
-}
-
-const run = promisify(execFile)
-
-/**
- * Runs kubectl against the server with a fresh --cache-dir and no kubeconfig of the user's; a
- * failing command fails the test with its stderr.
- */
-async function kubectl(
-  bin: string,
-  port: number,
-  args: string[],
-): Promise<{ stdout: string; stderr: string }> {
-  const home = mkdtempSync(join(tmpdir(), 'hakube-kubectl-'))
-  tempDirs.push(home)
-  // An empty kubeconfig: a missing one makes kubectl 1.27 warn `Config not found` on stderr.
-  const kubeconfig = join(home, 'kubeconfig')
-  writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\n')
-  try {
-    return await run(
-      bin,
-      [`--server=http://127.0.0.1:${port}`, `--cache-dir=${join(home, 'cache')}`, ...args],
-      {
-        env: { ...process.env, HOME: home, KUBECONFIG: kubeconfig },
-        timeout: 60_000,
-      },
-    )
-  } catch (e) {
-    const err = e as { stderr?: string; message?: string }
-    throw new Error(`${bin} ${args.join(' ')} failed: ${err.stderr ?? ''} ${err.message ?? ''}`)
-  }
-}
-
-/** Splits kubectl's tabwriter table by the header's column starts (empty cells stay empty). */
-function parseTable(out: string): Array<Record<string, string>> {
-  const lines = out.split('\n').filter((l) => l.trim() !== '')
-  const header = lines[0] ?? ''
-  const cols = [...header.matchAll(/\S+/g)].map((m) => ({ name: m[0], start: m.index ?? 0 }))
-  return lines.slice(1).map((line) => {
-    const row: Record<string, string> = {}
-    cols.forEach((c, i) => {
-      row[c.name] = line.slice(c.start, cols[i + 1]?.start ?? line.length).trim()
-    })
-    return row
-  })
-}
-
-/** The api-resources rows a real cluster with exactly the registry's resources would print. */
-const expectedApiResourceRows = () =>
-  RESOURCES.map((r) => ({
-    NAME: r.plural,
-    SHORTNAMES: r.shortNames.join(','),
-    APIVERSION: apiVersionOf(r),
-    NAMESPACED: String(r.namespaced),
-    KIND: r.kind,
-  })).sort((a, b) => (a.NAME < b.NAME ? -1 : 1))
-
-function checkApiResources({ stdout: out, stderr }: { stdout: string; stderr: string }): void {
-  // A complete discovery leaves nothing on stderr (no `couldn't get resource list`, no skew warning).
-  expect(stderr).toBe('')
-  expect(out.split('\n')[0]).toMatch(/^NAME\s+SHORTNAMES\s+APIVERSION\s+NAMESPACED\s+KIND\s*$/)
-  const rows = parseTable(out)
-  const row = (name: string) => rows.find((r) => r['NAME'] === name)
-  expect(row('pods')).toEqual({
-    NAME: 'pods',
-    SHORTNAMES: 'po',
-    APIVERSION: 'v1',
-    NAMESPACED: 'true',
-    KIND: 'Pod',
-  })
-  expect(row('deployments')).toEqual({
-    NAME: 'deployments',
-    SHORTNAMES: 'deploy',
-    APIVERSION: 'apps/v1',
-    NAMESPACED: 'true',
-    KIND: 'Deployment',
-  })
-  expect(row('leases')).toEqual({
-    NAME: 'leases',
-    SHORTNAMES: '',
-    APIVERSION: 'coordination.k8s.io/v1',
-    NAMESPACED: 'true',
-    KIND: 'Lease',
-  })
-  expect(row('nodes')).toMatchObject({
-    SHORTNAMES: 'no',
-    APIVERSION: 'v1',
-    NAMESPACED: 'false',
-    KIND: 'Node',
-  })
-  // Everything in the registry, nothing else (subresources are not listed by api-resources).
-  expect([...rows].sort((a, b) => ((a['NAME'] ?? '') < (b['NAME'] ?? '') ? -1 : 1))).toEqual(
-    expectedApiResourceRows(),
-  )
-}
-
-const discoveryPaths = (seen: Seen[]) =>
-  seen.map((s) => s.url.split('?')[0] ?? '').filter((p) => p.startsWith('/api'))
-
-describe('the real kubectl', () => {
-  it('kubectl (dispatcher → built-in 1.32) api-resources over aggregated v2 discovery', async () => {
-    const bin = kubectlOnPath()
-    const { port, seen } = await start()
-    const out = await kubectl(bin, port, ['api-resources'])
-    checkApiResources(out)
-    // The dispatcher asked /version; kubectl then took the aggregated answers and fetched nothing else.
-    expect(seen.map((s) => s.url)).toContain('/version?timeout=5s')
-    expect(discoveryPaths(seen).sort()).toEqual(['/api', '/apis'])
-    expect(seen.find((s) => s.url.startsWith('/apis?'))?.accept).toBe(ACCEPT_KUBECTL_132)
-  })
-
-  it('kubectl.1.27 api-resources over aggregated v2beta1 discovery', async () => {
-    const bin = versionedKubectl(27)
-    const { port, seen } = await start()
-    const out = await kubectl(bin, port, ['api-resources'])
-    checkApiResources(out)
-    expect(discoveryPaths(seen).sort()).toEqual(['/api', '/apis'])
-    expect(seen.find((s) => s.url.startsWith('/apis?'))?.accept).toBe(ACCEPT_KUBECTL_127)
-  })
-
-  it('kubectl api-resources over legacy discovery when the client cannot take aggregated documents', async () => {
-    const bin = kubectlOnPath()
-    // Stand in for a client without aggregated discovery: drop those Accept clauses before routing.
-    const { port, seen } = await start({
-      onRequest: (req) => {
-        const accept = req.headers.accept
-        if (accept !== undefined)
-          req.headers.accept = accept
-            .split(',')
-            .filter((c) => !c.includes('as=APIGroupDiscoveryList'))
-            .join(',')
-      },
-    })
-    const out = await kubectl(bin, port, ['api-resources'])
-    checkApiResources(out)
-    expect(discoveryPaths(seen).sort()).toEqual([
-      '/api',
-      '/api/v1',
-      '/apis',
-      '/apis/apps/v1',
-      '/apis/coordination.k8s.io/v1',
-    ])
   })
 })

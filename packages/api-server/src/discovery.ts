@@ -1,6 +1,7 @@
 /**
- * API discovery, generated from the resource registry (`RESOURCES` of @hakube/api), as
- * kube-apiserver 1.32 serves it (k8s.io/apiserver pkg/endpoints/discovery):
+ * API discovery, generated from the resource registry (`RESOURCES` of @hakube/api) plus the resources
+ * that are never stored (SelfSubjectReview, authentication.ts), as kube-apiserver 1.32 serves it
+ * (k8s.io/apiserver pkg/endpoints/discovery):
  *
  * - legacy documents: `/api` (APIVersions), `/apis` (APIGroupList), `/apis/<group>` (APIGroup),
  *   `/api/v1` and `/apis/<group>/<version>` (APIResourceList, subresources as `pods/status`);
@@ -22,6 +23,7 @@ import { createHash } from 'node:crypto'
 import { apiVersionOf, RESOURCES, type ResourceInfo, StatusError, statusErrors } from '@hakube/api'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { acceptsJson, parseAccept } from './accept.js'
+import { AUTHENTICATION_GROUP } from './authentication.js'
 
 /** apidiscovery.k8s.io, the group of the aggregated discovery documents. */
 const DISCOVERY_GROUP = 'apidiscovery.k8s.io'
@@ -123,16 +125,62 @@ export interface APIGroupDiscoveryList {
 // ---------------------------------------------------------------------------------------------
 // Documents, built from the registry.
 
+/** What discovery tells of a resource; `persisted: false` ones have no storageVersionHash. */
+export type DiscoveredResource = Pick<
+  ResourceInfo,
+  | 'group'
+  | 'version'
+  | 'kind'
+  | 'plural'
+  | 'singular'
+  | 'shortNames'
+  | 'namespaced'
+  | 'verbs'
+  | 'categories'
+  | 'subresources'
+> & { readonly persisted?: false }
+
+/** authentication.k8s.io/v1 selfsubjectreviews (create only, cluster scoped, never stored). */
+const SELF_SUBJECT_REVIEWS: DiscoveredResource = {
+  group: AUTHENTICATION_GROUP,
+  version: 'v1',
+  kind: 'SelfSubjectReview',
+  plural: 'selfsubjectreviews',
+  singular: 'selfsubjectreview',
+  shortNames: [],
+  namespaced: false,
+  verbs: ['create'],
+  categories: [],
+  subresources: [],
+  persisted: false,
+}
+
+/**
+ * Every resource served, in kube's group order: authentication.k8s.io comes right after apps (and
+ * before the groups kube orders after it), as kube-apiserver's group priorities place it.
+ */
+export const SERVED_RESOURCES: readonly DiscoveredResource[] = (() => {
+  const list: DiscoveredResource[] = [...RESOURCES]
+  let at = list.length
+  for (let i = list.length - 1; i >= 0; i--)
+    if (list[i]?.group === '' || list[i]?.group === 'apps') {
+      at = i + 1
+      break
+    }
+  list.splice(at, 0, SELF_SUBJECT_REVIEWS)
+  return list
+})()
+
 /** A served group-version and its resources. Invariant: `resources` is non-empty. */
 interface ServedGroupVersion {
   readonly group: string
   readonly version: string
-  readonly resources: readonly ResourceInfo[]
+  readonly resources: readonly DiscoveredResource[]
 }
 
 /** Groups in registry order (core first), each with its versions in registry order. */
 function servedGroups(
-  resources: readonly ResourceInfo[],
+  resources: readonly DiscoveredResource[],
 ): Array<{ group: string; versions: ServedGroupVersion[] }> {
   const groups: Array<{ group: string; versions: ServedGroupVersion[] }> = []
   for (const r of resources) {
@@ -146,7 +194,7 @@ function servedGroups(
       gv = { group: r.group, version: r.version, resources: [] }
       g.versions.push(gv)
     }
-    ;(gv.resources as ResourceInfo[]).push(r)
+    ;(gv.resources as DiscoveredResource[]).push(r)
   }
   return groups
 }
@@ -170,7 +218,7 @@ const gvOf = (group: string, version: string): GroupVersionForDiscovery => ({
 
 /** `GET /api`. serverAddress is the address the client reached this server at. */
 export function apiVersionsDocument(serverAddress: string): APIVersions {
-  const core = servedGroups(RESOURCES).find((g) => g.group === '')
+  const core = servedGroups(SERVED_RESOURCES).find((g) => g.group === '')
   return {
     kind: 'APIVersions',
     versions: (core?.versions ?? []).map((v) => v.version),
@@ -189,7 +237,7 @@ export function apiGroupListDocument(): APIGroupList {
   return {
     kind: 'APIGroupList',
     apiVersion: 'v1',
-    groups: servedGroups(RESOURCES)
+    groups: servedGroups(SERVED_RESOURCES)
       .filter((g) => g.group !== '')
       .map(apiGroupOf),
   }
@@ -199,7 +247,7 @@ export function apiGroupListDocument(): APIGroupList {
 export function apiGroupDocument(
   group: string,
 ): ({ kind: 'APIGroup'; apiVersion: 'v1' } & APIGroup) | undefined {
-  const g = servedGroups(RESOURCES).find((x) => x.group === group && group !== '')
+  const g = servedGroups(SERVED_RESOURCES).find((x) => x.group === group && group !== '')
   return g === undefined ? undefined : { kind: 'APIGroup', apiVersion: 'v1', ...apiGroupOf(g) }
 }
 
@@ -208,7 +256,7 @@ export function apiGroupDocument(
  * name as the installer registers them; undefined for a group-version not served.
  */
 export function apiResourceListDocument(group: string, version: string): APIResourceList | undefined {
-  const gv = servedGroups(RESOURCES)
+  const gv = servedGroups(SERVED_RESOURCES)
     .find((g) => g.group === group)
     ?.versions.find((v) => v.version === version)
   if (gv === undefined) return undefined
@@ -222,7 +270,7 @@ export function apiResourceListDocument(group: string, version: string): APIReso
       verbs: [...r.verbs].sort(),
       ...(r.shortNames.length > 0 && { shortNames: [...r.shortNames] }),
       ...(r.categories.length > 0 && { categories: [...r.categories] }),
-      storageVersionHash: storageVersionHash(r.group, r.version, r.kind),
+      ...(r.persisted !== false && { storageVersionHash: storageVersionHash(r.group, r.version, r.kind) }),
     })
     for (const s of r.subresources) {
       const foreign = s.responseKind.group !== r.group || s.responseKind.version !== r.version
@@ -244,7 +292,7 @@ export function apiResourceListDocument(group: string, version: string): APIReso
   }
 }
 
-function resourceDiscovery(r: ResourceInfo): APIResourceDiscovery {
+function resourceDiscovery(r: DiscoveredResource): APIResourceDiscovery {
   const subresources = r.subresources
     .map(
       (s): APISubresourceDiscovery => ({
@@ -282,7 +330,7 @@ export function aggregatedDocument(
     kind: DISCOVERY_KIND,
     apiVersion: `${DISCOVERY_GROUP}/${version}`,
     metadata: {},
-    items: servedGroups(RESOURCES)
+    items: servedGroups(SERVED_RESOURCES)
       .filter((g) => (root === 'api' ? g.group === '' : g.group !== ''))
       .map((g) => ({
         metadata: g.group === '' ? {} : { name: g.group },

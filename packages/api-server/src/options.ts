@@ -101,6 +101,13 @@ export const APISERVER_FLAGS = {
     default: '',
     usage: 'File containing the default x509 private key matching --tls-cert-file.',
   }),
+  clientCaFile: flag({
+    name: 'client-ca-file',
+    type: 'string',
+    default: '',
+    usage:
+      'If set, any request presenting a client certificate signed by one of the authorities in the client-ca-file is authenticated with an identity corresponding to the CommonName of the client certificate. (hakube: needs --tls-cert-file.)',
+  }),
   shutdownDelayDuration: flag({
     name: 'shutdown-delay-duration',
     type: 'duration',
@@ -139,6 +146,8 @@ export interface ApiServerConfig {
   readonly maxMutatingRequestsInflight: number
   readonly requestTimeoutMs: number
   readonly tls: { certFile: string; keyFile: string } | undefined
+  /** --client-ca-file: client certificates are asked for and verified against it (needs TLS). */
+  readonly clientCaFile: string | undefined
   readonly shutdownDelayMs: number
   /** klog verbosity (0 info ... 4+ debug). */
   readonly verbosity: number
@@ -234,6 +243,11 @@ export function parseApiServerFlags(
   if (v.requestTimeout <= 0) return { ok: false, error: '--request-timeout must be greater than 0' }
   if ((v.tlsCertFile === '') !== (v.tlsPrivateKeyFile === ''))
     return { ok: false, error: '--tls-cert-file and --tls-private-key-file must be given together' }
+  if (v.clientCaFile !== '' && v.tlsCertFile === '')
+    return {
+      ok: false,
+      error: '--client-ca-file needs --tls-cert-file (without it hakube serves plain HTTP)',
+    }
   return {
     ok: true,
     config: {
@@ -251,6 +265,7 @@ export function parseApiServerFlags(
       maxMutatingRequestsInflight: v.maxMutatingRequestsInflight,
       requestTimeoutMs: v.requestTimeout,
       tls: v.tlsCertFile === '' ? undefined : { certFile: v.tlsCertFile, keyFile: v.tlsPrivateKeyFile },
+      clientCaFile: v.clientCaFile === '' ? undefined : v.clientCaFile,
       shutdownDelayMs: v.shutdownDelayDuration,
       verbosity: v.v,
     },

@@ -12,6 +12,8 @@
  *   `invalid URL escape "%zz"`), requests node's HTTP parser refuses (bad Content-Length or chunked
  *   framing, an unknown method: 400 on a closing connection), headers over Go's 1 MiB (431), and
  *   CONNECT (405). src/fuzz.test.ts holds the server to this.
+ * - authentication by client certificate with --client-ca-file (authentication.ts): 401 for a
+ *   certificate that does not verify; `POST .../selfsubjectreviews` tells the caller who it is.
  * - /healthz, /livez, /readyz (the `etcd` check asks the storage; `shutdown` fails once SIGTERM came),
  *   /version, /metrics (prom-client: requests by verb, resource and code, latency, in-flight).
  *
@@ -24,6 +26,7 @@ import { isStatusError, StatusError, statusErrors } from '@hakube/api'
 import type { Storage } from '@hakube/storage'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { installAuthentication, registerSelfSubjectReview } from './authentication.js'
 import { type HealthCheck, ping, registerHealth } from './health.js'
 import { type ApiServerConfig, KUBERNETES_VERSION } from './options.js'
 import { boolParam, type Query } from './rest/query.js'
@@ -125,6 +128,12 @@ export class ApiServer {
               cert: readFileSync(config.tls.certFile),
               key: readFileSync(config.tls.keyFile),
               maxHeaderSize: MAX_HEADER_BYTES,
+              // --client-ca-file: ask for a client certificate, never require one (authentication.ts).
+              ...(config.clientCaFile !== undefined && {
+                ca: readFileSync(config.clientCaFile),
+                requestCert: true,
+                rejectUnauthorized: false,
+              }),
             },
           }),
     })
@@ -134,8 +143,10 @@ export class ApiServer {
     )
     this.app.decorateRequest('inflightKind', undefined)
     this.app.decorateRequest('startedAt', 0n)
+    installAuthentication(this.app)
     this.installFilters()
     this.installErrorHandling()
+    registerSelfSubjectReview(this.app)
     registerHealth(this.app, this.healthChecks(), (endpoint, check, reason) =>
       opts.logger.warn({ endpoint, check, reason }, 'health check failed'),
     )
