@@ -18,7 +18,7 @@
  * byte-reproducible (scripts/repeat-build.mjs). An unbundled dist/main.js (tsc run alone, as some tests
  * do) still works: it imports dist/serve.js.
  */
-import { rmSync } from 'node:fs'
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { build } from 'esbuild'
 
@@ -42,8 +42,7 @@ const protoExternal = {
   },
 }
 
-rmSync(join(dist, 'chunks'), { recursive: true, force: true })
-await build({
+const result = await build({
   absWorkingDir: pkgDir,
   entryPoints: { main: 'src/main.ts' },
   outdir: dist,
@@ -60,5 +59,30 @@ await build({
   banner: {
     js: "import { createRequire as __hakubeCreateRequire } from 'node:module';\nconst require = __hakubeCreateRequire(import.meta.url);",
   },
+  // Maps to the TypeScript sources as tsc's are (for --enable-source-maps), without the sources' text.
+  sourcemap: true,
+  sourcesContent: false,
   logLevel: 'warning',
+  write: false,
 })
+
+// Processes may start from dist/ while it is rebuilt (tests of other packages): the new chunks are
+// written first, then main.js (renamed into place), and only then the chunks no longer used removed, so
+// a start at any moment finds the chunks its main.js names.
+const entry = join(dist, 'main.js')
+const written = new Set()
+mkdirSync(join(dist, 'chunks'), { recursive: true })
+for (const file of result.outputFiles) {
+  written.add(file.path)
+  if (file.path !== entry) writeFileSync(file.path, file.contents)
+}
+const main = result.outputFiles.find((f) => f.path === entry)
+if (main === undefined) throw new Error(`bundle-bin: esbuild wrote no ${entry}`)
+writeFileSync(`${entry}.tmp`, main.contents)
+renameSync(`${entry}.tmp`, entry)
+// (A process that read the old main.js a moment ago and has not yet imported its server chunk would miss
+// it; that window is the time its flags take to parse.)
+for (const name of readdirSync(join(dist, 'chunks'))) {
+  const path = join(dist, 'chunks', name)
+  if (!written.has(path)) rmSync(path, { force: true })
+}
