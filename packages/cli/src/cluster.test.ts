@@ -308,6 +308,21 @@ describe('hakube up --topology external-etcd --store etcd', () => {
         await eventually(dir, 'etcd-1 back', (x) => x.quorum.healthy === 3)
       }
 
+      // A component stopped on purpose stays stopped (no restart), until its host is started.
+      expect((await hakube(['stop', 'master-1/apiserver', ...common])).stdout).toBe(
+        'master-1/apiserver: apiserver stopped\n',
+      )
+      await new Promise((r) => setTimeout(r, 2500)) // beyond the first restart backoff (1 s)
+      s = await status(dir)
+      expect(s.hosts.find((h) => h.name === 'master-1')?.components[0]).toMatchObject({
+        name: 'apiserver',
+        state: 'stopped',
+        restarts: 0,
+      })
+      expect(s.apiServers.find((a) => a.host === 'master-1')?.ready).toBe(false)
+      expect((await hakube(['start', 'master-1', ...common])).stdout).toBe('master-1: apiserver running\n')
+      await eventually(dir, 'master-1 ready again', (x) => x.apiServers.every((a) => a.ready))
+
       expect((await hakube(['stop', 'etcd-2', ...common])).stdout).toBe('etcd-2: stopped\n')
       s = await status(dir)
       expect(s.hosts.find((h) => h.name === 'etcd-2')?.state).toBe('stopped')
