@@ -29,6 +29,8 @@ export interface InFlight {
   abort(reason: string): void
 }
 
+const NONE_TRIED: ReadonlySet<Backend> = new Set()
+
 export class Backend {
   readonly url: URL
   /** `scheme://host:port`, the backend's identity in stats and logs. */
@@ -46,6 +48,11 @@ export class Backend {
    * answers is alive, however slowly its health checks come back.
    */
   lastProgressAtMs = 0
+  /**
+   * Down only because its checks time out while it still answers (health-checker.ts): alive. When no
+   * backend is up, such backends still take requests: a slow answer beats a 503 for every client.
+   */
+  busy = false
   /** The target http-proxy is given, parsed once (http-proxy parses a string target per request). */
   readonly proxyTarget: { protocol: string; host: string; hostname: string; port: string; path: string }
 
@@ -143,13 +150,24 @@ export class BackendPool {
     this.list = next
   }
 
-  /** The backend for the next request, skipping those already tried for it. */
-  pick(tried: ReadonlySet<Backend> = new Set()): Backend | undefined {
+  /**
+   * The backend for the next request, skipping those already tried for it; when none is up, a busy
+   * one (down for slow checks, still answering).
+   */
+  pick(tried: ReadonlySet<Backend> = NONE_TRIED): Backend | undefined {
     const triedIdx = new Set<number>()
-    this.list.forEach((b, i) => {
-      if (tried.has(b)) triedIdx.add(i)
-    })
-    const c = chooseBackend(this.list, this.opts.balance, this.cursor, triedIdx)
+    if (tried.size > 0)
+      this.list.forEach((b, i) => {
+        if (tried.has(b)) triedIdx.add(i)
+      })
+    let c = chooseBackend(this.list, this.opts.balance, this.cursor, triedIdx)
+    if (c.index === undefined && this.list.some((b) => b.busy))
+      c = chooseBackend(
+        this.list.map((b) => ({ up: b.busy, active: b.active })),
+        this.opts.balance,
+        this.cursor,
+        triedIdx,
+      )
     this.cursor = c.cursor
     return c.index === undefined ? undefined : this.list[c.index]
   }
@@ -159,7 +177,8 @@ export class BackendPool {
    * was not seen answering anything else meanwhile. A backend already down that is found dead now
    * (a busy one that stopped answering) has what is still in flight on it cut, as at the transition.
    */
-  recordCheck(b: Backend, error: string | undefined, dead: boolean): void {
+  recordCheck(b: Backend, error: string | undefined, dead: boolean, busy = false): void {
+    b.busy = error !== undefined && busy && !dead
     const t = observeCheck(b.state, error, this.now(), this.opts.thresholds)
     this.apply(b, t.state, t.changed, error, dead)
     if (t.changed === undefined && dead && !b.up && b.inFlight.size > 0) this.cut(b, error)
@@ -167,6 +186,7 @@ export class BackendPool {
 
   /** A proxied connection was refused or reset. */
   recordPassiveFailure(b: Backend, error: string): void {
+    b.busy = false
     const t = observePassiveFailure(b.state, error, this.now(), this.opts.thresholds)
     this.apply(b, t.state, t.changed, error, true)
   }

@@ -87,7 +87,7 @@ export class HealthChecker {
         // rotation after fall), but what is in flight there is left to finish. Cutting it would send
         // every retried GET to the other backends, overload them in turn and fail their checks too.
         const busy = r.timedOut === true && b.lastProgressAtMs >= startedAt
-        this.pool.recordCheck(b, r.error, r.dead && !busy)
+        this.pool.recordCheck(b, r.error, r.dead && !busy, busy)
         // Checks start every interval (not interval after the last one ended), so a hung backend is
         // out of rotation within fall × max(interval, timeout).
         const waitMs = Math.max(0, this.opts.intervalMs - (Date.now() - startedAt))

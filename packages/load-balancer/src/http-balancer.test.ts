@@ -337,7 +337,7 @@ describe('http mode', () => {
     expect(answers.filter((a) => a.status === 200).every((a) => a.body.startsWith('b1 '))).toBe(true)
   })
 
-  it('a busy backend (checks time out, answers still arrive) leaves rotation but its requests finish', async () => {
+  it('a busy backend (checks time out, answers still arrive) is not cut, and serves when nothing is up', async () => {
     // Loaded api-servers answer /readyz after the check timeout while they still answer requests:
     // taking such a backend for hung and cutting its requests would overload the others in turn.
     const busy = http.createServer((req, res) => {
@@ -361,6 +361,8 @@ describe('http mode', () => {
     )
     await until(() => lb.pool.stats()[0]?.state === 'down', 5000)
     expect(lb.pool.stats()[0]?.activeConnections).toBeGreaterThan(0)
+    // Nothing is up, but a busy backend is alive: a new request is sent to it, not answered 503.
+    expect(await request(`${url}/work?delay=0`)).toEqual({ status: 200, body: 'busy' })
     const got = await answers
     expect(got.filter((a) => a.status !== 200 || a.body !== 'busy')).toEqual([])
   })
