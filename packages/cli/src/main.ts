@@ -74,24 +74,21 @@ export async function main(
   }
 }
 
-{
-  // `hakube status --watch | head`: the reader left; that is the end, not an error.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0)
-    throw err
-  })
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code
-      // The supervisor may hold timers of components it no longer runs; it is done.
-      if (process.argv[2] === 'node') process.exit(code)
-    },
-    async (err: unknown) => {
-      const { UserError } = await import('./cluster-state.js')
-      if (err instanceof UserError) process.stderr.write(`hakube: ${err.message}\n`)
-      else
-        process.stderr.write(`hakube: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
-      process.exitCode = 1
-    },
-  )
-}
+// `hakube status --watch | head`: the reader left; that is the end, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0)
+  throw err
+})
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+    // The supervisor may hold timers of components it no longer runs; it is done.
+    if (process.argv[2] === 'node') process.exit(code)
+  },
+  async (err: unknown) => {
+    const { UserError } = await import('./cluster-state.js')
+    if (err instanceof UserError) process.stderr.write(`hakube: ${err.message}\n`)
+    else process.stderr.write(`hakube: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    process.exitCode = 1
+  },
+)

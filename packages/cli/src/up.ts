@@ -181,10 +181,9 @@ export async function runUp(
     partitions: [],
   }
   writeState(dir, state)
-  const { healPartitions, pinSourceAddresses } = await import('./partition.js')
+  const { pinSourceAddresses } = await import('./partition.js')
   // DROP rules of an earlier run of this directory that ended without `hakube down` would cut the new one.
-  if (previous !== undefined) healPartitions(state)
-  pinSourceAddresses(state)
+  pinSourceAddresses(state, previous !== undefined)
   writeFileSync(kubeconfigFile(dir), kubeconfigText(`http://${plan.lb.host}:${plan.lb.port}`))
   out.write(
     `${previous === undefined ? 'starting' : 'restarting'} the cluster in ${shownDir} (${plan.topology}, store: ${plan.store === 'etcd' ? 'etcd' : 'hakube-store'})\n`,
