@@ -25,8 +25,11 @@ export function packageBin(pkg: string, bin: string): string {
 }
 
 /** etcd's path, or undefined when it is not installed. */
-export function findEtcd(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const dirs = [...(env['PATH'] ?? '').split(delimiter).filter((d) => d !== ''), '/usr/bin', '/usr/local/bin']
+export function findEtcd(
+  env: NodeJS.ProcessEnv = process.env,
+  fallback: readonly string[] = ['/usr/bin', '/usr/local/bin'],
+): string | undefined {
+  const dirs = [...(env['PATH'] ?? '').split(delimiter).filter((d) => d !== ''), ...fallback]
   for (const d of dirs) {
     const candidate = join(d, 'etcd')
     try {
