@@ -24,13 +24,18 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`
 }
 
-export function componentText(c: ComponentStatus): string {
+/** One component, e.g. `apiserver restarting in 4 s, 2 restarts, last exit SIGKILL`. */
+export function componentText(c: ComponentStatus, at?: string): string {
+  const wait =
+    c.state === 'restarting' && c.nextRestartAt !== null && at !== undefined
+      ? ` in ${Math.max(0, Math.ceil((Date.parse(c.nextRestartAt) - Date.parse(at)) / 1000))} s`
+      : ''
   const restarts = c.restarts > 0 ? `, ${plural(c.restarts, 'restart')}` : ''
   const exit =
     c.lastExit !== null && c.state !== 'running' && c.state !== 'paused'
       ? `, last exit ${c.lastExit.signal ?? `code ${c.lastExit.code}`}`
       : ''
-  return `${c.name} ${c.state}${restarts}${exit}`
+  return `${c.name} ${c.state}${wait}${restarts}${exit}`
 }
 
 function hostStateText(h: HostSnapshot): string {
@@ -60,7 +65,7 @@ export function renderStatus(s: ClusterSnapshot): string {
         h.address,
         h.role,
         hostStateText(h),
-        h.components.length === 0 ? '-' : h.components.map(componentText).join('; '),
+        h.components.length === 0 ? '-' : h.components.map((c) => componentText(c, s.at)).join('; '),
       ]),
     ]),
   )
