@@ -10,13 +10,14 @@ import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { runRaftBench } from '@hakube/raft/testing'
 import { APISERVER_CASES, benchApiServer } from '../test/bench/apiserver-bench.mjs'
+import { benchLoadBalancers, CHECKS } from '../test/bench/lb-bench.mjs'
+import { startupSection } from '../test/bench/startup-bench.mjs'
 import {
   benchGrpcFloor,
   benchStoreCluster,
   IMPLEMENTATIONS,
   STORE_CASES,
 } from '../test/bench/store-bench.mjs'
-import { startupSection } from '../test/bench/startup-bench.mjs'
 
 const { values: args } = parseArgs({
   options: {
@@ -255,9 +256,130 @@ async function apiserverSection() {
   return lines.join('\n')
 }
 
-const sections = { raft: raftSection, store: storeSection, apiserver: apiserverSection }
+/** Section: hakube-lb against HAProxy in front of the same three api-servers, alternating. */
+async function lbSection() {
+  const { versions, cases, results, failover } = await benchLoadBalancers({ runs, quick: args.quick })
+  const m = (rs, field) => median(rs.map((r) => r[field]))
+  const opName = {
+    get: 'GET one pod',
+    list: `LIST ${fmt(cases.pods)} pods`,
+  }
+  const rows = cases.throughput.map((c) => {
+    const h = results[c.key].hakube
+    const x = results[c.key].haproxy
+    return {
+      ...c,
+      h: { rate: m(h, 'perSecond'), p50: m(h, 'p50'), p99: m(h, 'p99'), cpu: m(h, 'cpuUsPerRequest') },
+      x: { rate: m(x, 'perSecond'), p50: m(x, 'p50'), p99: m(x, 'p99'), cpu: m(x, 'cpuUsPerRequest') },
+      errors: [h, x].map((rs) => rs.reduce((a, r) => a + r.statusErrors + r.socketErrors, 0)),
+    }
+  })
+  const label = (r) => `${r.mode} | ${opName[r.op]} | ${r.conns}`
+  // A case where one proxy answered nothing (every backend out of rotation the whole time) has no ratio.
+  const ratio = (a, b) => (a > 0 && b > 0 ? `${(a / b).toFixed(2)}×` : '—')
+  const httpRatios = rows
+    .filter((r) => r.mode === 'http')
+    .map((r) => (r.x.rate > 0 ? r.h.rate / r.x.rate : 1))
+  const worstRatio = Math.min(...httpRatios)
+  const errorsOf = (r) => r.statusErrors + r.socketErrors
+  const fo = (name) => {
+    const rs = failover[name]
+    const detected = rs.filter((r) => r.detectMs !== undefined)
+    const up = rs.filter((r) => r.upMs !== undefined)
+    return {
+      total: rs.reduce((a, r) => a + errorsOf(r), 0),
+      perRun: rs.map(errorsOf),
+      status: rs.reduce((a, r) => a + r.statusErrors, 0),
+      socket: rs.reduce((a, r) => a + r.socketErrors, 0),
+      requests: m(rs, 'requests'),
+      detect: detected.length === 0 ? undefined : m(detected, 'detectMs'),
+      detectMax: detected.length === 0 ? undefined : Math.max(...detected.map((r) => r.detectMs)),
+      missed: rs.length - detected.length,
+      up: up.length === 0 ? undefined : m(up, 'upMs'),
+      max: m(rs, 'max'),
+    }
+  }
+  const fh = fo('hakube')
+  const fx = fo('haproxy')
+  const optMs = (v) => (v === undefined ? 'never' : fmt(v))
+  const foRow = (name, f) =>
+    `| ${name} | **${f.total}** (${f.perRun.join(', ')}) | ${f.status} | ${f.socket} | ${fmt(f.requests)} | ` +
+    `**${optMs(f.detect)}** | ${optMs(f.detectMax)}${f.missed > 0 ? ` (${f.missed} run(s) not seen down)` : ''} | ` +
+    `${optMs(f.up)} | ${fmt(f.max)} |`
+  const plural = runs === 1 ? '' : 's'
+  const lines = [
+    '## Load balancer (`hakube-lb` vs HAProxy)',
+    '',
+    'Both proxies run at once in front of the same three hakube-apiserver processes (etcd3 backend,',
+    `127.0.1.224-226:6443) over a real 3-member hakube-store (127.0.1.216-218, heartbeat 100 ms, election`,
+    `1000 ms), in one run: hakube-lb on 127.0.1.227 (\`--mode http\` on 6443 and a second process with`,
+    `\`--mode tcp\` on 6444) and ${versions.haproxy.replace(/ - https.*/, '')} (Debian's package, ${versions.threads} threads, its`,
+    'default) on 127.0.1.228 with an http frontend on 6443 and a tcp one on 6444. HAProxy is configured as',
+    "kubeadm's HA guide does (`retries 1`, `option redispatch`, `option httpchk`, `http-check expect",
+    "status 200`, `balance roundrobin`, servers with `check`) and with hakube-lb's settings where the two",
+    `must agree: \`GET /readyz\` every ${CHECKS.intervalS} s with a ${CHECKS.timeoutS} s timeout, fall ${CHECKS.fall}, rise ${CHECKS.rise}, connect timeout`,
+    `${CHECKS.connectS} s, idle timeouts ${CHECKS.idleS} s; hakube-lb runs with \`--balance roundrobin --health-interval ${CHECKS.intervalS}s`,
+    `--fall ${CHECKS.fall} --rise ${CHECKS.rise}\`. The load generator is ${versions.wrk} (one thread, keep-alive connections,`,
+    `closed loop), ${cases.seconds} s per case; each case runs on one proxy and then on the other, the order swapped`,
+    `every run. GET reads one pod; LIST reads the namespace's ${fmt(cases.pods)} pods (a quorum read each time). The`,
+    "proxy's CPU per request is its user + system time from /proc over the case divided by the requests",
+    `(HAProxy's one process holds both its frontends). Medians of ${runs} run${plural}` +
+      (runs === 1 ? ' (a single run: read the figures as indicative only).' : '.'),
+    '',
+    '| mode | request | connections | hakube-lb req/s | HAProxy req/s | hakube/HAProxy req/s | hakube-lb p50 ms | HAProxy p50 ms | hakube/HAProxy p50 | hakube-lb p99 ms | HAProxy p99 ms | hakube/HAProxy p99 | errors, all runs (hakube-lb / HAProxy) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${label(r)} | **${fmt(r.h.rate)}** | ${fmt(r.x.rate)} | **${ratio(r.h.rate, r.x.rate)}** | ` +
+        `${ms(r.h.p50)} | ${ms(r.x.p50)} | **${ratio(r.h.p50, r.x.p50)}** | ${ms(r.h.p99)} | ${ms(r.x.p99)} | ` +
+        `${ratio(r.h.p99, r.x.p99)} | ${r.errors[0]} / ${r.errors[1]} |`,
+    ),
+    '',
+    'Req/s counts answered requests only (a status above 399 is not throughput). The errors column counts',
+    'error answers and socket errors with every api-server running: on a loaded machine a `/readyz` check can',
+    'take longer than its 1 s timeout, and a proxy then takes a live api-server out of rotation for a while',
+    '(hakube-lb also cuts what is in flight on a backend whose check timed out, taking it for hung).',
+    '',
+    `Goal (at least 0.8× HAProxy's throughput in http mode): worst http ratio **${worstRatio.toFixed(2)}×**, ` +
+      `**${worstRatio >= 0.8 ? 'MET' : 'NOT MET'}**. The api-servers, the store and both proxies share the`,
+    "machine's two cores, so the proxy's own cost shows in throughput only as far as it takes CPU from the",
+    'api-servers; the CPU per request below is the direct measure of it.',
+    '',
+    '| mode | request | connections | hakube-lb CPU µs/req | HAProxy CPU µs/req | hakube/HAProxy |',
+    '|---|---|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) => `| ${label(r)} | ${fmt(r.h.cpu)} | ${fmt(r.x.cpu)} | **${ratio(r.h.cpu, r.x.cpu)}** |`,
+    ),
+    '',
+    `Failover (http mode): ${cases.failoverConns} keep-alive connections send GETs of one pod for ${cases.failoverSeconds} s; ${(cases.killAtMs / 1000).toFixed(0)} s in, one`,
+    'api-server gets SIGKILL (the same one under both proxies in a run, another one each run). Client-visible',
+    "errors are wrk's error answers (status above 399, e.g. HAProxy's 502/503) plus its socket errors",
+    '(connections cut, reads that found the connection closed, timeouts). Time to mark down runs from the',
+    "SIGKILL to the proxy's own view showing the server down (hakube-lb's `/stats` JSON, HAProxy's `show",
+    'stat` on its stats socket, each polled every 10 ms). The api-server is then restarted; back up is the',
+    "time from its `/readyz` answering 200 to the proxy showing it up (rise × interval at most, plus a check's",
+    'phase). Max latency is the slowest request of the run (median over runs).',
+    '',
+    `| proxy | client-visible errors, all ${runs} run${plural} (per run) | error answers | socket errors | requests per run | time to mark down ms (median) | worst ms | back up after ready ms | max latency ms |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    foRow('hakube-lb', fh),
+    foRow('HAProxy', fx),
+    '',
+    `Goal (strictly fewer client-visible errors than HAProxy on failover): ${fh.total} against ${fx.total}, ` +
+      `**${fh.total < fx.total ? 'MET' : 'NOT MET'}**.`,
+    '',
+  ]
+  return lines.join('\n')
+}
+
+const sections = { raft: raftSection, store: storeSection, apiserver: apiserverSection, lb: lbSection }
 /** The `## ` heading each section's text starts with (to find it again in an existing BENCHMARKS.md). */
-const headings = { raft: '## Raft core', store: '## Store', apiserver: '## API server' }
+const headings = {
+  raft: '## Raft core',
+  store: '## Store',
+  apiserver: '## API server',
+  lb: '## Load balancer',
+}
 // Section: each binary's time from spawn to serving, against etcd's (test/bench/startup-bench.mjs).
 sections.startup = () => startupSection({ runs })
 headings.startup = '## Start-up'
