@@ -134,19 +134,27 @@ const storeArgs = (host, dataDir) => [
   '--log-level=error',
 ]
 
-/** A fresh one-member store (hakube-store or etcd) in a fresh data dir, run to /health. */
+/**
+ * A fresh one-member store (hakube-store or etcd) in a fresh data dir, run to /health. `answeredMs`: when
+ * the client URL first answered GET /version (served without a leader: the process is up and serving;
+ * /health then waits for the member to elect itself, which is Raft's timing rather than start-up).
+ */
 async function storeStart(impl, root, i) {
   const host = impl === 'etcd' ? HOST.etcd : HOST.store
   const dataDir = join(root, `${impl}-${i}`)
   const [cmd, pre] = impl === 'etcd' ? [ETCD, []] : [process.execPath, [MAINS.store]]
   const env = impl === 'etcd' ? ['--logger=zap'] : []
-  const { ms, cpu, proc } = await timeToReady(
-    cmd,
-    [...pre, ...storeArgs(host, dataDir), ...env],
-    healthy(host),
-  )
+  let answeredMs
+  const ready = async (elapsed) => {
+    if (answeredMs === undefined) {
+      if ((await get(`http://${host}:2379/version`))?.status !== 200) return false
+      answeredMs = elapsed()
+    }
+    return healthy(host)()
+  }
+  const { ms, cpu, proc } = await timeToReady(cmd, [...pre, ...storeArgs(host, dataDir), ...env], ready)
   await kill(proc)
-  return { ms, cpu }
+  return { ms, cpu, answeredMs }
 }
 
 async function apiserverStart(args, host) {
@@ -248,6 +256,9 @@ export async function startupSection({ runs = 5 } = {}) {
   const loadBefore = os.loadavg()[0]
   const samples = await benchStartup({ runs })
   const loadAfter = os.loadavg()[0]
+  // `nice -n -10 npm run bench ...` on a busy shared machine brings the figures nearer an idle one's; say so.
+  const nice = os.getPriority()
+  const priority = nice === 0 ? '' : ` (the benchmark and every process it started ran at nice ${nice})`
   const m = (key) => median(samples[key])
   const f = (n) => Math.round(n).toLocaleString('en-US')
   const row = (key, reference) => {
@@ -257,6 +268,15 @@ export async function startupSection({ runs = 5 } = {}) {
     return `| ${key} | **${f(m(key))}** | ${f(Math.min(...s))} | ${f(Math.max(...s))} | ${vs} | ${cpu} |`
   }
   const bare = await timeToExit(process.execPath, ['-e', '0'])
+  const bareCpu = await new Promise((resolve, reject) => {
+    const script = 'const c = process.cpuUsage(); process.stdout.write(String((c.user + c.system) / 1000))'
+    const p = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    p.stdout.on('data', (d) => (out += d))
+    p.once('exit', (code) =>
+      code === 0 ? resolve(Number(out)) : reject(new Error(`node -e exited ${code}`)),
+    )
+  })
   const lines = [
     '## Start-up',
     '',
@@ -268,10 +288,10 @@ export async function startupSection({ runs = 5 } = {}) {
     'leader); /readyz answers 200 (hakube-apiserver, with memory storage, and with etcd3 storage to a',
     'hakube-store already running); the port accepts and /stats answers 200 (hakube-lb). The goal is',
     'every binary serving within 500 ms of its start on an idle machine. `--version` rows: spawn to exit.',
-    `Node itself (\`node -e 0\`) takes ${f(bare)} ms to start and exit here. CPU ms: the process's user +`,
+    `Node itself (\`node -e 0\`) takes ${f(bare)} ms to start and exit here, ${f(bareCpu)} ms of CPU. CPU ms: the process's user +`,
     'system time (all its threads, from /proc, 10 ms steps) when it became ready, which other load on the',
     `machine changes less than wall time; the 1-minute load average was ${loadBefore.toFixed(1)} before this section`,
-    `and ${loadAfter.toFixed(1)} after, on ${os.cpus().length} cores.`,
+    `and ${loadAfter.toFixed(1)} after, on ${os.cpus().length} cores${priority}.`,
     '',
     '| binary | median ms | min | max | vs etcd | median CPU ms |',
     '|---|---:|---:|---:|---:|---:|',
