@@ -3,7 +3,7 @@
 // Each section runs its subject and, where one exists, the reference implementation in the same run on
 // the same machine, so ratios stay meaningful on noisy machines. Flags: --runs N (default 5),
 // --only <section> (the other sections of an existing BENCHMARKS.md are kept as they were), --quick
-// (fewer proposals and requests, for a smoke run).
+// (fewer proposals and requests, for a smoke run), --keep-logs (section lb: keep its processes' logs).
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: 'BENCHMARKS.md' },
+    'keep-logs': { type: 'boolean', default: false },
   },
 })
 const runs = Number(args.runs)
@@ -258,7 +259,11 @@ async function apiserverSection() {
 
 /** Section: hakube-lb against HAProxy in front of the same three api-servers, alternating. */
 async function lbSection() {
-  const { versions, cases, results, failover } = await benchLoadBalancers({ runs, quick: args.quick })
+  const { versions, cases, results, failover } = await benchLoadBalancers({
+    runs,
+    quick: args.quick,
+    keepLogs: args['keep-logs'],
+  })
   const m = (rs, field) => median(rs.map((r) => r[field]))
   const opName = {
     get: 'GET one pod',

@@ -377,7 +377,12 @@ async function fillPods(n) {
  * Resolves with `{ versions, cases, results: { [caseKey]: { hakube: [run...], haproxy: [run...] } },
  * failover: { hakube: [...], haproxy: [...] } }`.
  */
-export async function benchLoadBalancers({ runs = 1, quick = false, log = console.log } = {}) {
+export async function benchLoadBalancers({
+  runs = 1,
+  quick = false,
+  keepLogs = false,
+  log = console.log,
+} = {}) {
   const tools = requireLbTools()
   for (const f of [APISERVER_MAIN, LB_MAIN])
     if (!existsSync(f)) throw new Error(`${f} is missing: build first (npm run build)`)
@@ -532,7 +537,8 @@ export async function benchLoadBalancers({ runs = 1, quick = false, log = consol
         failover[name].push(res)
         log(
           `lb: failover ${PROXIES[name].label}, run ${r + 1}/${runs} (SIGKILL api-server ${k + 1}): ` +
-            `${res.statusErrors} error answers + ${res.socketErrors} socket errors of ${res.requests}, ` +
+            `${res.statusErrors} error answers ${JSON.stringify(res.codes)} + ${res.socketErrors} socket errors ` +
+            `${JSON.stringify(res.socket)} of ${res.requests}, ` +
             `down after ${detectMs === undefined ? 'never' : `${detectMs.toFixed(0)} ms`}, ` +
             `up ${upMs === undefined ? 'never' : `${upMs.toFixed(0)} ms`} after ready, max latency ${res.max.toFixed(0)} ms`,
         )
@@ -563,7 +569,8 @@ export async function benchLoadBalancers({ runs = 1, quick = false, log = consol
     for (const h of [...Object.values(procs), ...apis]) await stopProc(h)
     store.destroy()
     liveClusters.delete(store)
-    if (!failed) rmSync(dir, { recursive: true, force: true })
+    if (!failed && !keepLogs) rmSync(dir, { recursive: true, force: true })
+    else log(`lb: the logs of every process are in ${dir}`)
   }
 }
 
