@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -22,6 +23,7 @@ import { ReadmeShell } from './shell.js'
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url))
 const README = join(REPO, 'README.md')
+const HAKUBE = join(REPO, 'packages/cli/bin/hakube.js')
 /** What a reader's checkout provides to the README's commands (relative paths resolve against it). */
 const CHECKOUT_ENTRIES = ['packages', 'node_modules', 'package.json', 'docs']
 /** A step waits for servers at most this long (the README's own wait loops are bounded by it). */
@@ -112,6 +114,17 @@ describe('README.md: its commands, in order, against real processes on 127.0.1.x
   })
 
   afterAll(async () => {
+    // `hakube up` leaves its hosts running detached from the shell; after a failed block, stop the
+    // cluster the README started (a passing README ends with `hakube down` itself).
+    if (root !== undefined && existsSync(join(root, 'checkout', '.hakube', 'cluster.json')))
+      execFileSync(
+        process.execPath,
+        [HAKUBE, 'down', '--purge', '--dir', join(root, 'checkout', '.hakube')],
+        {
+          stdio: 'pipe',
+          timeout: 60_000,
+        },
+      )
     const left = (await shell?.close()) ?? []
     if (root !== undefined) rmSync(root, { recursive: true, force: true })
     expect(left, 'processes the README started are still running').toEqual([])
@@ -142,5 +155,8 @@ describe('README.md: its commands, in order, against real processes on 127.0.1.x
     if (failedAt !== undefined) throw new Error(`not run: the earlier block ${failedAt} failed`)
     // The README ends by stopping what it started; the session's own clean-up comes only after this.
     expect(shell.running(), "still running after the README's last block").toEqual([])
+    // What `hakube up` started runs detached from the shell: nothing may listen on the README's
+    // addresses (nor on the balancer's default 127.0.0.1:6443) once it is done.
+    expect(await listening([...readmeAddresses(runnable), '127.0.0.1:6443'])).toEqual([])
   })
 })
