@@ -88,6 +88,14 @@ export class FailoverCluster {
       .filter((l) => l.includes('"msg":"backend down"') || l.includes('"msg":"backend up"'))
   }
 
+  /** Each time hakube-lb took a backend out of rotation (its log line's time, ms). */
+  downEvents(): Array<{ backend: string; atMs: number }> {
+    return this.stateChanges()
+      .map((l) => JSON.parse(l) as { backend: string; time: number; msg: string })
+      .filter((e) => e.msg === 'backend down')
+      .map((e) => ({ backend: e.backend, atMs: e.time }))
+  }
+
   logs = (): string =>
     [
       `--- hakube-lb state changes\n${this.stateChanges().join('\n')}`,
