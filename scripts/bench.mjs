@@ -259,7 +259,13 @@ async function apiserverSection() {
 
 /** Section: hakube-lb against HAProxy in front of the same three api-servers, alternating. */
 async function lbSection() {
-  const { versions, cases, results, failover } = await benchLoadBalancers({
+  const {
+    versions,
+    cases,
+    results,
+    failover,
+    restCpuMsPerSecond: rest,
+  } = await benchLoadBalancers({
     runs,
     quick: args.quick,
     keepLogs: args['keep-logs'],
@@ -355,6 +361,11 @@ async function lbSection() {
     ...rows.map(
       (r) => `| ${label(r)} | ${fmt(r.h.cpu)} | ${fmt(r.x.cpu)} | **${ratio(r.h.cpu, r.x.cpu)}** |`,
     ),
+    '',
+    `At rest (health checks only, ${cases.seconds} s before the runs), CPU per second: hakube-lb ${rest.hakube.toFixed(1)} ms`,
+    `(http process), ${rest.hakubeTcp.toFixed(1)} ms (tcp process); HAProxy ${rest.haproxy.toFixed(1)} ms (one process, both`,
+    'frontends). Where the api-servers manage only a few requests per second, this share dominates the CPU',
+    'per request above.',
     '',
     `Failover (http mode): ${cases.failoverConns} keep-alive connections send GETs of one pod for ${cases.failoverSeconds} s; ${(cases.killAtMs / 1000).toFixed(0)} s in, one`,
     'api-server gets SIGKILL (the same one under both proxies in a run, another one each run). Client-visible',

@@ -484,6 +484,20 @@ export async function benchLoadBalancers({
       for (const mode of ['http', 'tcp'])
         for (const op of ['get', 'list']) await measure(target[name][mode], op, 16, cases.warmupSeconds)
 
+    // CPU at rest (health checks only): at low request rates it is much of the CPU per request.
+    const restPids = {
+      hakube: procs.hakube.proc.pid,
+      hakubeTcp: procs.hakubeTcp.proc.pid,
+      haproxy: procs.haproxy.proc.pid,
+    }
+    const rest0 = Object.fromEntries(Object.entries(restPids).map(([k, pid]) => [k, cpuMicros(pid)]))
+    const restStart = now()
+    await sleep(cases.seconds * 1000)
+    const restSeconds = (now() - restStart) / 1000
+    const restCpuMsPerSecond = Object.fromEntries(
+      Object.entries(restPids).map(([k, pid]) => [k, (cpuMicros(pid) - rest0[k]) / 1000 / restSeconds]),
+    )
+    log(`lb: CPU at rest, ms per second: ${JSON.stringify(restCpuMsPerSecond)}`)
     const results = Object.fromEntries(cases.throughput.map((c) => [c.key, { hakube: [], haproxy: [] }]))
     const failover = { hakube: [], haproxy: [] }
     for (let r = 0; r < runs; r++) {
@@ -560,7 +574,7 @@ export async function benchLoadBalancers({
         (t) => /^Nbthread: (\d+)/m.exec(t)?.[1] ?? '?',
       ),
     }
-    return { versions, cases, results, failover }
+    return { versions, cases, results, failover, restCpuMsPerSecond }
   } catch (err) {
     failed = true
     err.message += `\n(the logs of every process are kept in ${dir})`
