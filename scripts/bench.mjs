@@ -348,8 +348,10 @@ async function lbSection() {
     '',
     'Req/s counts answered requests only (a status above 399 is not throughput). The errors column counts',
     'error answers and socket errors with every api-server running: on a loaded machine a `/readyz` check can',
-    'take longer than its 1 s timeout, and a proxy then takes a live api-server out of rotation for a while',
-    '(hakube-lb also cuts what is in flight on a backend whose check timed out, taking it for hung).',
+    'take longer than its 1 s timeout, and a proxy then takes a live api-server out of rotation for a while;',
+    "with all three out, HAProxy answers 503 to everything, while hakube-lb's http mode keeps sending requests",
+    'to those still answering others. In tcp mode hakube-lb takes a check timeout for a hung backend and',
+    'cuts its connections (the socket errors of the tcp row).',
     '',
     `Goal (at least 0.8× HAProxy's throughput in http mode): worst http ratio **${worstRatio.toFixed(2)}×**, ` +
       `**${worstRatio >= 0.8 ? 'MET' : 'NOT MET'}**. The api-servers, the store and both proxies share the`,
