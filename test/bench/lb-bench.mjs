@@ -521,7 +521,7 @@ export async function benchLoadBalancers({
       for (const name of order) {
         const t = target[name].http
         // The api-server about to be killed must be in this proxy's rotation when it dies.
-        await waitSeenUp([t], [k], 30_000)
+        await waitSeenUp([t], [k])
         const cpu0 = cpuMicros(t.h.proc.pid)
         const load = runWrk(tools.wrk, url(t, 'get'), cases.failoverConns, cases.failoverSeconds)
         await sleep(cases.killAtMs)
