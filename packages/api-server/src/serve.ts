@@ -4,7 +4,7 @@
  * routes; the system namespaces and the kubernetes Service; SIGTERM/SIGINT shut down as kube-apiserver
  * does (/readyz fails first, in-flight requests finish, watches end) and exit 0.
  */
-import { createStorage } from '@hakube/storage'
+import { openStorage } from '@hakube/storage'
 import pino from 'pino'
 import { startSystemNamespaces } from './bootstrap.js'
 import { registerDiscovery } from './discovery.js'
@@ -19,8 +19,9 @@ import { ApiServer } from './server.js'
 /** Serves until a signal stops it (the process then exits). */
 export async function serve(config: ApiServerConfig): Promise<void> {
   const log = pino({ level: config.verbosity >= 4 ? 'debug' : 'info', base: { name: 'hakube-apiserver' } })
+  // The etcd3 backend (gRPC and the etcd protos) is loaded only when the flags choose it.
   const storage = instrumentStorage(
-    createStorage({
+    await openStorage({
       backend: config.storageBackend,
       etcdServers: [...config.etcdServers],
       requestTimeoutMs: config.requestTimeoutMs,

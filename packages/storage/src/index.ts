@@ -16,8 +16,11 @@
  */
 
 export { COMPACT_REV_KEY, DEFAULT_COMPACTION_INTERVAL_MS } from './compactor.js'
+// Binaries' bundles (scripts/bundle-bin.mjs) leave out the two lines below marked `bundle: omit`, so that
+// nothing they load refers to the etcd3 backend but openStorage's dynamic import.
+export { createStorage } from './create-storage.js' // bundle: omit
 export { isStorageError, STORAGE_ERRORS, StorageError, type StorageErrorCode } from './errors.js'
-export { createEtcd3Storage, Etcd3Storage, type Etcd3StorageOptions } from './etcd3.js'
+export { createEtcd3Storage, Etcd3Storage, type Etcd3StorageOptions } from './etcd3.js' // bundle: omit
 export type {
   CallOptions,
   DeleteOptions,
@@ -40,4 +43,4 @@ export {
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from './kv-storage.js'
 export { createMemoryStorage, MemoryStorage, type MemoryStorageOptions } from './memory.js'
-export { createStorage, type StorageBackendName, type StorageConfig } from './select.js'
+export { openStorage, type StorageBackendName, type StorageConfig } from './select.js'
