@@ -161,29 +161,53 @@ export class HaCluster {
     )
   }
 
+  /**
+   * Waits until every store member answers etcdctl with the same raft index (a restarted member has
+   * caught up) and the whole cluster is healthy; returns that index.
+   */
+  async caughtUp(timeoutMs = 90_000): Promise<number> {
+    const endpoints = [...this.endpoints().values()]
+    const rows = await until(
+      'every store member at the same raft index',
+      async () => {
+        const rows = await endpointStatus(endpoints)
+        return rows.length === endpoints.length && new Set(rows.map((r) => r.raftIndex)).size === 1
+          ? rows
+          : undefined
+      },
+      timeoutMs,
+      300,
+    )
+    await this.statusUntil('healthy', (s) => this.healthy(s), timeoutMs)
+    return rows[0]!.raftIndex
+  }
+
   /** The supervisor pid of `host` as cluster.json records it. */
   hostPid(host: string): number | null {
     return this.state().hosts[host]?.pid ?? null
   }
 
   /**
-   * `hakube kill HOST` and the moment the host died: the supervisor's pid is watched from here while
-   * the command runs (the command itself spends most of its time starting node), so recovery times
-   * are measured from the SIGKILL, not from the command's start or end.
+   * `hakube kill HOST...` and the moment the (last) host died: the supervisors' pids are watched from
+   * here while the command runs (the command itself spends most of its time starting node), so
+   * recovery times are measured from the SIGKILL, not from the command's start or end.
    */
-  async kill(host: string): Promise<number> {
-    const pid = this.hostPid(host)
-    if (pid === null || !processAlive(pid)) throw new Error(`${host} is not running`)
-    let diedAt: number | undefined
+  async kill(...hosts: string[]): Promise<number> {
+    const pids = hosts.map((host) => {
+      const pid = this.hostPid(host)
+      if (pid === null || !processAlive(pid)) throw new Error(`${host} is not running`)
+      return pid
+    })
+    const diedAt = new Map<number, number>()
     const watch = setInterval(() => {
-      if (diedAt === undefined && !processAlive(pid)) diedAt = Date.now()
+      for (const pid of pids) if (!diedAt.has(pid) && !processAlive(pid)) diedAt.set(pid, Date.now())
     }, 2)
     try {
-      await this.run('kill', host)
+      await this.run('kill', ...hosts)
     } finally {
       clearInterval(watch)
     }
-    return diedAt ?? Date.now()
+    return diedAt.size === pids.length ? Math.max(...diedAt.values()) : Date.now()
   }
 
   /** The store members' client endpoints (host:port) by member name. */
