@@ -5,6 +5,7 @@ import {
   HaCluster,
   kubectlProbe,
   leaderSeen,
+  type Probe,
   probeLoop,
   recoveredAfter,
   seconds,
@@ -18,6 +19,16 @@ import {
 // acknowledged write, and the host rejoins when started again. Method: `hakube up` (stacked, 3 masters
 // on 127.0.1.15-17, balancer on 127.0.1.34:6443); kubectl reads and writes started every 250 ms from
 // 2 s before `hakube kill` of the leader's host until 10 s after; `hakube start` brings it back.
+
+/** What kubectl said of a failed request: its last answer's status line, or its error. */
+function failureText(p: Probe): string {
+  const status = / (\d{3} [A-Za-z ]+) in \d+ milliseconds$/.exec(p.lastAnswer)?.[1]
+  const error = p.output
+    .split('\n')
+    .filter((l) => /^error|^Error/.test(l))
+    .at(-1)
+  return [status, error].filter(Boolean).join(': ') || p.output.slice(-200)
+}
 
 const READ_BOUND_MS = 3000
 const WRITE_BOUND_MS = 5000
@@ -141,7 +152,10 @@ describe("stacked, 3 masters: the store leader's host is killed", () => {
     )
     console.log(
       `[ha]   new store leader seen by etcdctl ${seconds(electedAt - killedAt)} after the kill; kubectl's requests as sent+duration s from the kill (! failed):\n` +
-        `[ha]   reads:  ${timeline(readProbes, killedAt)}\n[ha]   writes: ${timeline(writeProbes, killedAt)}`,
+        `[ha]   reads:  ${timeline(readProbes, killedAt)}\n[ha]   writes: ${timeline(writeProbes, killedAt)}` +
+        [...failed(readProbes), ...failed(writeProbes)]
+          .map((p) => `\n[ha]   failed at ${seconds(p.sent - killedAt)}: ${failureText(p)}`)
+          .join(''),
     )
     expect(readMs, detail).toBeDefined()
     expect(writeMs, detail).toBeDefined()
