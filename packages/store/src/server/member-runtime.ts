@@ -165,7 +165,11 @@ export class MemberRuntime implements RaftLoopHooks {
     this.transport.onSnapshotStatus((id, status) => loop.reportSnapshot(id, status))
     for (const [method, handler] of Object.entries(peerCalls)) this.transport.handle(method, handler)
     this.stateNow = 'running'
-    this.every(this.opts.heartbeatIntervalMs, () => loop.tick())
+    let lone = isLoneMember(bootstrap ? founders : this.sm.members.map((m) => m.id), this.memberId)
+    this.every(this.opts.heartbeatIntervalMs, () => {
+      if (lone) lone = !this.fastForwardLoneElection()
+      loop.tick()
+    })
     this.every(LEASE_EXPIRY_CHECK_MS, () => this.revokeExpiredLeases())
     this.every(WATCH_VICTIM_RETRY_MS, () => this.sm.retryWatchVictims())
     this.every(this.opts.electionTimeoutMs, () => this.maybePublish())
@@ -173,11 +177,43 @@ export class MemberRuntime implements RaftLoopHooks {
     loop.scheduleReady()
   }
 
+  /**
+   * A member alone in its cluster elects itself at once instead of waiting out a randomized election
+   * timeout (electionTick to 2 × electionTick heartbeats: up to two seconds with etcd's defaults) with
+   * nobody to hear from: etcd does the same on start (adjustTicks: a one-member cluster fast-forwards its
+   * election ticks). Called on each heartbeat tick until it returns true; it waits for the member to
+   * have applied its committed log, since Raft refuses to campaign while committed membership changes are
+   * unapplied (the bootstrap's own), and would then wait a whole timeout more. It then advances the ticks
+   * one at a time until the node campaigns, never past the longest randomized timeout; with one voter
+   * its (pre-)vote wins on the spot.
+   * Not done for several members: etcd advances them to one tick short of an election once peers are
+   * connected, which needs the transport to report connected peers.
+   */
+  private fastForwardLoneElection(): boolean {
+    const loop = this.raftLoop
+    if (loop === undefined) return true
+    const before = loop.status()
+    if (before.raftState !== 'follower') return true
+    if (before.applied < before.commit) return false
+    const electionTick = Math.max(2, Math.round(this.opts.electionTimeoutMs / this.opts.heartbeatIntervalMs))
+    for (let i = 0; i < 2 * electionTick && loop.status().raftState === 'follower'; i++) loop.tick()
+    this.log.info(
+      { raftState: loop.status().raftState },
+      'started as a one-member cluster; election fast-forwarded',
+    )
+    return true
+  }
+
   private every(ms: number, fn: () => void): void {
     this.timers.push(setInterval(fn, ms))
   }
 
   // -- Reactions to the Raft loop (RaftLoopHooks) -------------------------------------------------------
+
+  onLeaderChange(leader: NodeId): void {
+    // Reads that waited for a leader (a fresh member's first /health among them) go now.
+    if (leader !== NONE) this.reads.retryNow()
+  }
 
   onRoleChange(leading: boolean, term: number, raftState: string): void {
     if (leading) {
@@ -347,4 +383,12 @@ export class MemberRuntime implements RaftLoopHooks {
     this.proposals.failAll(stopped)
     this.reads.failAll(stopped)
   }
+}
+
+/**
+ * Whether `self` is the only member of `members` (the founders on a fresh start, else the restored
+ * state's; a restart that replays its membership from the log only knows it later, and is not sped up).
+ */
+function isLoneMember(members: readonly NodeId[], self: NodeId): boolean {
+  return members.length === 1 && members[0] === self
 }

@@ -36,6 +36,8 @@ import type { StoreLogger } from './options.js'
 export interface RaftLoopHooks {
   /** This member became leader (`true`) or stopped leading (`false`). */
   onRoleChange(leading: boolean, term: number, raftState: string): void
+  /** The leader this member knows changed (NONE: none known). */
+  onLeaderChange?(leader: NodeId): void
   /** Applies one committed entry (the loop records its index as applied afterwards). */
   applyEntry(e: Entry): void
   /** After a Ready's entries were applied: the read states it carried. */
@@ -316,7 +318,9 @@ export class RaftLoop {
       this.log.info({ leader: ss.lead, term: this.term }, 'leader changed')
       if (ss.lead !== NONE) this.metrics?.leaderChanges.inc()
     }
+    const leaderChanged = ss.lead !== this.leaderId
     this.leaderId = ss.lead
+    if (leaderChanged) this.hooks.onLeaderChange?.(ss.lead)
     const leading = ss.raftState === 'leader'
     this.metrics?.hasLeader.set(ss.lead === NONE ? 0 : 1)
     this.metrics?.isLeader.set(leading ? 1 : 0)

@@ -69,6 +69,20 @@ export class ReadIndexBatcher {
     this.deps.readIndex(new TextEncoder().encode(ctx))
   }
 
+  /**
+   * A leader is known anew: the round waiting to be retried (its request refused, or lost with the old
+   * leader) starts again now rather than at its retry timer, as etcd's read loop retries on a leader
+   * change. A late answer to the abandoned round is ignored (its context no longer matches).
+   */
+  retryNow(): void {
+    const round = this.round
+    if (round === undefined) return
+    clearTimeout(round.retry)
+    this.round = undefined
+    this.queued.unshift(...round.waiters)
+    this.maybeStartRound()
+  }
+
   onReadState(rs: ReadState): void {
     const ctx = new TextDecoder().decode(rs.requestCtx)
     const round = this.round
