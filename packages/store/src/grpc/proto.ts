@@ -1,5 +1,7 @@
 /**
- * Loads hakube-store's etcd v3 proto definitions (`packages/store/proto`) with @grpc/proto-loader.
+ * Loads hakube-store's etcd v3 proto definitions (`packages/store/proto`) with @grpc/proto-loader, from
+ * their JSON descriptor generated at build time (etcd-proto.generated.ts, scripts/gen-etcd-proto.mjs):
+ * the same definitions, without parsing the .proto files on each start or finding them on disk.
  *
  * Options chosen for exactness at the edge: int64/uint64 decode as decimal strings (`longs: String`, no
  * precision loss for lease ids), enums as their names, bytes as Buffers, proto field names kept
@@ -8,10 +10,11 @@
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { type GrpcObject, loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js'
-import { Long, loadSync, type MessageTypeDefinition, type PackageDefinition } from '@grpc/proto-loader'
+import { fromJSON, Long, type MessageTypeDefinition, type PackageDefinition } from '@grpc/proto-loader'
+import { ETCD_PROTO_JSON } from './etcd-proto.generated.js'
 import { GogoUnmarshal } from './gogo-unmarshal.js'
 
-/** Where the .proto files live (same relative path from src/grpc and dist/grpc). */
+/** Where the .proto files live (same relative path from src/grpc and dist/grpc); the descriptor's source. */
 export const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url))
 
 export interface EtcdProto {
@@ -100,8 +103,8 @@ function ensureLongPrecision(): void {
 export function loadEtcdProto(): EtcdProto {
   if (cached !== undefined) return cached
   ensureLongPrecision()
-  const packageDefinition = loadSync('etcdserverpb/rpc.proto', {
-    includeDirs: [PROTO_DIR],
+  // keepCase is the generator's parse option (the descriptor keeps the proto field names).
+  const packageDefinition = fromJSON(ETCD_PROTO_JSON, {
     keepCase: true,
     longs: String,
     enums: String,
