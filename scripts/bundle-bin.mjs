@@ -9,39 +9,22 @@
  * answers anything; bundled it reads a few. main.ts imports only the flags and loads its server half with
  * `await import('./serve.js')`, which esbuild splits into a chunk: `--help` and `--version` never read it.
  *
- * Left out of the bundle, loaded from node_modules at run time:
- * - @grpc/grpc-js and @grpc/proto-loader (with protobufjs): the store's proto module finds its .proto
- *   files relative to its own file and hands protobufjs the Long class through node_modules, so it
- *   runs as tsc emitted it (`@hakube/store/grpc-proto`), with the one grpc-js it shares with the rest.
+ * Everything is bundled, @grpc/grpc-js, @grpc/proto-loader and protobufjs included: the store's protos
+ * load from a descriptor compiled into its code (src/grpc/etcd-proto.generated.ts), and protobufjs finds
+ * Long.js through the `require` the banner defines (src/grpc/proto.ts checks int64 precision at load).
+ * Loaded from node_modules one file at a time, grpc-js and proto-loader cost more than the rest of a
+ * store's start.
  *
  * The output depends only on the sources (no paths, times or hashes of anything else), so builds stay
  * byte-reproducible (scripts/repeat-build.mjs). An unbundled dist/main.js (tsc run alone, as some tests
  * do) still works: it imports dist/serve.js.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { build } from 'esbuild'
 
 const pkgDir = process.cwd()
 const dist = join(pkgDir, 'dist')
-/** The store's proto module, by its source path (inside the store) or its package subpath (elsewhere). */
-const PROTO_SOURCE = /[\\/]packages[\\/]store[\\/]src[\\/]grpc[\\/]proto(\.js|\.ts)?$/
-const PROTO_SUBPATH = '@hakube/store/grpc-proto'
-
-/** Resolves every import of the store's proto module to the external package subpath. */
-const protoExternal = {
-  name: 'hakube-store-proto-external',
-  setup(b) {
-    b.onResolve({ filter: /^@hakube\/store\/grpc-proto$/ }, () => ({ path: PROTO_SUBPATH, external: true }))
-    b.onResolve({ filter: /\/proto(\.js)?$/ }, (args) => {
-      if (args.resolveDir === '' || !args.path.startsWith('.')) return undefined
-      return PROTO_SOURCE.test(resolve(args.resolveDir, args.path))
-        ? { path: PROTO_SUBPATH, external: true }
-        : undefined
-    })
-  },
-}
-
 /**
  * `@hakube/storage`'s index without its lines marked `// bundle: omit` (the etcd3 backend's exports and the
  * synchronous factory that imports it). esbuild puts a module both imported dynamically and reachable
@@ -73,8 +56,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   conditions: ['@hakube/source'],
-  external: ['@grpc/grpc-js', '@grpc/proto-loader'],
-  plugins: [protoExternal, storageIndexLight],
+  plugins: [storageIndexLight],
   // CommonJS packages inside an ES module bundle call require() (Node's built-ins among others).
   banner: {
     js: "import { createRequire as __hakubeCreateRequire } from 'node:module';\nconst require = __hakubeCreateRequire(import.meta.url);",

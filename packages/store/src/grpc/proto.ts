@@ -83,12 +83,27 @@ function tolerant(def: ServiceDefinition, gogo: GogoUnmarshal): ServiceDefinitio
   return out as ServiceDefinition
 }
 
+/** The largest uint64, which a double cannot hold. */
+const MAX_UINT64 = '18446744073709551615'
+
+/** Whether proto-loader's protobufjs reads and writes a uint64 without going through a double. */
+function int64Exact(): boolean {
+  const def = fromJSON({ nested: { P: { fields: { v: { type: 'uint64', id: 1 } } } } }, { longs: String })
+  const t = def['P'] as MessageTypeDefinition<unknown, unknown>
+  const back = t.deserialize(t.serialize({ v: MAX_UINT64 })) as { v?: unknown }
+  return back.v === MAX_UINT64
+}
+
 /**
  * NB: protobufjs finds Long.js with a CommonJS `require` that fails under some loaders (vitest's among
  * them); it then decodes int64 through doubles and loses precision (lease ids are random 63-bit
- * numbers). Hand the protobufjs instance proto-loader uses the Long class proto-loader exports.
+ * numbers). Checked with a round trip first: where protobufjs found it (plain Node, and a bundle, whose
+ * protobufjs is not the one in node_modules), nothing is touched. Otherwise hand the protobufjs instance
+ * proto-loader uses the Long class proto-loader exports; if that did not fix it, fail rather than
+ * serve lease ids through doubles.
  */
 function ensureLongPrecision(): void {
+  if (int64Exact()) return
   const requireFromLoader = createRequire(createRequire(import.meta.url).resolve('@grpc/proto-loader'))
   const pb = requireFromLoader('protobufjs') as { util: { Long: unknown }; configure(): void }
   // The ESM/CJS interop may wrap the class in a namespace object.
@@ -98,6 +113,7 @@ function ensureLongPrecision(): void {
     pb.util.Long = LongClass
     pb.configure()
   }
+  if (!int64Exact()) throw new Error('proto: protobufjs has no Long class: int64 fields would lose precision')
 }
 
 export function loadEtcdProto(): EtcdProto {
