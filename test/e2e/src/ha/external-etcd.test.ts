@@ -104,6 +104,7 @@ describe('external-etcd: store members and masters lost', () => {
     const writes = probeLoop(250, 2, (i) =>
       withOneRetry('write', ['create', 'configmap', `ha-m-${i}`, `--from-literal=n=${i}`]),
     )
+    const before = await endpointStatus(endpoints())
     await sleep(1500)
     const killedAt = await cluster.kill('master-1')
     const health = await etcdctl([`--endpoints=${endpoints().join(',')}`, 'endpoint', 'health'])
@@ -112,14 +113,17 @@ describe('external-etcd: store members and masters lost', () => {
     const [readProbes, writeProbes] = await Promise.all([reads.stop(), writes.stop()])
     console.log(
       `[ha] external-etcd, master-1 killed: etcdctl endpoint health ${health.code === 0 ? 'all 3 healthy' : 'FAILED'}, ` +
-        `${rows.filter((r) => r.isLeader).length} leader, same term as before; kubectl through the balancer: ` +
+        `leader and term unchanged (${rows.find((r) => r.isLeader)?.id}, term ${rows[0]?.raftTerm}); kubectl through the balancer: ` +
         `${readProbes.length} reads and ${writeProbes.length} writes, ${retried.length} needed a retry, ` +
         `${failedOf(readProbes).length + failedOf(writeProbes).length} failed after one retry\n` +
-        `[ha]   reads: ${timeline(readProbes, killedAt)}\n[ha]   writes: ${timeline(writeProbes, killedAt)}`,
+        `[ha]   reads: ${timeline(readProbes, killedAt)}\n[ha]   writes: ${timeline(writeProbes, killedAt)}` +
+        retried.map((r) => `\n[ha]   retried: ${r.split('\n').at(-1)}`).join(''),
     )
     // etcdctl 3.4 prints each endpoint's verdict on stderr.
     expect(health.code, health.stderr).toBe(0)
     expect(health.stderr.match(/is healthy/g)).toHaveLength(3)
+    const leaderAndTerm = (rs: typeof rows) => rs.map((r) => [r.raftTerm, rs.find((x) => x.isLeader)?.id])
+    expect(leaderAndTerm(rows)).toEqual(leaderAndTerm(before))
     expect(rows).toHaveLength(3)
     expect(failedOf(readProbes).map((p) => p.output)).toEqual([])
     expect(failedOf(writeProbes).map((p) => p.output)).toEqual([])
