@@ -96,26 +96,41 @@ describe('real backend processes', () => {
   it('SIGKILL under load: no GET fails', async () => {
     const a = await backendProcess('127.0.1.151', 'a')
     const b = await backendProcess('127.0.1.152', 'b')
-    const { lb, url } = await startBalancer('127.0.1.166', [a.url, b.url])
+    // Checks slow enough to never time out on a loaded machine: the kill is found passively here.
+    const { lb, url } = await startBalancer('127.0.1.166', [a.url, b.url], ['--health-timeout=5s'])
     cleanups.push(() => lb.shutdown(0))
     const failures: string[] = []
-    let ok = 0
+    let sent = 0
+    let answered = 0
     let stop = false
     const worker = async (): Promise<void> => {
       while (!stop) {
+        sent++
         const r = await request(`${url}/x?delay=10`).catch((e: Error) => ({ status: 0, body: e.message }))
-        if (r.status === 200) ok++
-        else failures.push(`${r.status} ${r.body}`)
+        answered++
+        if (r.status !== 200) failures.push(`${r.status} ${r.body}`)
+      }
+    }
+    const served = (): number[] => lb.pool.stats().map((s) => s.requests)
+    const until = async (cond: () => boolean, what: string): Promise<void> => {
+      const end = Date.now() + 15_000
+      while (!cond()) {
+        if (Date.now() > end) throw new Error(`${what}: not within 15 s`)
+        await sleep(10)
       }
     }
     const workers = Array.from({ length: 6 }, worker)
-    await sleep(300)
+    await until(() => served().every((n) => n >= 3), 'both backends used')
     a.child.kill('SIGKILL')
-    await sleep(700)
+    const bAtKill = served()[1] as number
+    await until(
+      () => lb.pool.stats()[0]?.state === 'down' && (served()[1] as number) >= bAtKill + 3,
+      'a out of rotation, b serving',
+    )
     stop = true
     await Promise.all(workers)
     expect(failures).toEqual([])
-    expect(ok).toBeGreaterThan(30)
+    expect(answered).toBe(sent)
     expect(lb.pool.stats()[0]?.state).toBe('down')
   })
 })

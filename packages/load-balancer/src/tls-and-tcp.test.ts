@@ -19,6 +19,15 @@ let cert: Buffer
 let key: Buffer
 const cleanups: Array<() => unknown> = []
 
+/** Waits for a condition, bounded generously (the machine may be loaded). */
+async function until(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'hakube-lb-tls-'))
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' })
@@ -155,9 +164,9 @@ describe('TLS', () => {
 
   it('without the CA an https backend fails its checks', async () => {
     const b = await httpsBackend('127.0.1.155', 'b0')
-    const { lb } = await startBalancer('127.0.1.163', [b], ['--fall=1'])
+    const { lb } = await startBalancer('127.0.1.163', [b], ['--fall=1', '--health-timeout=5s'])
     cleanups.push(() => lb.shutdown(0))
-    await new Promise((r) => setTimeout(r, 300))
+    await until(() => lb.pool.stats()[0]?.lastCheck !== null)
     expect(lb.pool.stats()[0]).toMatchObject({
       state: 'down',
       lastCheckError: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -186,9 +195,9 @@ describe('--mode tcp', () => {
 
   it('checks https backends without verifying them when no --backend-ca-file is given', async () => {
     const b0 = await httpsBackend('127.0.1.155', 'b0')
-    const { lb } = await startBalancer('127.0.1.164', [b0], ['--mode=tcp', '--fall=1'])
+    const { lb } = await startBalancer('127.0.1.164', [b0], ['--mode=tcp', '--fall=1', '--health-timeout=5s'])
     cleanups.push(() => lb.shutdown(0))
-    await new Promise((r) => setTimeout(r, 300))
+    await until(() => lb.pool.stats()[0]?.lastCheck !== null)
     expect(lb.pool.stats()[0]).toMatchObject({ state: 'up', lastCheckError: null })
   })
 })
