@@ -3,7 +3,8 @@
  * server half (no dist/chunks/serve-*, no fastify, pino, grpc-js, prom-client or undici, a few files in
  * all: the server is imported only to serve), and each binary serves after a plain start: hakube-store
  * answers /health (a one-member cluster), hakube-apiserver answers /readyz with memory storage and with
- * etcd3 storage to that store, hakube-lb accepts on its port and answers /stats.
+ * etcd3 storage to that store (on memory storage without having loaded the etcd3 backend's chunk, nor
+ * the OpenAPI generator's before /openapi/v2 is asked), hakube-lb accepts on its port and answers /stats.
  * Method: the built dist/main.js as real processes; a module hook (--import, and --require for CommonJS)
  * records every file each process loads. Times are printed, not asserted (`npm run bench -- --only
  * startup` measures them). Hosts: 127.0.1.64-67.
@@ -165,7 +166,7 @@ function accepts(host: string, port: number): Promise<boolean> {
 /**
  * Starts `main args` (with the module recorder) and polls `ready` until true. Checks that the recorder
  * saw the server half load (the control for the `--version` tests: a recorder that saw nothing would
- * pass them). Resolves with the ms from spawn to ready.
+ * pass them). Resolves with the ms from spawn to ready and the files loaded by then.
  */
 async function serve(
   name: string,
@@ -173,7 +174,7 @@ async function serve(
   args: readonly string[],
   ready: () => Promise<boolean>,
   timeoutMs = 30_000,
-): Promise<number> {
+): Promise<{ ms: number; files: string[] }> {
   const rec = recorder()
   const started = performance.now()
   const child = spawn(process.execPath, [...rec.flags, path, ...args], {
@@ -196,9 +197,14 @@ async function serve(
   }
   const ms = Math.round(performance.now() - started)
   console.log(`${name} served ${ms} ms after spawn (the module recorder slows it)`)
-  expect(rec.files().filter((f) => SERVER_MODULE.test(f)).length, name).toBeGreaterThan(0)
-  return ms
+  const files = rec.files()
+  expect(files.filter((f) => SERVER_MODULE.test(f)).length, name).toBeGreaterThan(0)
+  return { ms, files }
 }
+
+/** The api-server's chunks loaded only on demand: the etcd3 backend (with gRPC) and the OpenAPI generator. */
+const ETCD3_CHUNK = /\/dist\/chunks\/etcd3-[^/]*\.js$/
+const OPENAPI_CHUNK = /\/dist\/chunks\/documents-[^/]*\.js$/
 
 const STORE = '127.0.1.64'
 const storeArgs = [
@@ -218,7 +224,7 @@ const readyz = (host: string) => async () => (await get(`http://${host}:6443/rea
 
 describe('each binary serves after a plain start', () => {
   it('hakube-store: /health answers true on the client URL', async () => {
-    const ms = await serve('hakube-store', main('store'), storeArgs, healthy)
+    const { ms } = await serve('hakube-store', main('store'), storeArgs, healthy)
     expect(ms).toBeGreaterThan(0)
   })
 
@@ -226,15 +232,22 @@ describe('each binary serves after a plain start', () => {
     await serve('hakube-store (backing)', main('store'), storeArgs, healthy)
     const host = '127.0.1.65'
     const args = [`--bind-address=${host}`, '--secure-port=6443', `--etcd-servers=http://${STORE}:2379`]
-    const ms = await serve('hakube-apiserver (etcd3)', main('api-server'), args, readyz(host))
+    const { ms, files } = await serve('hakube-apiserver (etcd3)', main('api-server'), args, readyz(host))
     expect(ms).toBeGreaterThan(0)
+    // The control for the memory test below: with etcd3 storage the backend's chunk is loaded.
+    expect(files.filter((f) => ETCD3_CHUNK.test(f))).toHaveLength(1)
   })
 
   it('hakube-apiserver with memory storage: /readyz answers 200', async () => {
     const host = '127.0.1.66'
     const args = [`--bind-address=${host}`, '--secure-port=6443', '--storage-backend=memory']
-    const ms = await serve('hakube-apiserver (memory)', main('api-server'), args, readyz(host))
+    const { ms, files } = await serve('hakube-apiserver (memory)', main('api-server'), args, readyz(host))
     expect(ms).toBeGreaterThan(0)
+    // Neither the etcd3 backend (gRPC, the etcd protos) nor the OpenAPI generator before a client asks.
+    expect(files.filter((f) => ETCD3_CHUNK.test(f) || OPENAPI_CHUNK.test(f))).toEqual([])
+    const v2 = await get(`http://${host}:6443/openapi/v2`)
+    expect(v2?.status).toBe(200)
+    expect(JSON.parse(v2?.body ?? '{}').swagger).toBe('2.0')
   })
 
   it('hakube-lb: its port accepts and /stats answers 200', async () => {
@@ -245,7 +258,7 @@ describe('each binary serves after a plain start', () => {
       '--stats-port=8404',
       '--backends=http://127.0.1.66:6443',
     ]
-    const ms = await serve(
+    const { ms } = await serve(
       'hakube-lb',
       main('load-balancer'),
       args,
