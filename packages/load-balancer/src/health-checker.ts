@@ -47,8 +47,12 @@ export function checkOnce(url: URL, opts: Omit<HealthCheckOptions, 'intervalMs'>
       ...(opts.ca !== undefined && { ca: opts.ca }),
       ...(opts.verify === false && { rejectUnauthorized: false }),
     })
+    // Node runs expired timers before it polls I/O: a balancer whose loop was held up past the
+    // timeout would time out an answer already waiting in its socket. The verdict waits for the poll
+    // phase (setImmediate runs after it) and is a timeout only if the answer has still not come.
     const timer = setTimeout(
-      () => done({ error: `timeout after ${opts.timeoutMs}ms`, dead: true, timedOut: true }),
+      () =>
+        setImmediate(() => done({ error: `timeout after ${opts.timeoutMs}ms`, dead: true, timedOut: true })),
       opts.timeoutMs,
     )
     req.on('response', (res) => {
