@@ -53,6 +53,12 @@ export class Backend {
    * backend is up, such backends still take requests: a slow answer beats a 503 for every client.
    */
   busy = false
+  /**
+   * A reused keep-alive connection to it was reset before any answer (http-balancer.ts): it may have
+   * closed an idle socket, or died. Not reason enough to take it down, but not counted as a healthy
+   * backend either when deciding between 502 and 503, until it answers something again.
+   */
+  suspect = false
   /** The target http-proxy is given, parsed once (http-proxy parses a string target per request). */
   readonly proxyTarget: { protocol: string; host: string; hostname: string; port: string; path: string }
 
@@ -179,6 +185,7 @@ export class BackendPool {
    */
   recordCheck(b: Backend, error: string | undefined, dead: boolean, busy = false): void {
     b.busy = error !== undefined && busy && !dead
+    if (error === undefined) b.suspect = false
     const t = observeCheck(b.state, error, this.now(), this.opts.thresholds)
     this.apply(b, t.state, t.changed, error, dead)
     if (t.changed === undefined && dead && !b.up && b.inFlight.size > 0) this.cut(b, error)
@@ -189,6 +196,16 @@ export class BackendPool {
     b.busy = false
     const t = observePassiveFailure(b.state, error, this.now(), this.opts.thresholds)
     this.apply(b, t.state, t.changed, error, true)
+  }
+
+  /** Some backend is up and not suspect: a request that found none to try met failures, not an outage. */
+  anyHealthy(): boolean {
+    return this.list.some((b) => b.up && !b.suspect)
+  }
+
+  /** Closes a backend's idle pooled sockets (one was found reset: the others likely are too). */
+  dropIdle(b: Backend): void {
+    destroyFreeSockets(b.agent)
   }
 
   stats(): BackendStats[] {

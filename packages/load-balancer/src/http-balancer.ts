@@ -8,6 +8,7 @@
  * taken for a whole one). HTTP/1.1 upgrades (exec, port-forward) pass through.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex, Readable } from 'node:stream'
 import type { Status } from '@hakube/api'
 import httpProxy from 'http-proxy'
@@ -15,7 +16,7 @@ import type { Logger } from 'pino'
 import type { Backend, BackendPool, InFlight } from './backend-pool.js'
 import { backendFailedStatus, type LbErrorCode, noHealthyBackendStatus } from './errors.js'
 import { bodyStream, type HeldBody, holdBody } from './request-body.js'
-import { decideRetry, type FailureStage } from './retry-policy.js'
+import { decideRetry, type FailureStage, isIdempotent } from './retry-policy.js'
 import { proxyUpgrade } from './upgrade-proxy.js'
 
 /** Counters the stats server reports. */
@@ -68,6 +69,11 @@ interface Exchange {
   proxyReq: import('node:http').ClientRequest | undefined
   connected: boolean
   reusedSocket: boolean
+  /** The attempt's socket and its byte count when given to this request (whether anything was sent). */
+  socket: Socket | undefined
+  socketBytesAtStart: number
+  /** The one retry a reset on a reused connection earns has been spent. */
+  reusedRetried: boolean
   responseStarted: boolean
   finished: boolean
   handle: InFlight | undefined
@@ -107,6 +113,9 @@ export class HttpBalancer {
       proxyReq: undefined,
       connected: false,
       reusedSocket: false,
+      socket: undefined,
+      socketBytesAtStart: 0,
+      reusedRetried: false,
       responseStarted: false,
       finished: false,
       handle: undefined,
@@ -193,7 +202,7 @@ export class HttpBalancer {
     if (ex.finished) return
     const b = this.opts.pool.pick(ex.tried)
     if (b === undefined) {
-      if (ex.backend !== undefined && this.opts.pool.backends.some((x) => x.up)) {
+      if (ex.backend !== undefined && this.opts.pool.anyHealthy()) {
         this.sendStatus(ex, backendFailedStatus(ex.backend.key, 'every api-server tried failed', true))
         return
       }
@@ -207,6 +216,7 @@ export class HttpBalancer {
     ex.proxyReq = undefined
     ex.connected = false
     ex.reusedSocket = false
+    ex.socket = undefined
     b.requests++
     b.active++
     const attemptNo = ex.attempt
@@ -237,28 +247,38 @@ export class HttpBalancer {
     const ex = this.exchanges.get(req)
     if (ex === undefined) return
     ex.proxyReq = proxyReq
+    // The agent decides synchronously whether a pooled socket is reused; it hands the socket over on
+    // the next tick, so what needs the socket waits for its 'socket' event.
     ex.reusedSocket = proxyReq.reusedSocket
-    const socket = proxyReq.socket
-    if (socket === null) return
-    // A pooled socket is connected (and past its TLS handshake) already; a fresh TLS socket counts as
-    // connected only once the handshake is done, since nothing reaches the backend before that.
-    const connectEvent = 'encrypted' in socket && socket.encrypted ? 'secureConnect' : 'connect'
-    if (proxyReq.reusedSocket || (!socket.connecting && connectEvent === 'connect')) {
-      ex.connected = true
-      return
-    }
+    // A pooled socket is connected (and past its TLS handshake) already.
+    if (proxyReq.reusedSocket) ex.connected = true
     const attemptNo = ex.attempt
-    const timer = setTimeout(() => {
-      if (attemptNo !== ex.attempt || ex.connected) return
-      const err: NodeJS.ErrnoException = new Error('connect timeout')
-      err.code = 'LB_CONNECT_TIMEOUT'
-      proxyReq.destroy(err)
-    }, this.opts.connectTimeoutMs)
-    socket.once(connectEvent, () => {
-      clearTimeout(timer)
-      if (attemptNo === ex.attempt) ex.connected = true
-    })
-    socket.once('close', () => clearTimeout(timer))
+    const onSocket = (socket: Socket): void => {
+      if (attemptNo !== ex.attempt) return
+      ex.socket = socket
+      ex.socketBytesAtStart = socket.bytesWritten
+      if (ex.connected) return
+      // A fresh TLS socket counts as connected only once the handshake is done, since nothing reaches
+      // the backend before that.
+      const connectEvent = 'encrypted' in socket && socket.encrypted ? 'secureConnect' : 'connect'
+      if (!socket.connecting && connectEvent === 'connect') {
+        ex.connected = true
+        return
+      }
+      const timer = setTimeout(() => {
+        if (attemptNo !== ex.attempt || ex.connected) return
+        const err: NodeJS.ErrnoException = new Error('connect timeout')
+        err.code = 'LB_CONNECT_TIMEOUT'
+        proxyReq.destroy(err)
+      }, this.opts.connectTimeoutMs)
+      socket.once(connectEvent, () => {
+        clearTimeout(timer)
+        if (attemptNo === ex.attempt) ex.connected = true
+      })
+      socket.once('close', () => clearTimeout(timer))
+    }
+    if (proxyReq.socket !== null) onSocket(proxyReq.socket as Socket)
+    else proxyReq.once('socket', onSocket)
   }
 
   private onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage): void {
@@ -268,7 +288,10 @@ export class HttpBalancer {
     const attemptNo = ex.attempt
     // The backend answers: alive, however slow its health checks (health-checker.ts reads this).
     const b = ex.backend
-    if (b !== undefined) b.lastProgressAtMs = Date.now()
+    if (b !== undefined) {
+      b.lastProgressAtMs = Date.now()
+      b.suspect = false
+    }
     // A streamed response (no content-length: a watch, `logs -f`) passes its headers on at once, as
     // Go's reverse proxy flushes them: http-proxy would send them with the first body chunk only, and
     // a watch with no event yet would leave its client waiting for headers until one comes.
@@ -294,7 +317,36 @@ export class HttpBalancer {
     // keep-alive socket may only be the backend closing an idle connection, so checks decide that.
     if (stage === 'connect' || (code === 'ECONNRESET' && !ex.reusedSocket))
       this.opts.pool.recordPassiveFailure(b, code)
+    if (ex.reusedSocket && !ex.responseStarted && (code === 'ECONNRESET' || code === 'EPIPE')) {
+      if (this.retryAfterReusedReset(ex, b)) return
+    }
     this.retryOrFail(ex, b, stage, code)
+  }
+
+  /**
+   * A reused keep-alive connection was reset before any answer: the backend may only have closed it
+   * idle (the request then never reached it), or died. Its idle sockets go (they are likely reset too)
+   * and it is suspect. The request gets one retry on a fresh connection, to this backend or another,
+   * as Go's transport does: an idempotent one always, any other only if nothing of it was written to
+   * the socket (it cannot have reached the backend). A fresh connection to a dead backend is refused,
+   * which marks it down, so when every backend dies at once the client gets the 503 Status.
+   */
+  private retryAfterReusedReset(ex: Exchange, b: Backend): boolean {
+    b.suspect = true
+    this.opts.pool.dropIdle(b)
+    if (ex.reusedRetried || ex.body?.replayable !== true) return false
+    const nothingWritten = ex.socket !== undefined && ex.socket.bytesWritten === ex.socketBytesAtStart
+    if (!isIdempotent(ex.req.method ?? 'GET') && !nothingWritten) return false
+    ex.reusedRetried = true
+    ex.tried.delete(b)
+    this.counters.retries++
+    this.opts.log.debug(
+      { backend: b.key, method: ex.req.method, url: ex.req.url },
+      'reused connection reset; retrying',
+    )
+    ex.attempt++
+    this.attempt(ex)
+    return true
   }
 
   private onBackendAbort(ex: Exchange, attemptNo: number, reason: string): void {
@@ -338,7 +390,7 @@ export class HttpBalancer {
       this.endClientStream(ex, cause)
       return
     }
-    if (decision.replayable && !this.opts.pool.backends.some((x) => x.up)) {
+    if (decision.replayable && !this.opts.pool.anyHealthy()) {
       // Nothing was applied and nothing is left to try: the same answer as a request arriving now.
       this.counters.noBackend++
       this.sendStatus(ex, noHealthyBackendStatus())
