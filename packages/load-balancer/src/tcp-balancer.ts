@@ -3,7 +3,8 @@
  * to a backend chosen round robin, untouched, so TLS and client certificates reach the api-server as
  * sent. A backend that refuses the connection (or does not accept it within the connect timeout) is
  * marked down and the next one is tried: the client has sent nothing to it, so nothing is lost. Once
- * piped, a broken side closes the other at once.
+ * piped, a broken side closes the other at once. A backend whose checks time out while it still sends
+ * is busy, not hung: out of rotation, its connections kept; one that sends nothing is cut.
  */
 import net from 'node:net'
 import type { Logger } from 'pino'
@@ -76,6 +77,12 @@ export class TcpBalancer {
         client.destroy()
       })
       client.once('close', () => upstream.destroy())
+      // Bytes from the backend mean it is alive, however slowly its checks come back: a check that
+      // times out meanwhile takes it out of rotation but leaves this connection (health-checker.ts),
+      // as in http mode; one that stops sending anything is hung and is cut.
+      upstream.on('data', () => {
+        b.lastProgressAtMs = Date.now()
+      })
       client.pipe(upstream)
       upstream.pipe(client)
       client.resume()
