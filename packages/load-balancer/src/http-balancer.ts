@@ -344,7 +344,7 @@ export class HttpBalancer {
       { backend: b.key, method: ex.req.method, url: ex.req.url },
       'reused connection reset; retrying',
     )
-    ex.attempt++
+    // attempt() numbers the new attempt, which makes the failed one's late events inert.
     this.attempt(ex)
     return true
   }
@@ -373,7 +373,9 @@ export class HttpBalancer {
       responseStarted: ex.responseStarted || ex.res.headersSent,
       bodyReplayable: ex.body?.replayable ?? false,
       attempts: ex.attempt,
-      maxAttempts: this.opts.maxAttempts ?? Math.max(2, this.opts.pool.backends.length),
+      // The free retry after a reset on a reused connection (Go's rule) does not use up the budget.
+      maxAttempts:
+        (this.opts.maxAttempts ?? Math.max(2, this.opts.pool.backends.length)) + (ex.reusedRetried ? 1 : 0),
     })
     this.opts.log.debug(
       { backend: b.key, cause, stage, method: ex.req.method, url: ex.req.url, decision: decision.action },
@@ -381,8 +383,8 @@ export class HttpBalancer {
     )
     if (decision.action === 'retry') {
       this.counters.retries++
-      // A new attempt number makes the failed attempt's late events inert.
-      ex.attempt++
+      // attempt() numbers the new attempt, which makes the failed one's late events inert (counting
+      // here too spent two of the budget per retry).
       this.attempt(ex)
       return
     }

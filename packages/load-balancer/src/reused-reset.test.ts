@@ -116,6 +116,24 @@ describe('a reset on a reused keep-alive connection', () => {
     expect(b.received).toEqual(['GET /warm', 'GET /api/v1/pods', 'GET /api/v1/pods'])
   })
 
+  it('a GET meeting a reset pooled socket and then a refusal on its backend still reaches the live one', async () => {
+    // Three backends (a budget of three attempts); b0 and b1 die, b2 lives. Each attempt is one of the
+    // budget: reset on b0's pooled socket (the free retry), refused by b0, refused by b1, served by b2.
+    const bs = [
+      await new RawBackend('b0').start(),
+      await new RawBackend('b1').start(),
+      await new RawBackend('b2').start(),
+    ]
+    const { url } = await balancer(bs.map((b) => b.url))
+    for (let i = 0; i < 3; i++) expect((await request(`${url}/warm`)).status).toBe(200)
+    for (const b of bs.slice(0, 2)) {
+      b.die = true
+    }
+    await bs[1]?.stop()
+    const got = await request(`${url}/api/v1/pods`)
+    expect(got).toEqual({ status: 200, body: 'b2 GET' })
+  })
+
   it('every backend dying at once: a GET gets the 503 Status, a POST that reached one a 502 and is not replayed', async () => {
     const bs = [await new RawBackend('b0').start(), await new RawBackend('b1').start()]
     const { url } = await balancer(bs.map((b) => b.url))
