@@ -129,7 +129,13 @@ describe('message streams between transports', () => {
     expect(b.t.isStreaming(1)).toBe(false)
     expect(a.t.streamConnects(2)).toBe(0)
     b.t.addPeer(1, [a.t.url()])
-    await waitFor(() => b.t.isStreaming(1) && a.t.isStreaming(2), 'streams once both know each other')
+    // b's sender attaches the stream before its response headers reach a's reader, so wait for both.
+    await waitFor(
+      () => b.t.isStreaming(1) && a.t.isStreaming(2) && a.t.streamConnects(2) > 0,
+      'streams once both know each other',
+    )
+    // Once established the stream stays: one connect, not a reconnecting loop.
+    await new Promise((r) => setTimeout(r, 100))
     expect(a.t.streamConnects(2)).toBe(1)
   })
 
