@@ -7,51 +7,19 @@
  * with its own --cache-dir and an empty kubeconfig.
  */
 import { apiVersionOf } from '@hakube/api'
-import { createMemoryStorage, type Storage } from '@hakube/storage'
-import type { FastifyRequest } from 'fastify'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { registerDiscovery, SERVED_RESOURCES } from './discovery.js'
-import { parseApiServerFlags } from './options.js'
-import { ApiServer } from './server.js'
+import { SERVED_RESOURCES } from './discovery.js'
+import {
+  ACCEPT_KUBECTL_127,
+  ACCEPT_KUBECTL_132,
+  type SeenRequest,
+  startDiscoveryServer,
+  stopDiscoveryServers,
+} from './testing/discovery-server.js'
 import { Kubectl, type KubectlResult, type KubectlVersion, removeKubectlHomes } from './testing/kubectl.js'
 
-const silent = { debug() {}, info() {}, warn() {}, error() {} }
-const open: Array<{ server: ApiServer; storage: Storage }> = []
-afterEach(async () => {
-  for (const { server, storage } of open.splice(0)) {
-    await server.shutdown()
-    await storage.close()
-  }
-})
+afterEach(stopDiscoveryServers)
 afterAll(removeKubectlHomes)
-
-/** What kubectl 1.30–1.33 and 1.27–1.29 send to /api and /apis (kubectl-wire.md §2.1). */
-const ACCEPT_KUBECTL_132 =
-  'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json'
-const ACCEPT_KUBECTL_127 =
-  'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json'
-
-interface Seen {
-  url: string
-  accept: string | undefined
-}
-
-/** The api-server with discovery, recording every request's URL and Accept header. */
-async function start(opts: { onRequest?: (req: FastifyRequest) => void } = {}) {
-  const r = parseApiServerFlags(['--bind-address=127.0.0.1', '--secure-port=0'])
-  if (!r.ok || !('config' in r)) throw new Error(JSON.stringify(r))
-  const storage = createMemoryStorage()
-  const server = new ApiServer({ config: r.config, storage, logger: silent })
-  open.push({ server, storage })
-  const seen: Seen[] = []
-  server.app.addHook('onRequest', async (req) => {
-    opts.onRequest?.(req)
-    seen.push({ url: req.url, accept: req.headers.accept })
-  })
-  registerDiscovery(server.app)
-  const port = await server.listen()
-  return { port, seen }
-}
 
 /** Runs kubectl `version` against the server with a fresh --cache-dir and an empty kubeconfig; a failing command fails the test with its stderr. */
 async function kubectl(version: KubectlVersion, port: number, args: string[]): Promise<KubectlResult> {
@@ -123,12 +91,12 @@ function checkApiResources({ stdout: out, stderr }: { stdout: string; stderr: st
   )
 }
 
-const discoveryPaths = (seen: Seen[]) =>
+const discoveryPaths = (seen: SeenRequest[]) =>
   seen.map((s) => s.url.split('?')[0] ?? '').filter((p) => p.startsWith('/api'))
 
 describe('the real kubectl', () => {
   it('kubectl (dispatcher → built-in 1.32) api-resources over aggregated v2 discovery', async () => {
-    const { port, seen } = await start()
+    const { port, seen } = await startDiscoveryServer()
     const out = await kubectl('dispatcher', port, ['api-resources'])
     checkApiResources(out)
     // The dispatcher asked /version; kubectl then took the aggregated answers and fetched nothing else.
@@ -138,7 +106,7 @@ describe('the real kubectl', () => {
   })
 
   it('kubectl.1.27 api-resources over aggregated v2beta1 discovery', async () => {
-    const { port, seen } = await start()
+    const { port, seen } = await startDiscoveryServer()
     const out = await kubectl('1.27', port, ['api-resources'])
     checkApiResources(out)
     expect(discoveryPaths(seen).sort()).toEqual(['/api', '/apis'])
@@ -147,7 +115,7 @@ describe('the real kubectl', () => {
 
   it('kubectl api-resources over legacy discovery when the client cannot take aggregated documents', async () => {
     // Stand in for a client without aggregated discovery: drop those Accept clauses before routing.
-    const { port, seen } = await start({
+    const { port, seen } = await startDiscoveryServer({
       onRequest: (req) => {
         const accept = req.headers.accept
         if (accept !== undefined)

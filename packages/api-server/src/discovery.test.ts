@@ -6,51 +6,20 @@
  * HTTP with undici. The real kubectl against the same documents: discovery-kubectl.test.ts.
  */
 import { RESOURCES } from '@hakube/api'
-import { createMemoryStorage, type Storage } from '@hakube/storage'
-import type { FastifyRequest } from 'fastify'
 import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { aggregatedContentType, negotiateDiscovery, registerDiscovery } from './discovery.js'
-import { parseApiServerFlags } from './options.js'
-import { ApiServer } from './server.js'
+import { aggregatedContentType, negotiateDiscovery } from './discovery.js'
+import {
+  ACCEPT_KUBECTL_127,
+  ACCEPT_KUBECTL_132,
+  startDiscoveryServer,
+  stopDiscoveryServers,
+} from './testing/discovery-server.js'
 
-const silent = { debug() {}, info() {}, warn() {}, error() {} }
-const open: Array<{ server: ApiServer; storage: Storage }> = []
-afterEach(async () => {
-  for (const { server, storage } of open.splice(0)) {
-    await server.shutdown()
-    await storage.close()
-  }
-})
+afterEach(stopDiscoveryServers)
 
-/** What kubectl 1.30–1.33 and 1.27–1.29 send to /api and /apis (kubectl-wire.md §2.1). */
-const ACCEPT_KUBECTL_132 =
-  'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json'
-const ACCEPT_KUBECTL_127 =
-  'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json'
 const ACCEPT_TABLE =
   'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io'
-
-interface Seen {
-  url: string
-  accept: string | undefined
-}
-
-async function start(opts: { onRequest?: (req: FastifyRequest) => void } = {}) {
-  const r = parseApiServerFlags(['--bind-address=127.0.0.1', '--secure-port=0'])
-  if (!r.ok || !('config' in r)) throw new Error(JSON.stringify(r))
-  const storage = createMemoryStorage()
-  const server = new ApiServer({ config: r.config, storage, logger: silent })
-  open.push({ server, storage })
-  const seen: Seen[] = []
-  server.app.addHook('onRequest', async (req) => {
-    opts.onRequest?.(req)
-    seen.push({ url: req.url, accept: req.headers.accept })
-  })
-  registerDiscovery(server.app)
-  const port = await server.listen()
-  return { port, base: `http://127.0.0.1:${port}`, seen }
-}
 
 async function get(url: string, headers: Record<string, string> = {}) {
   const r = await request(url, { headers })
@@ -68,7 +37,7 @@ const expectedResourceCount = (group: string) =>
 
 describe('legacy discovery documents', () => {
   it('GET /api is APIVersions with v1 and the address the client used', async () => {
-    const { base, port } = await start()
+    const { base, port } = await startDiscoveryServer()
     for (const accept of [undefined, 'application/json', 'application/json, */*', '*/*', 'application/*']) {
       const r = await get(`${base}/api?timeout=32s`, accept === undefined ? {} : { accept })
       expect(r.status, `Accept ${accept}`).toBe(200)
@@ -87,7 +56,7 @@ describe('legacy discovery documents', () => {
   })
 
   it('GET /apis is APIGroupList with apps, authentication.k8s.io and coordination.k8s.io; GET /apis/<group> is APIGroup', async () => {
-    const { base } = await start()
+    const { base } = await startDiscoveryServer()
     const r = await get(`${base}/apis`, { accept: 'application/json, */*' })
     expect(r.status).toBe(200)
     expect(r.headers['content-type']).toBe('application/json')
@@ -122,7 +91,7 @@ describe('legacy discovery documents', () => {
   })
 
   it('GET /api/v1 lists every core resource and subresource as kube-apiserver 1.32 does', async () => {
-    const { base } = await start()
+    const { base } = await startDiscoveryServer()
     const r = await get(`${base}/api/v1?timeout=32s`, { accept: 'application/json, */*' })
     expect(r.status).toBe(200)
     expect(r.headers['content-type']).toBe('application/json')
@@ -202,7 +171,7 @@ describe('legacy discovery documents', () => {
   })
 
   it('GET /apis/<group>/<version> lists the group resources, scale as autoscaling/v1 Scale', async () => {
-    const { base } = await start()
+    const { base } = await startDiscoveryServer()
     const apps = (await get(`${base}/apis/apps/v1`)).json() as {
       groupVersion: string
       resources: Array<Record<string, unknown>>
@@ -263,7 +232,7 @@ describe('legacy discovery documents', () => {
   })
 
   it('every registry resource appears in the list of its group-version', async () => {
-    const { base } = await start()
+    const { base } = await startDiscoveryServer()
     for (const r of RESOURCES) {
       const path = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`
       const doc = (await get(`${base}${path}`)).json() as { resources: Array<Record<string, unknown>> }
@@ -280,7 +249,7 @@ describe('legacy discovery documents', () => {
   })
 
   it('unknown groups and versions get a 404 NotFound Status', async () => {
-    const { base } = await start()
+    const { base } = await startDiscoveryServer()
     for (const path of [
       '/apis/foo.example/v1',
       '/apis/apps/v2',
@@ -307,7 +276,7 @@ describe('legacy discovery documents', () => {
 
 describe('aggregated discovery', () => {
   it('answers kubectl 1.32 Accept with v2 documents under the exact Content-Type', async () => {
-    const { base } = await start()
+    const { base } = await startDiscoveryServer()
     const api = await get(`${base}/api?timeout=32s`, { accept: ACCEPT_KUBECTL_132 })
     expect(api.status).toBe(200)
     expect(api.headers['content-type']).toBe(
@@ -420,7 +389,7 @@ describe('aggregated discovery', () => {
   })
 
   it('answers kubectl 1.27 Accept with v2beta1: same body, its own apiVersion and Content-Type', async () => {
-    const { base } = await start()
+    const { base } = await startDiscoveryServer()
     for (const root of ['api', 'apis']) {
       const v2 = await get(`${base}/${root}`, { accept: ACCEPT_KUBECTL_132 })
       const beta = await get(`${base}/${root}`, { accept: ACCEPT_KUBECTL_127 })
@@ -434,7 +403,7 @@ describe('aggregated discovery', () => {
   })
 
   it('sends an ETag and answers a matching If-None-Match with 304', async () => {
-    const { base } = await start()
+    const { base } = await startDiscoveryServer()
     const first = await get(`${base}/apis`, { accept: ACCEPT_KUBECTL_132 })
     const etag = first.headers['etag']
     expect(etag).toMatch(/^"[0-9A-F]{128}"$/)
@@ -491,7 +460,7 @@ describe('content negotiation', () => {
   })
 
   it('answers media types it cannot serialize with 406 NotAcceptable', async () => {
-    const { base } = await start()
+    const { base } = await startDiscoveryServer()
     const cases: Array<[string, string]> = [
       ['/api', 'application/vnd.kubernetes.protobuf'],
       ['/apis', 'application/yaml'],
