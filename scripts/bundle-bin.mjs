@@ -19,32 +19,12 @@
  * byte-reproducible (scripts/repeat-build.mjs). An unbundled dist/main.js (tsc run alone, as some tests
  * do) still works: it imports dist/serve.js.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 
 const pkgDir = process.cwd()
 const dist = join(pkgDir, 'dist')
-/**
- * `@hakube/storage`'s index without its lines marked `// bundle: omit` (the etcd3 backend's exports and the
- * synchronous factory that imports it). esbuild puts a module both imported dynamically and reachable
- * through any import statement (even one whose names are unused) into a chunk every importer loads: kept,
- * these lines would load the etcd3 backend, with gRPC and the etcd protos, into every binary that imports
- * the storage index, while the api-server needs it only when openStorage chooses it. A binary whose
- * sources use an omitted name fails to build ("No matching export").
- */
-const STORAGE_INDEX = /[\\/]packages[\\/]storage[\\/]src[\\/]index\.ts$/
-const storageIndexLight = {
-  name: 'hakube-storage-index-light',
-  setup(b) {
-    b.onLoad({ filter: STORAGE_INDEX }, (args) => {
-      const text = readFileSync(args.path, 'utf8')
-      const kept = text.split('\n').filter((line) => !line.trimEnd().endsWith('// bundle: omit'))
-      return { contents: kept.join('\n'), loader: 'ts' }
-    })
-  },
-}
-
 const result = await build({
   absWorkingDir: pkgDir,
   entryPoints: { main: 'src/main.ts' },
@@ -56,7 +36,6 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   conditions: ['@hakube/source'],
-  plugins: [storageIndexLight],
   // CommonJS packages inside an ES module bundle call require() (Node's built-ins among others).
   banner: {
     js: "import { createRequire as __hakubeCreateRequire } from 'node:module';\nconst require = __hakubeCreateRequire(import.meta.url);",

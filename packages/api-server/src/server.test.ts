@@ -7,7 +7,8 @@
  * server behind it), with test routes standing in for resource handlers.
  */
 import { connect } from 'node:net'
-import { createEtcd3Storage, createMemoryStorage, type Storage } from '@hakube/storage'
+import { createMemoryStorage, type Storage } from '@hakube/storage'
+import { createEtcd3Storage } from '@hakube/storage/etcd3'
 import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type ApiServerConfig, parseApiServerFlags } from './options.js'

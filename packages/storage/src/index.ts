@@ -11,16 +11,15 @@
  * `compactionIntervalMs`, either backend compacts its history as kube-apiserver does (compactor.ts);
  * a memory store never serves a revision of an earlier process (memory.ts).
  *
+ * The etcd3 backend's values are on their own entry, `@hakube/storage/etcd3` (src/etcd3-entry.ts), so
+ * that this one never loads gRPC: {@link openStorage} imports the backend only when it is chosen.
+ *
  * Non-guarantees: a write failing with `outcomeUnknown` may have been applied; the memory backend is
  * not durable; the etcd3 backend has no TLS or auth.
  */
 
 export { COMPACT_REV_KEY, DEFAULT_COMPACTION_INTERVAL_MS } from './compactor.js'
-// Binaries' bundles (scripts/bundle-bin.mjs) leave out the two lines below marked `bundle: omit`, so that
-// nothing they load refers to the etcd3 backend but openStorage's dynamic import.
-export { createStorage } from './create-storage.js' // bundle: omit
 export { isStorageError, STORAGE_ERRORS, StorageError, type StorageErrorCode } from './errors.js'
-export { createEtcd3Storage, Etcd3Storage, type Etcd3StorageOptions } from './etcd3.js' // bundle: omit
 export type {
   CallOptions,
   DeleteOptions,

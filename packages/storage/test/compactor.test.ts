@@ -8,7 +8,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { COMPACT_REV_KEY, compactRound, INITIAL_COMPACTOR_STATE } from '../src/compactor.js'
-import { createMemoryStorage, createStorage, MemoryStorage, type Storage } from '../src/index.js'
+import { createStorage } from '../src/etcd3-entry.js'
+import { createMemoryStorage, MemoryStorage, type Storage } from '../src/index.js'
 import type { KvEngine } from '../src/kv-backend.js'
 import { EventLog, expectError } from './contract.js'
 

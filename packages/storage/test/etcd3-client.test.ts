@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { parseEndpoint } from '../src/etcd3-client.js'
-import { createEtcd3Storage, createStorage, isStorageError, MemoryStorage } from '../src/index.js'
+import { createEtcd3Storage, createStorage } from '../src/etcd3-entry.js'
+import { isStorageError, MemoryStorage } from '../src/index.js'
 import { EventLog, expectError } from './contract.js'
 
 const DEAD = ['http://127.0.1.161:2399', '127.0.1.162:2399']

@@ -27,7 +27,7 @@ import {
   DEFAULT_KEEPALIVE_TIME_MS,
   DEFAULT_KEEPALIVE_TIMEOUT_MS,
 } from '../src/etcd3-client.js'
-import { createEtcd3Storage } from '../src/index.js'
+import { createEtcd3Storage } from '../src/etcd3-entry.js'
 import { EventLog } from './contract.js'
 
 const SCALE = 25

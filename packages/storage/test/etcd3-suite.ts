@@ -9,7 +9,8 @@
 import { StoreProcessCluster, waitFor } from '@hakube/store/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Etcd3Client } from '../src/etcd3-client.js'
-import { createEtcd3Storage, type Etcd3Storage, isStorageError, type StorageError } from '../src/index.js'
+import { createEtcd3Storage, type Etcd3Storage } from '../src/etcd3-entry.js'
+import { isStorageError, type StorageError } from '../src/index.js'
 import { EventLog, expectError, freshResource, storageContract } from './contract.js'
 
 const TIMING = { heartbeatMs: 100, electionMs: 1000 }

@@ -6,7 +6,8 @@
  * Method: the real ApiServer over the memory storage and over etcd3 to a one-member hakube-store
  * process (127.0.1.247); pages of ConfigMaps, a compaction past the first page's revision.
  */
-import { createEtcd3Storage, createMemoryStorage, type Storage } from '@hakube/storage'
+import { createMemoryStorage, type Storage } from '@hakube/storage'
+import { createEtcd3Storage } from '@hakube/storage/etcd3'
 import { StoreProcessCluster, waitFor } from '@hakube/store/testing'
 import { request } from 'undici'
 import { afterAll, describe, expect, it } from 'vitest'

@@ -5,7 +5,8 @@
  * Method: a hakube-store process cluster on 127.0.1.181-183, an ApiServer over createEtcd3Storage,
  * requests through undici. The cluster is killed in afterAll.
  */
-import { createEtcd3Storage, type Storage } from '@hakube/storage'
+import type { Storage } from '@hakube/storage'
+import { createEtcd3Storage } from '@hakube/storage/etcd3'
 import { StoreProcessCluster, waitFor } from '@hakube/store/testing'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

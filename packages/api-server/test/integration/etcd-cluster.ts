@@ -1,5 +1,5 @@
 /** Starts a 3-member store process cluster (hakube-store or a real etcd) and waits for readiness. */
-import { createEtcd3Storage } from '@hakube/storage'
+import { createEtcd3Storage } from '@hakube/storage/etcd3'
 import { StoreProcessCluster, waitFor } from '@hakube/store/testing'
 import type { ContractSetup } from './contract.js'
 

@@ -5,7 +5,8 @@
  * is dropped once the store expires its lease; a stopped one is removed at once.
  * (test/e2e/src/kubernetes-endpoints.test.ts does the same with real processes and kubectl.)
  */
-import { createEtcd3Storage, type Storage } from '@hakube/storage'
+import type { Storage } from '@hakube/storage'
+import { createEtcd3Storage } from '@hakube/storage/etcd3'
 import { StoreProcessCluster, waitFor } from '@hakube/store/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSystemNamespaces } from '../../src/bootstrap.js'
