@@ -8,7 +8,8 @@
  * `TransportError`; server errors throw an `ApiError` carrying the Status; informers relist on
  * 410 and re-watch on a closed stream; the queue never hands one key to two workers at once.
  * Non-guarantees: no automatic retries of calls, no protobuf, no client-side validation, no
- * auth other than a bearer token and TLS client certificates.
+ * auth other than a bearer token and TLS client certificates. `loadKubeconfig` /
+ * `clientOptionsFromFlags` turn a kubeconfig (and `--master`) into the client's options.
  */
 export { ApiClient, type ApiClientOptions, type TlsOptions } from './api-client.js'
 export {
@@ -32,6 +33,14 @@ export {
   isDeletedFinalStateUnknown,
   objectKey,
 } from './informer.js'
+export {
+  type ClientFlags,
+  clientOptionsFromFlags,
+  KubeconfigError,
+  kubeconfigToOptions,
+  type LoadKubeconfigOptions,
+  loadKubeconfig,
+} from './kubeconfig.js'
 export {
   BucketRateLimiter,
   type Clock,
