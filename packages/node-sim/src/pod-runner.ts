@@ -1,0 +1,355 @@
+/**
+ * Runs the pods bound to the simulated nodes, as the kubelet's pod workers and status manager do:
+ * one informer for every bound pod (`spec.nodeName!=`, filtered here to our nodes: one watch however
+ * many nodes), the pure state machine (pod-state.ts) per pod, its status written with a merge patch
+ * of `pods/NAME/status` whenever it differs from what was last written, one write per pod at a time,
+ * failures retried with backoff. A pod being deleted has its containers stopped, its final status
+ * written, then is deleted with grace period 0 and a uid precondition (the kubelet's last step).
+ *
+ * A failed node's pods are left as they are: nothing is written for them (and new pods bound to it
+ * stay Pending) until the node recovers. While the api-servers are unreachable the pods go on in
+ * memory; the informer relists when they return and every changed status is written then. After a
+ * restart of the simulator, pods already running are adopted from their status (start times,
+ * restarts, pod IP), not started over.
+ */
+import {
+  type ApiClient,
+  Informer,
+  isDeletedFinalStateUnknown,
+  isNotFound,
+  type KubeObject,
+  objectKey,
+} from '@hakube/api'
+import type { Logger } from 'pino'
+import type { PodIpAllocator } from './node-object.js'
+import {
+  acceptPod,
+  advancePod,
+  isTerminal,
+  nextEventMs,
+  type PodFacts,
+  type PodSim,
+  type PodTimings,
+  podFacts,
+  podStatus,
+} from './pod-state.js'
+import type { RequestPool } from './request-pool.js'
+import type { Scheduler } from './scheduler.js'
+
+const PODS = { group: '', version: 'v1', plural: 'pods', namespaced: true }
+const RETRY_MS_INITIAL = 500
+const RETRY_MS_MAX = 10_000
+
+export interface PodObject extends KubeObject {
+  metadata?: KubeObject['metadata'] & {
+    ownerReferences?: { kind?: string; apiVersion?: string }[]
+    deletionGracePeriodSeconds?: number
+  }
+  spec?: { nodeName?: string; containers?: { name?: string; image?: string }[]; restartPolicy?: string }
+  status?: Record<string, unknown>
+}
+
+/** What the runner needs to know about the simulated nodes. */
+export interface NodeDirectory {
+  /** The node's address and pod IP allocator, or undefined when it is not ours. */
+  node(name: string): { address: string; ips: PodIpAllocator } | undefined
+  isHeartbeating(name: string): boolean
+}
+
+export interface PodRunnerOptions extends PodTimings {
+  readonly jobRunTimeMs: number
+}
+
+interface PodEntry {
+  readonly key: string
+  readonly uid: string
+  readonly node: string
+  pod: PodObject
+  facts: PodFacts
+  sim: PodSim
+  podIP: string | undefined
+  lastWritten: string | undefined
+  writing: boolean
+  again: boolean
+  retries: number
+  deleteSent: boolean
+  scheduledMs: number | undefined
+  gone: boolean
+}
+
+export interface PodView {
+  readonly pod: PodObject
+  readonly node: string
+  readonly facts: PodFacts
+  readonly sim: PodSim
+  readonly status: Record<string, unknown>
+}
+
+export class PodRunner {
+  private readonly entries = new Map<string, PodEntry>()
+  readonly informer: Informer<PodObject>
+  private stopped = false
+
+  constructor(
+    private readonly client: ApiClient,
+    private readonly nodes: NodeDirectory,
+    private readonly pool: RequestPool,
+    private readonly scheduler: Scheduler,
+    private readonly opts: PodRunnerOptions,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+    fieldSelector = 'spec.nodeName!=',
+  ) {
+    this.informer = new Informer<PodObject>(client.resource<PodObject>(PODS), {
+      fieldSelector,
+      onError: (err) => log.warn({ err: errText(err) }, 'pod list/watch failed'),
+    })
+    this.informer.addEventHandler({
+      onAdd: (pod) => this.upsert(pod),
+      onUpdate: (_old, pod) => this.upsert(pod),
+      onDelete: (pod) => this.remove(isDeletedFinalStateUnknown(pod) ? pod.obj : pod),
+    })
+  }
+
+  start(): void {
+    this.informer.start()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    await this.informer.stop()
+  }
+
+  /** Pods on `node` (or on every node). */
+  count(node?: string): number {
+    if (node === undefined) return this.entries.size
+    let n = 0
+    for (const e of this.entries.values()) if (e.node === node) n++
+    return n
+  }
+
+  countsByNode(): Map<string, number> {
+    const out = new Map<string, number>()
+    for (const e of this.entries.values()) out.set(e.node, (out.get(e.node) ?? 0) + 1)
+    return out
+  }
+
+  /** The pod as the node sees it now (its state advanced to `now`). */
+  view(namespace: string, name: string): PodView | undefined {
+    const e = this.entries.get(`${namespace}/${name}`)
+    if (e === undefined) return undefined
+    const sim = advancePod(e.sim, e.facts, this.now(), this.opts)
+    return { pod: e.pod, node: e.node, facts: e.facts, sim, status: this.statusOf(e, sim) }
+  }
+
+  views(): PodView[] {
+    return [...this.entries.values()].map((e) => this.view(e.facts.namespace, e.facts.name) as PodView)
+  }
+
+  /** Writes what is pending for the node's pods (after it recovered). */
+  resyncNode(node: string): void {
+    for (const e of this.entries.values()) if (e.node === node) this.sync(e)
+  }
+
+  private upsert(pod: PodObject): void {
+    const node = pod.spec?.nodeName ?? ''
+    const dir = this.nodes.node(node)
+    const key = objectKey(pod)
+    const uid = pod.metadata?.uid ?? ''
+    let e = this.entries.get(key)
+    if (e !== undefined && e.uid !== uid) {
+      this.forget(e)
+      e = undefined
+    }
+    if (dir === undefined) return
+    const facts = podFacts(pod, this.opts.jobRunTimeMs)
+    if (e === undefined) {
+      const adopted = adoptPod(pod.status, this.now(), this.opts)
+      let podIP = typeof pod.status?.['podIP'] === 'string' ? (pod.status['podIP'] as string) : undefined
+      if (podIP !== undefined && !dir.ips.claim(podIP)) podIP = undefined
+      e = {
+        key,
+        uid,
+        node,
+        pod,
+        facts,
+        sim: adopted ?? acceptPod(this.now(), this.opts),
+        podIP,
+        lastWritten: undefined,
+        writing: false,
+        again: false,
+        retries: 0,
+        deleteSent: false,
+        scheduledMs: undefined,
+        gone: false,
+      }
+      this.entries.set(key, e)
+    }
+    e.pod = pod
+    e.facts = facts
+    this.sync(e)
+  }
+
+  private remove(pod: PodObject): void {
+    const e = this.entries.get(objectKey(pod))
+    if (e !== undefined && e.uid === (pod.metadata?.uid ?? '')) this.forget(e)
+  }
+
+  private forget(e: PodEntry): void {
+    e.gone = true
+    this.entries.delete(e.key)
+    if (e.podIP !== undefined) this.nodes.node(e.node)?.ips.release(e.podIP)
+  }
+
+  private statusOf(e: PodEntry, sim: PodSim): Record<string, unknown> {
+    const address = this.nodes.node(e.node)?.address ?? ''
+    return podStatus(sim, e.facts, {
+      hostIP: address,
+      podIP: sim.runStartMs !== undefined || isTerminal(sim.phase) ? e.podIP : undefined,
+    })
+  }
+
+  private sync(e: PodEntry): void {
+    if (e.gone || this.stopped) return
+    const now = this.now()
+    e.sim = advancePod(e.sim, e.facts, now, this.opts)
+    if (e.sim.runStartMs !== undefined && e.podIP === undefined)
+      e.podIP = this.nodes.node(e.node)?.ips.allocate()
+    this.scheduleNext(e)
+    if (!this.nodes.isHeartbeating(e.node)) return
+    if (e.writing) {
+      e.again = true
+      return
+    }
+    const status = this.statusOf(e, e.sim)
+    const text = JSON.stringify(status)
+    const deletable = e.facts.deleting && (isTerminal(e.sim.phase) || e.sim.runStartMs === undefined)
+    const neverRan =
+      e.sim.runStartMs === undefined && e.sim.lastTermination === undefined && !isTerminal(e.sim.phase)
+    const needWrite = text !== e.lastWritten && !(deletable && neverRan)
+    if (!needWrite && !(deletable && !e.deleteSent)) return
+    e.writing = true
+    const pods = this.client.resource<PodObject>(PODS).namespace(e.facts.namespace)
+    this.pool
+      .submit('pods', async () => {
+        if (e.gone) return
+        if (needWrite) {
+          await pods.patch(e.facts.name, { status }, 'merge', { subresource: 'status' })
+          e.lastWritten = text
+        }
+        if (deletable && !e.deleteSent) {
+          await pods.delete(e.facts.name, { gracePeriodSeconds: 0, preconditions: { uid: e.uid } })
+          e.deleteSent = true
+          this.log.debug({ pod: e.key }, 'pod deleted after its containers stopped')
+        }
+      })
+      .then(
+        () => {
+          e.writing = false
+          e.retries = 0
+          if (e.again) {
+            e.again = false
+            this.sync(e)
+          }
+        },
+        (err: unknown) => {
+          e.writing = false
+          e.again = false
+          if (isNotFound(err) || e.gone) return
+          const wait = Math.min(RETRY_MS_MAX, RETRY_MS_INITIAL * 2 ** Math.min(e.retries++, 10))
+          this.log.warn({ pod: e.key, err: errText(err), retryMs: wait }, 'pod status update failed')
+          this.scheduler.at(this.now() + wait, () => this.sync(e))
+        },
+      )
+  }
+
+  private scheduleNext(e: PodEntry): void {
+    const next = nextEventMs(e.sim, e.facts)
+    if (next === undefined || next === e.scheduledMs) return
+    e.scheduledMs = next
+    this.scheduler.at(next, () => {
+      if (e.scheduledMs === next) e.scheduledMs = undefined
+      this.sync(e)
+    })
+  }
+}
+
+const ms = (v: unknown): number | undefined => {
+  if (typeof v !== 'string') return undefined
+  const t = Date.parse(v)
+  return Number.isNaN(t) ? undefined : t
+}
+
+/**
+ * A pod's simulated state rebuilt from the status a node (maybe this one before a restart) wrote:
+ * running containers keep their start time and restart count; terminal pods stay terminal. Undefined
+ * when there is nothing to adopt (no status yet, or still Pending).
+ */
+export function adoptPod(
+  status: Record<string, unknown> | undefined,
+  nowMs: number,
+  t: PodTimings,
+): PodSim | undefined {
+  if (status === undefined) return undefined
+  const phase = status['phase']
+  const startMs = ms(status['startTime'])
+  const cs = Array.isArray(status['containerStatuses'])
+    ? (status['containerStatuses'][0] as ContainerStatusJson)
+    : undefined
+  if (startMs === undefined || cs === undefined) return undefined
+  const restartCount = typeof cs['restartCount'] === 'number' ? cs['restartCount'] : 0
+  const base = acceptPod(startMs, t)
+  const term = (x: Record<string, unknown> | undefined) => {
+    if (x === undefined) return undefined
+    const code = typeof x['exitCode'] === 'number' ? x['exitCode'] : 0
+    return {
+      exitCode: code,
+      reason: code === 0 ? ('Completed' as const) : ('Error' as const),
+      startedMs: ms(x['startedAt']) ?? startMs,
+      finishedMs: ms(x['finishedAt']) ?? nowMs,
+    }
+  }
+  const lastTermination = term(cs['lastState']?.['terminated'])
+  if (phase === 'Succeeded' || phase === 'Failed') {
+    const terminated = term(cs['state']?.['terminated']) ?? {
+      exitCode: 0,
+      reason: 'Completed' as const,
+      startedMs: startMs,
+      finishedMs: nowMs,
+    }
+    return { ...base, phase, waiting: undefined, restartCount, lastTermination, terminated }
+  }
+  const runStart = ms(cs['state']?.['running']?.['startedAt'])
+  if (phase === 'Running' && runStart !== undefined)
+    return {
+      ...base,
+      phase: 'Running',
+      waiting: undefined,
+      runStartMs: runStart,
+      restartCount,
+      lastTermination,
+    }
+  if (phase === 'Running' && cs['state']?.['waiting']?.['reason'] === 'CrashLoopBackOff')
+    return {
+      ...base,
+      phase: 'Running',
+      waiting: { reason: 'CrashLoopBackOff', untilMs: nowMs },
+      restartCount,
+      lastTermination,
+    }
+  return undefined
+}
+
+interface ContainerStatusJson {
+  restartCount?: unknown
+  state?: {
+    running?: { startedAt?: unknown }
+    waiting?: { reason?: unknown }
+    terminated?: Record<string, unknown>
+  }
+  lastState?: { terminated?: Record<string, unknown> }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
