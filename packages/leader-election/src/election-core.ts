@@ -95,7 +95,8 @@ export class ElectionCore {
   private phase: Phase = 'candidate'
   private observed: Observed | undefined
   private attempt: { stage: Stage; sentAt: number; record?: LeaderElectionRecord } | undefined
-  private nextAttempt = 0
+  /** -Infinity: the first attempt is due at once, whatever the clock reads. */
+  private nextAttempt = Number.NEGATIVE_INFINITY
   /** While leading: leadership ends at this local time unless renewed. */
   private leaderUntil = 0
   private reportedLeader = ''
