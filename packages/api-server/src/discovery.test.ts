@@ -115,6 +115,7 @@ describe('legacy discovery documents', () => {
       'nodes/status',
       'pods',
       'pods/binding',
+      'pods/log',
       'pods/status',
       'secrets',
       'serviceaccounts',
@@ -147,6 +148,13 @@ describe('legacy discovery documents', () => {
       namespaced: true,
       kind: 'Binding',
       verbs: ['create'],
+    })
+    expect(entry('pods/log')).toEqual({
+      name: 'pods/log',
+      singularName: '',
+      namespaced: true,
+      kind: 'Pod',
+      verbs: ['get'],
     })
     expect(entry('namespaces')).toEqual({
       name: 'namespaces',
@@ -317,6 +325,11 @@ describe('aggregated discovery', () => {
           subresource: 'binding',
           responseKind: { group: '', version: 'v1', kind: 'Binding' },
           verbs: ['create'],
+        },
+        {
+          subresource: 'log',
+          responseKind: { group: '', version: 'v1', kind: 'Pod' },
+          verbs: ['get'],
         },
         {
           subresource: 'status',

@@ -6,7 +6,8 @@
  * a client sends crashes the server. Query options are decoded and validated before a body is read
  * (request-options.ts), and a body's nesting is measured before anything parses it (nesting.ts).
  *
- * Subresources: `/status` (handlers.ts), `pods/binding` and `/scale` (subresources.ts). Deletion,
+ * Subresources: `/status` (handlers.ts), `pods/binding` and `/scale` (subresources.ts), `pods/log`
+ * (and refused exec/attach/portforward: pod-log.ts). Deletion,
  * graceful for pods, is in delete.ts.
  *
  * Server-side apply: apply.ts (not on subresources). Tables and PartialObjectMetadata for GET, LIST
@@ -31,6 +32,7 @@ import {
 } from './handlers.js'
 import { listBody, parseSelectors, planListRead, readList } from './list.js'
 import { checkBodyNesting } from './nesting.js'
+import { matchPodStream, servePodStream } from './pod-log.js'
 import { boolParam, type Query } from './query.js'
 import { parseRequestPath } from './request-info.js'
 import { decodeListOptions, validateWriteOptions } from './request-options.js'
@@ -92,6 +94,8 @@ async function serve(
   const path = req.url.split('?')[0] ?? ''
   const proxied = matchServiceProxy(path)
   if (proxied !== undefined) return serveServiceProxy(storage, proxied, req, reply)
+  const podStream = matchPodStream(path)
+  if (podStream !== undefined) return servePodStream(storage, podStream, req, reply)
   const info = parseRequestPath(path)
   if (info === undefined) throw statusErrors.notFoundResource()
   const resource = lookupResource(info.group, info.version, info.plural)
@@ -113,7 +117,7 @@ async function serve(
   const namespaceGiven = !resource.namespaced || info.namespace !== ''
   const { name, subresource } = info
   const watch = info.watchPath || boolParam(query, 'watch')
-  if (sub !== undefined && sub.name !== 'status') {
+  if (sub !== undefined && sub.name !== 'status' && sub.name !== 'log') {
     if (name === '' || !namespaceGiven || watch) throw statusErrors.notFoundResource()
     return serveSubresource(ctx, sub.name, name, query, req, reply)
   }

@@ -39,7 +39,7 @@ describe('resource registry', () => {
   })
   it('subresources and verbs', () => {
     const pods = lookupResource('', 'v1', 'pods')!
-    expect(pods.subresources.map((s) => s.name)).toEqual(['binding', 'status'])
+    expect(pods.subresources.map((s) => s.name)).toEqual(['binding', 'log', 'status'])
     expect(pods.verbs).toContain('deletecollection')
     expect(lookupResource('', 'v1', 'namespaces')!.verbs).not.toContain('deletecollection')
     const scale = lookupKind('apps/v1', 'Deployment')!.subresources.find((s) => s.name === 'scale')!

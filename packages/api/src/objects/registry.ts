@@ -20,7 +20,7 @@ import {
 import { Binding, Pod } from './pod-schema.js'
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection'
-export type SubresourceName = 'status' | 'binding' | 'scale'
+export type SubresourceName = 'status' | 'binding' | 'scale' | 'log'
 
 export interface GroupVersionKind {
   readonly group: string
@@ -77,6 +77,8 @@ const binding: SubresourceInfo = {
   verbs: ['create'],
   responseKind: { group: '', version: 'v1', kind: 'Binding' },
 }
+/** `pods/log`: text streamed from the node's kubelet (the api-server's rest/pod-log.ts). */
+const log = (gvk: GroupVersionKind): SubresourceInfo => ({ name: 'log', verbs: ['get'], responseKind: gvk })
 
 function define(
   group: string,
@@ -127,7 +129,7 @@ export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
   define('', 'Pod', 'pods', {
     shortNames: ['po'],
     categories: ['all'],
-    subresources: (gvk) => [binding, status(gvk)],
+    subresources: (gvk) => [binding, log(gvk), status(gvk)],
     schema: Pod,
   }),
   define('', 'Secret', 'secrets', { schema: Secret }),
