@@ -274,4 +274,61 @@ describe('LeaderElector against the api-server', () => {
       }
     },
   )
+
+  it.concurrent.each([
+    ['differing holders (read as unknown)', true],
+    ['an old client holding only the Endpoints', false],
+  ] as const)(
+    'endpointsleases: %s: waits out the lease, then writes both objects',
+    async (_what, withLease) => {
+      const name = withLease ? 'multi-mismatch' : 'multi-old-client'
+      const old = {
+        holderIdentity: 'old-a',
+        leaseDurationSeconds: 3,
+        acquireTime: '',
+        renewTime: '',
+        leaderTransitions: 7,
+      }
+      await client
+        .resource<Endpoints>({ group: '', version: 'v1', plural: 'endpoints', namespaced: true })
+        .namespace('kube-system')
+        .create({ metadata: { name, annotations: { [LEADER_ANNOTATION]: JSON.stringify(old) } } })
+      if (withLease) {
+        await client
+          .resource<Lease>({
+            group: 'coordination.k8s.io',
+            version: 'v1',
+            plural: 'leases',
+            namespaced: true,
+          })
+          .namespace('kube-system')
+          .create({
+            metadata: { name },
+            spec: { holderIdentity: 'old-b', leaseDurationSeconds: 3, leaseTransitions: 7 },
+          })
+      }
+      const intervals: Interval[] = []
+      const startedAt = Date.now()
+      const c = startCandidate('endpointsleases', name, 'new_id', intervals)
+      try {
+        await waitFor(
+          'the new candidate to lead',
+          () => (c.elector.isLeader() ? true : undefined),
+          LEASE_MS + 2.2 * RETRY_MS + SLACK_MS,
+        )
+        expect(Date.now() - startedAt).toBeGreaterThanOrEqual(LEASE_MS)
+        expect(c.elector.getLeader()).toBe('new_id')
+        const records = await storedRecords('endpointsleases', name)
+        expect(records.map((r) => [r.holderIdentity, r.leaderTransitions])).toEqual([
+          ['new_id', 8],
+          ['new_id', 8],
+        ])
+      } finally {
+        c.abort.abort()
+        await c.done
+      }
+      // Released in both objects.
+      expect((await storedRecords('endpointsleases', name)).map((r) => r.holderIdentity)).toEqual(['', ''])
+    },
+  )
 })
