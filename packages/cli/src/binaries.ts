@@ -48,6 +48,8 @@ export function resolveBinaries(): Binaries {
     store: packageBin('@hakube/store', 'hakube-store'),
     apiserver: packageBin('@hakube/api-server', 'hakube-apiserver'),
     lb: packageBin('@hakube/load-balancer', 'hakube-lb'),
+    scheduler: packageBin('@hakube/scheduler', 'hakube-scheduler'),
+    nodeSim: packageBin('@hakube/node-sim', 'hakube-node-sim'),
     etcd: findEtcd() ?? 'etcd',
   }
 }

@@ -10,8 +10,9 @@ import { httpRequest } from './probes.js'
 import type { ClusterSnapshot } from './snapshot.js'
 
 // Real processes: `hakube up` through the built command (bin/hakube.js -> dist/; the test task builds
-// first), then status, faults and down as a user runs them. Addresses: 127.0.1.201-203 + 127.0.1.250
-// (stacked), 127.0.1.234-238 + 127.0.1.248 (external-etcd), 127.0.1.184-189 (errors).
+// first), then status, faults and down as a user runs them. Addresses: 127.0.1.201-204 + 127.0.1.250
+// (stacked, one worker), 127.0.1.234-238 + 127.0.1.248 (external-etcd, no worker), 127.0.1.184-189
+// (errors). The schedulers' election and the nodes are test/e2e/src/cli-scheduler's.
 
 const HAKUBE = fileURLToPath(new URL('../bin/hakube.js', import.meta.url))
 const dirs: string[] = []
@@ -129,13 +130,16 @@ describe('hakube up, status, faults, down (stacked, 3 masters, hakube-store)', (
         '127.0.1.250:6443',
         '--lb-stats-port',
         '6444',
+        '--workers=1',
       ])
       const upSeconds = (Date.now() - t0) / 1000
       console.log(
         `hakube up (stacked, 3 masters) to healthy: ${upSeconds.toFixed(1)} s\n${up.stdout}${up.stderr}`,
       )
       expect(up.code, up.stderr).toBe(0)
-      expect(up.stdout).toMatch(/master-1 +store member joined, api-server ready/)
+      expect(up.stdout).toMatch(/master-1 +store member joined, api-server ready, scheduler healthy/)
+      expect(up.stdout).toMatch(/worker-1 +node worker-1 Ready/)
+      expect(up.stdout).toMatch(/scheduler leader master-[123], 1 node Ready/)
       expect(up.stdout).toMatch(/cluster healthy in [\d.]+ s/)
       expect(up.stdout).toContain(`kubectl --kubeconfig`)
 
@@ -155,6 +159,12 @@ describe('hakube up, status, faults, down (stacked, 3 masters, hakube-store)', (
         ['master-2', 'up'],
         ['master-3', 'up'],
         ['lb', 'up'],
+        ['worker-1', 'up'],
+      ])
+      expect(s.hosts[0]?.components.map((c) => c.name)).toEqual(['store', 'apiserver', 'scheduler'])
+      expect(s.hosts[4]?.components.map((c) => c.name)).toEqual(['node-sim'])
+      expect(s.nodes.nodes.map((n) => [n.name, n.worker, n.status])).toEqual([
+        ['worker-1', 'worker-1', 'Ready'],
       ])
 
       expect(await httpRequest(`${lb}/readyz`)).toEqual({ status: 200, text: 'ok' })
@@ -175,10 +185,11 @@ describe('hakube up, status, faults, down (stacked, 3 masters, hakube-store)', (
         '127.0.1.201',
         '--lb-address',
         '127.0.1.250:6443',
+        '--workers=1',
       ])
       expect(again.code).toBe(1)
       expect(again.stderr).toMatch(
-        /^hakube: a cluster is already up in .* \(hosts master-1, master-2, master-3, lb running\)/,
+        /^hakube: a cluster is already up in .* \(hosts master-1, master-2, master-3, lb, worker-1 running\)/,
       )
 
       // One component SIGKILLed: its supervisor restarts it (restart count 1).
@@ -267,6 +278,7 @@ describe('hakube up --topology external-etcd --store etcd', () => {
         '--first-address=127.0.1.234',
         '--lb-address=127.0.1.248:6443',
         '--lb-stats-port=6444',
+        '--workers=0',
       ])
       console.log(
         `hakube up (external-etcd, etcd, 2 masters + 3 members): ${((Date.now() - t0) / 1000).toFixed(1)} s\n${up.stdout}${up.stderr}`,
@@ -320,7 +332,9 @@ describe('hakube up --topology external-etcd --store etcd', () => {
         restarts: 0,
       })
       expect(s.apiServers.find((a) => a.host === 'master-1')?.ready).toBe(false)
-      expect((await hakube(['start', 'master-1', ...common])).stdout).toBe('master-1: apiserver running\n')
+      expect((await hakube(['start', 'master-1', ...common])).stdout).toBe(
+        'master-1: apiserver running, scheduler running\n',
+      )
       await eventually(dir, 'master-1 ready again', (x) => x.apiServers.every((a) => a.ready))
 
       expect((await hakube(['stop', 'etcd-2', ...common])).stdout).toBe('etcd-2: stopped\n')
@@ -349,6 +363,12 @@ describe('hakube up: clear errors before anything starts', () => {
       expect(stackedEtcd.stderr).toMatch(/--etcd applies to --topology external-etcd/)
       const badStore = await hakube(['up', '--dir', dir, '--store=zookeeper'])
       expect(badStore.stderr).toBe(`hakube: --store must be 'hakube' or 'etcd' (got "zookeeper")\n`)
+      const badWorkers = await hakube(['up', '--dir', dir, '--workers=-1'])
+      expect(badWorkers.stderr).toBe('hakube: --workers must be 0 or more (got -1)\n')
+      const badLease = await hakube(['up', '--dir', dir, '--leader-elect-lease-duration=5s'])
+      expect(badLease.stderr).toBe(
+        'hakube: --leader-elect-lease-duration must be greater than --leader-elect-renew-deadline\n',
+      )
 
       // A port in use: the even-count warning comes first, then the refusal naming the address.
       const blocker = net.createServer()
@@ -363,6 +383,7 @@ describe('hakube up: clear errors before anything starts', () => {
           '--etcd=4',
           '--first-address=127.0.1.184',
           '--lb-address=127.0.1.189:6443',
+          '--workers=0',
         ])
         expect(busy.code).toBe(1)
         expect(busy.stderr).toContain(

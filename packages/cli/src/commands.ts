@@ -52,9 +52,11 @@ export async function runDown(argv: readonly string[], out: NodeJS.WritableStrea
     return 0
   }
   const graceMs = p.values['grace-period'] * 1000
-  // The balancer first (clients see one clean refusal), then the masters (each stops its api-server
-  // before its store member), then the external store members.
+  // The workers first (their node simulators need the balancer to report), then the balancer
+  // (clients see one clean refusal), then the masters (each stops its scheduler, which releases its
+  // lock, then its api-server, then its store member), then the external store members.
   const order = [
+    state.plan.hosts.filter((h) => h.role === 'worker'),
     state.plan.hosts.filter((h) => h.role === 'lb'),
     state.plan.hosts.filter((h) => h.role === 'master' || h.role === 'stacked-master'),
     state.plan.hosts.filter((h) => h.role === 'etcd'),
@@ -101,7 +103,7 @@ export async function runStatus(argv: readonly string[], out: NodeJS.WritableStr
   if (!p.ok) throw new UserError(p.error)
   if (p.help) {
     out.write(
-      `hakube status shows the hosts, store members, quorum, api-servers and balancer.\n\nFlags:\n${flagUsages(STATUS_FLAGS)}\n`,
+      `hakube status shows the hosts, store members, quorum, api-servers, balancer, the scheduler's leader and the nodes.\n\nFlags:\n${flagUsages(STATUS_FLAGS)}\n`,
     )
     return 0
   }
@@ -145,7 +147,9 @@ export async function runFault(
     return 0
   }
   if (p.args.length === 0)
-    throw new UserError(`hakube ${action} needs HOST or HOST/COMPONENT (e.g. master-1, master-1/apiserver)`)
+    throw new UserError(
+      `hakube ${action} needs HOST or HOST/COMPONENT (e.g. master-1, master-1/apiserver, master-1/scheduler)`,
+    )
   const dir = resolve(p.values.dir)
   const state = requireState(dir)
   for (const target of p.args) {

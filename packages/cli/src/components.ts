@@ -3,9 +3,19 @@
  * each component's argv is unit-tested; the supervisor only spawns them.
  */
 import { join } from 'node:path'
-import { APISERVER_PORT, type Role, STORE_CLIENT_PORT, STORE_PEER_PORT, type StoreKind } from './topology.js'
+import {
+  APISERVER_PORT,
+  type LeaderElectFlags,
+  leaderElectArgs,
+  NODE_SIM_PORT,
+  type Role,
+  SCHEDULER_PORT,
+  STORE_CLIENT_PORT,
+  STORE_PEER_PORT,
+  type StoreKind,
+} from './topology.js'
 
-export type ComponentName = 'store' | 'apiserver' | 'lb'
+export type ComponentName = 'store' | 'apiserver' | 'scheduler' | 'lb' | 'node-sim'
 
 export interface NodeConfig {
   readonly role: Role
@@ -23,6 +33,12 @@ export interface NodeConfig {
   /** The balancer's port and its /stats port. */
   readonly port: number
   readonly statsPort: number
+  /** The api-server URL the worker's node simulator talks to (the balancer). */
+  readonly master: string
+  /** Simulated nodes on a worker: one named like the host, or `<host>-1`... */
+  readonly nodes: number
+  /** The scheduler's election flags (empty: its defaults). */
+  readonly leaderElect: LeaderElectFlags
 }
 
 /** Where the binaries are: node scripts for hakube's own, an executable for etcd. */
@@ -31,6 +47,8 @@ export interface Binaries {
   readonly store: string
   readonly apiserver: string
   readonly lb: string
+  readonly scheduler: string
+  readonly nodeSim: string
   readonly etcd: string
 }
 
@@ -52,17 +70,22 @@ export function adminSocket(dir: string, host: string): string {
   return join(hostDir(dir, host), 'admin.sock')
 }
 
-/** The components of a role, in start order (stop order is the reverse). */
+/**
+ * The components of a role, in start order (stop order is the reverse: a master's scheduler stops
+ * before its api-server, so a leading scheduler can still release its lock through it).
+ */
 export function componentsOf(role: Role): ComponentName[] {
   switch (role) {
     case 'stacked-master':
-      return ['store', 'apiserver']
+      return ['store', 'apiserver', 'scheduler']
     case 'master':
-      return ['apiserver']
+      return ['apiserver', 'scheduler']
     case 'etcd':
       return ['store']
     case 'lb':
       return ['lb']
+    case 'worker':
+      return ['node-sim']
   }
 }
 
@@ -80,6 +103,33 @@ export function componentSpecs(c: NodeConfig, bins: Binaries): ComponentSpec[] {
         `--secure-port=${APISERVER_PORT}`,
         `--etcd-servers=${c.etcdServers.join(',')}`,
         '--endpoint-reconciler-type=lease',
+      ],
+    }),
+    // kubeadm's scheduler.conf points at the local api-server: a scheduler survives the balancer's loss
+    // and goes down with its own host's api-server, as on a real master.
+    scheduler: () => ({
+      name: 'scheduler',
+      command: bins.node,
+      args: [
+        bins.scheduler,
+        `--master=http://${c.address}:${APISERVER_PORT}`,
+        `--bind-address=${c.address}`,
+        `--port=${SCHEDULER_PORT}`,
+        ...leaderElectArgs(c.leaderElect),
+      ],
+    }),
+    // Kubelets reach the api-servers through the balancer.
+    'node-sim': () => ({
+      name: 'node-sim',
+      command: bins.node,
+      args: [
+        bins.nodeSim,
+        `--master=${c.master}`,
+        `--bind-address=${c.address}`,
+        `--port=${NODE_SIM_PORT}`,
+        ...(c.nodes === 1
+          ? [`--node-name=${c.name}`]
+          : [`--nodes=${c.nodes}`, `--node-name-prefix=${c.name}`]),
       ],
     }),
     lb: () => ({

@@ -9,16 +9,18 @@ export const USAGE = `hakube runs a highly available Kubernetes-style control pl
 loopback address, and injects faults into it.
 
 Usage:
-  hakube up [--topology stacked|external-etcd] [--masters 3] [--etcd 3] [--store hakube|etcd] [--dir .hakube]
+  hakube up [--topology stacked|external-etcd] [--masters 3] [--etcd 3] [--store hakube|etcd]
+            [--workers 3] [--nodes-per-worker 1] [--dir .hakube]
   hakube status [-o json] [--watch]
   hakube down [--purge]
   hakube kill|stop|start|pause|resume HOST[/COMPONENT]...
   hakube partition HOST... [--from HOST,...]
   hakube heal
-  hakube node --role stacked-master|master|etcd|lb ...   (one host's supervisor; hakube up runs these)
+  hakube fail-node|recover-node NODE...
+  hakube node --role stacked-master|master|etcd|lb|worker ...   (one host's supervisor; hakube up runs these)
 
-Every command takes --dir (default .hakube) and -h for its flags. Hosts are master-N, etcd-N and lb;
-components are store, apiserver and lb.
+Every command takes --dir (default .hakube) and -h for its flags. Hosts are master-N, etcd-N, lb and
+worker-N; components are store, apiserver, scheduler, lb and node-sim.
 
 Faults:
   kill HOST             SIGKILL to the host's supervisor and components at once: the host is dead and
@@ -29,6 +31,8 @@ Faults:
                         until \`hakube start\` (start HOST also starts its stopped or paused components).
   pause/resume          SIGSTOP/SIGCONT of the host's components (or one); paused is not restarted.
   partition/heal        iptables DROP between the hosts' addresses (root or CAP_NET_ADMIN).
+  fail-node NODE        the simulated node stops heartbeating (its Lease is no longer renewed);
+                        \`hakube recover-node NODE\` resumes it.
 Every fault shows in \`hakube status\`.
 `
 
@@ -68,6 +72,10 @@ export async function main(
       return (await import('./partition.js')).runPartition(rest, out)
     case 'heal':
       return (await import('./partition.js')).runHeal(rest, out)
+    case 'fail-node':
+      return (await import('./node-faults.js')).runNodeFault('fail', rest, out)
+    case 'recover-node':
+      return (await import('./node-faults.js')).runNodeFault('recover', rest, out)
     default:
       process.stderr.write(`hakube: unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
       return 2

@@ -9,7 +9,14 @@ import { resolveBinaries } from './binaries.js'
 import { adminSocket, componentSpecs, hostDir, logFile, type NodeConfig } from './components.js'
 import { flag, flagUsages, parseFlags } from './flags.js'
 import { Supervisor } from './supervisor.js'
-import { hostGid, ROLES, type Role, type StoreKind } from './topology.js'
+import {
+  checkLeaderElect,
+  hostGid,
+  type LeaderElectFlags,
+  ROLES,
+  type Role,
+  type StoreKind,
+} from './topology.js'
 
 export const NODE_FLAGS = {
   role: flag({ kind: 'string', default: '', usage: `The host's role: ${ROLES.join(', ')}.` }),
@@ -38,6 +45,32 @@ export const NODE_FLAGS = {
   backends: flag({ kind: 'strings', default: [], usage: 'Api-server URLs for the balancer.' }),
   port: flag({ kind: 'int', default: 6443, usage: "The balancer's port." }),
   'stats-port': flag({ kind: 'int', default: 6444, usage: "The balancer's /stats port." }),
+  master: flag({
+    kind: 'string',
+    default: '',
+    usage: "The api-server URL a worker's node simulator talks to (the balancer).",
+  }),
+  nodes: flag({ kind: 'int', default: 1, usage: "A worker's simulated nodes." }),
+  'leader-elect-lease-duration': flag({
+    kind: 'string',
+    default: '',
+    usage: "The scheduler's lease duration (Go duration; empty: its default, 15s).",
+  }),
+  'leader-elect-renew-deadline': flag({
+    kind: 'string',
+    default: '',
+    usage: "The scheduler's renew deadline (empty: 10s).",
+  }),
+  'leader-elect-retry-period': flag({
+    kind: 'string',
+    default: '',
+    usage: "The scheduler's retry period (empty: 2s).",
+  }),
+  'leader-elect-resource-lock': flag({
+    kind: 'string',
+    default: '',
+    usage: "The scheduler's lock: endpoints, leases or endpointsleases (empty: endpoints).",
+  }),
   'grace-period': flag({
     kind: 'int',
     default: 10,
@@ -76,6 +109,19 @@ export function nodeConfigFromArgs(
   if ((role === 'stacked-master' || role === 'master') && v['etcd-servers'].length === 0)
     return { error: `--etcd-servers is required for --role ${role}` }
   if (role === 'lb' && v.backends.length === 0) return { error: '--backends is required for --role lb' }
+  if (role === 'worker' && !/^https?:\/\/[^/]+$/.test(v.master))
+    return {
+      error: `--master is required for --role worker, as http://HOST:PORT (got ${JSON.stringify(v.master)})`,
+    }
+  if (v.nodes < 1) return { error: `--nodes must be at least 1 (got ${v.nodes})` }
+  const leaderElect: LeaderElectFlags = {
+    leaseDuration: v['leader-elect-lease-duration'],
+    renewDeadline: v['leader-elect-renew-deadline'],
+    retryPeriod: v['leader-elect-retry-period'],
+    resourceLock: v['leader-elect-resource-lock'],
+  }
+  const electionErrors = checkLeaderElect(leaderElect)
+  if (electionErrors.length > 0) return { error: electionErrors[0] as string }
   if (v['grace-period'] < 1) return { error: `--grace-period must be at least 1 (got ${v['grace-period']})` }
   const config: NodeConfig = {
     role,
@@ -88,6 +134,9 @@ export function nodeConfigFromArgs(
     backends: v.backends,
     port: v.port,
     statsPort: v['stats-port'],
+    master: v.master,
+    nodes: v.nodes,
+    leaderElect,
   }
   return { config, graceMs: v['grace-period'] * 1000 }
 }
@@ -117,6 +166,9 @@ export async function runNode(argv: readonly string[]): Promise<number> {
   const supervisor = new Supervisor(componentSpecs(config, resolveBinaries()), {
     logFileOf: (component) => logFile(config.dir, config.name, component),
     graceMs,
+    // The emulated host's name, which the scheduler and the node simulator use as their hostname
+    // (a leader's identity is `<hostname>_<uuid>`, so `hakube status` can tell which host leads).
+    env: { ...process.env, HAKUBE_HOSTNAME: config.name },
     // As root, each host's processes get a group id of their own (partition.ts pins their source address).
     ...(process.getuid?.() === 0 ? { gid: hostGid(config.address) } : {}),
     log: (event, message) => log.info(event, message),

@@ -3,7 +3,14 @@
  * so the user gets one clear error instead of a component crash-looping in a log file.
  */
 import net from 'node:net'
-import { APISERVER_PORT, type ClusterPlan, STORE_CLIENT_PORT, STORE_PEER_PORT } from './topology.js'
+import {
+  APISERVER_PORT,
+  type ClusterPlan,
+  NODE_SIM_PORT,
+  SCHEDULER_PORT,
+  STORE_CLIENT_PORT,
+  STORE_PEER_PORT,
+} from './topology.js'
 
 export interface Listen {
   readonly host: string
@@ -23,7 +30,11 @@ export function listensOf(plan: ClusterPlan): Listen[] {
       at(STORE_CLIENT_PORT, 'store client')
       at(STORE_PEER_PORT, 'store peer')
     }
-    if (h.role === 'stacked-master' || h.role === 'master') at(APISERVER_PORT, 'api-server')
+    if (h.role === 'stacked-master' || h.role === 'master') {
+      at(APISERVER_PORT, 'api-server')
+      at(SCHEDULER_PORT, 'scheduler')
+    }
+    if (h.role === 'worker') at(NODE_SIM_PORT, 'node simulator')
     if (h.role === 'lb') {
       at(plan.lb.port, 'balancer')
       at(plan.lb.statsPort, 'balancer stats')

@@ -1,12 +1,21 @@
 /**
  * `hakube status`'s data: one snapshot of the cluster, gathered from the hosts' admin sockets, the
- * store members' Maintenance.Status, the api-servers' /readyz and the balancer's /stats. The shape is
- * what `hakube status -o json` prints (and what the renderer in status-render.ts draws).
+ * store members' Maintenance.Status, the api-servers' /readyz, the balancer's /stats, the schedulers'
+ * /healthz, the workers' /admin/nodes, and through the api (the balancer, else a ready api-server) the
+ * schedulers' election record and the nodes. The shape is what `hakube status -o json` prints (and
+ * what the renderer in status-render.ts draws).
  */
 import { adminRequest, type HostStatus } from './admin.js'
+import {
+  type NodeSnapshot,
+  readNodes,
+  readSchedulerLeader,
+  type SchedulerLeader,
+  workerNodes,
+} from './cluster-api.js'
 import { type ClusterState, isHostProcess, procState } from './cluster-state.js'
 import { adminSocket } from './components.js'
-import { errorText, lbStats, memberStatus, readyz } from './probes.js'
+import { errorText, httpRequest, lbStats, memberStatus, readyz } from './probes.js'
 import type { ComponentStatus } from './supervisor.js'
 import { quorumOf, type Role } from './topology.js'
 
@@ -66,6 +75,38 @@ export interface ClusterSnapshot {
     readonly backends: ReadonlyArray<{ url: string; host: string; state: string; error: string | null }>
   }
   readonly partitions: ReadonlyArray<{ hosts: string[]; from: string[] }>
+  readonly scheduler: SchedulerSnapshot
+  readonly nodes: NodesSection
+}
+
+export interface SchedulerReplica {
+  readonly host: string
+  readonly url: string
+  /** The supervisor's view of the component (running, restarting...), null when the host is not up. */
+  readonly component: string | null
+  /** GET /healthz answered 200. */
+  readonly healthy: boolean
+  readonly error: string | null
+  /** leader: the record names this host and is not expired; standby: healthy, not leading. */
+  readonly role: 'leader' | 'standby' | '-'
+}
+
+export interface SchedulerSnapshot {
+  /** The election record as read through the api; null when it could not be read. */
+  readonly leader: SchedulerLeader | null
+  readonly error: string | null
+  readonly replicas: readonly SchedulerReplica[]
+}
+
+export interface NodesSection {
+  /** Read through the api; false (with the error) when no api-server answered. */
+  readonly reachable: boolean
+  readonly error: string | null
+  /** The nodes the plan's workers simulate. */
+  readonly planned: readonly string[]
+  readonly nodes: readonly NodeSnapshot[]
+  readonly pendingPods: number
+  readonly boundPods: number
 }
 
 /** The quorum facts from the members' answers: the leader most of them name, and how many agree. */
@@ -128,9 +169,58 @@ function hostOf(state: ClusterState, url: string): string {
   return state.plan.hosts.find((h) => h.address === address && h.role !== 'lb')?.name ?? address
 }
 
+/**
+ * Runs `read` against the balancer, and against each api-server in turn only while the one before
+ * refused the connection: an answer that is an error, or a timeout (a store without quorum), would be
+ * the same or slower elsewhere, and `status` must stay quick when the cluster is broken.
+ */
+async function throughApi<T>(bases: readonly string[], read: (base: string) => Promise<T>): Promise<T> {
+  let last: unknown
+  for (const base of bases) {
+    try {
+      return await read(base)
+    } catch (err) {
+      last = err
+      const code = (err as NodeJS.ErrnoException).code
+      if (code !== 'ECONNREFUSED' && code !== 'ECONNRESET' && code !== 'EHOSTUNREACH') break
+    }
+  }
+  throw last ?? new Error('no api-server')
+}
+
+async function healthz(url: string): Promise<true | string> {
+  try {
+    const res = await httpRequest(`${url}/healthz`, { timeoutMs: 1500 })
+    return res.status === 200 ? true : `HTTP ${res.status} ${res.text.trim().split('\n').at(-1) ?? ''}`.trim()
+  } catch (err) {
+    return errorText(err)
+  }
+}
+
 export async function collectSnapshot(state: ClusterState): Promise<ClusterSnapshot> {
   const plan = state.plan
-  const [hosts, members, apis, lb] = await Promise.all([
+  const schedulers = plan.schedulers ?? []
+  const workers = plan.workers ?? []
+  const bases = [`http://${plan.lb.host}:${plan.lb.port}`, ...plan.apiServers]
+  const heartbeatsP = Promise.all(
+    workers.map((w) => workerNodes(w.url, 1000).catch(() => [] as { name: string; heartbeating: boolean }[])),
+  ).then((lists) => new Map(lists.flat().map((n) => [n.name, n.heartbeating])))
+  const leaderP =
+    plan.schedulerLock === undefined
+      ? Promise.resolve({ leader: null, error: null })
+      : throughApi(bases, (b) =>
+          readSchedulerLeader(b, plan.schedulerLock as NonNullable<typeof plan.schedulerLock>, 1500),
+        ).then(
+          (leader) => ({ leader, error: null }),
+          (err: unknown) => ({ leader: null, error: errorText(err) }),
+        )
+  const nodesP = heartbeatsP.then((heartbeats) =>
+    throughApi(bases, (b) => readNodes(b, workers, heartbeats, 2000)).then(
+      (n) => ({ ...n, error: null }),
+      (err: unknown) => ({ nodes: [], pendingPods: 0, boundPods: 0, error: errorText(err) }),
+    ),
+  )
+  const [hosts, members, apis, lb, healths, leaderRead, nodesRead] = await Promise.all([
     Promise.all(plan.hosts.map((h) => hostSnapshot(state, h.name))),
     Promise.all(
       plan.storeMembers.map(async (m) => {
@@ -147,7 +237,25 @@ export async function collectSnapshot(state: ClusterState): Promise<ClusterSnaps
       (backends) => ({ backends, error: null }),
       (err: unknown) => ({ backends: undefined, error: errorText(err) }),
     ),
+    Promise.all(schedulers.map((sch) => healthz(sch.url))),
+    leaderP,
+    nodesP,
   ])
+  const leader = leaderRead.leader
+  const replicas: SchedulerReplica[] = schedulers.map((sch, i) => {
+    const host = hosts.find((h) => h.name === sch.host)
+    const component = host?.components.find((c) => c.name === 'scheduler')
+    const health = healths[i] ?? 'not probed'
+    const leads = leader !== null && !leader.expired && leader.holderHost === sch.host
+    return {
+      host: sch.host,
+      url: sch.url,
+      component: component?.state ?? null,
+      healthy: health === true,
+      error: health === true ? null : health,
+      role: leads ? 'leader' : health === true ? 'standby' : '-',
+    }
+  })
   const storeMembers: MemberSnapshot[] = members.map(({ m, s, error }) => ({
     name: m.name,
     clientUrl: m.clientUrl,
@@ -186,5 +294,14 @@ export async function collectSnapshot(state: ClusterState): Promise<ClusterSnaps
       })),
     },
     partitions: state.partitions,
+    scheduler: { leader, error: leaderRead.error, replicas },
+    nodes: {
+      reachable: nodesRead.error === null,
+      error: nodesRead.error,
+      planned: workers.flatMap((w) => w.nodes),
+      nodes: nodesRead.nodes,
+      pendingPods: nodesRead.pendingPods,
+      boundPods: nodesRead.boundPods,
+    },
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { type NodeSnapshot, schedulerLeaderFrom } from './cluster-api.js'
 import { type ClusterSnapshot, type MemberSnapshot, quorumFrom } from './snapshot.js'
-import { renderStatus } from './status-render.js'
+import { leaderText, renderStatus } from './status-render.js'
 
 function member(name: string, id: string, leaderId: string | null, reachable = true): MemberSnapshot {
   return {
@@ -170,6 +171,8 @@ const SNAPSHOT: ClusterSnapshot = {
     ],
   },
   partitions: [{ hosts: ['master-2'], from: [] }],
+  scheduler: { leader: null, error: null, replicas: [] },
+  nodes: { reachable: true, error: null, planned: [], nodes: [], pendingPods: 0, boundPods: 0 },
 }
 
 describe('renderStatus', () => {
@@ -229,5 +232,119 @@ describe('renderStatus', () => {
       balancer: { url: 'http://127.0.0.1:6443', reachable: false, error: 'connection refused', backends: [] },
     })
     expect(text).toContain('BALANCER  http://127.0.0.1:6443: not answering (connection refused)')
+  })
+})
+
+describe('renderStatus: schedulers and nodes', () => {
+  const at = Date.parse('2026-01-01T00:00:00.000Z')
+  const record = (holderIdentity: string, renewAgeMs: number) => ({
+    holderIdentity,
+    leaseDurationSeconds: 15,
+    acquireTime: '2025-12-31T23:50:00Z',
+    renewTime: new Date(at - renewAgeMs).toISOString(),
+    leaderTransitions: 3,
+  })
+  const lock = 'endpoints kube-system/kube-scheduler'
+  const node = (name: string, extra: Partial<NodeSnapshot> = {}): NodeSnapshot => ({
+    name,
+    worker: name,
+    status: 'Ready',
+    reason: null,
+    unschedulable: false,
+    leaseAgeSeconds: 2.4,
+    leaseDurationSeconds: 40,
+    heartbeating: true,
+    pods: 4,
+    ...extra,
+  })
+
+  it('names the leading host, how fresh its record is and its transitions; each replica leader or standby; every node', () => {
+    const text = renderStatus({
+      ...SNAPSHOT,
+      partitions: [],
+      scheduler: {
+        leader: schedulerLeaderFrom(lock, record('master-2_4f1c7a9e-0b1d-4c55-9d0e-2b9f1a3c5d7e', 1200), at),
+        error: null,
+        replicas: [
+          {
+            host: 'master-1',
+            url: 'http://127.0.1.1:10259',
+            component: null,
+            healthy: false,
+            error: 'connection refused',
+            role: '-',
+          },
+          {
+            host: 'master-2',
+            url: 'http://127.0.1.2:10259',
+            component: 'running',
+            healthy: true,
+            error: null,
+            role: 'leader',
+          },
+          {
+            host: 'master-3',
+            url: 'http://127.0.1.3:10259',
+            component: 'restarting',
+            healthy: false,
+            error: 'connection refused',
+            role: '-',
+          },
+        ],
+      },
+      nodes: {
+        reachable: true,
+        error: null,
+        planned: ['worker-1', 'worker-2', 'worker-3'],
+        nodes: [
+          node('worker-1'),
+          node('worker-2', {
+            status: 'NotReady',
+            leaseAgeSeconds: 52.7,
+            heartbeating: false,
+            reason: 'Lease not renewed for 52 s; heartbeat stopped (hakube fail-node)',
+            pods: 3,
+          }),
+        ],
+        pendingPods: 2,
+        boundPods: 7,
+      },
+    })
+    expect(text.slice(text.indexOf('SCHEDULER'))).toBe(
+      [
+        'SCHEDULER  leader master-2, renewed 1 s ago (lease 15 s), 3 transitions; lock endpoints kube-system/kube-scheduler',
+        '  master-1  http://127.0.1.1:10259  -       not healthy (connection refused)',
+        '  master-2  http://127.0.1.2:10259  leader  healthy',
+        '  master-3  http://127.0.1.3:10259  -       restarting, not healthy (connection refused)',
+        '',
+        'NODES  1 of 2 Ready; 7 pods bound, 2 pending',
+        '  NAME      WORKER    STATUS          LEASE RENEWED  PODS',
+        '  worker-1  worker-1  Ready           2 s ago        4',
+        '  worker-2  worker-2  NotReady        52 s ago       3     Lease not renewed for 52 s; heartbeat stopped (hakube fail-node)',
+        '  worker-3  -         not registered  -              -',
+        '',
+      ].join('\n'),
+    )
+  })
+
+  it('the election in each state: none yet, expired, released, unreadable', () => {
+    expect(leaderText(schedulerLeaderFrom(lock, null, at), null)).toBe(
+      'no leader yet (endpoints kube-system/kube-scheduler holds no record)',
+    )
+    expect(leaderText(schedulerLeaderFrom(lock, record('master-1_x', 20_000), at), null)).toBe(
+      'LEADER LOST: master-1 last renewed 20 s ago (lease 15 s); a standby takes over once it has seen the record unchanged for the lease (3 transitions)',
+    )
+    expect(
+      leaderText(schedulerLeaderFrom(lock, { ...record('', 500), leaseDurationSeconds: 1 }, at), null),
+    ).toBe('no leader: released (3 transitions); a standby takes over within a retry period')
+    expect(leaderText(null, 'connection refused')).toBe(
+      'leader unknown: the api does not answer (connection refused)',
+    )
+  })
+
+  it('a cluster without workers or schedulers (cluster.json of an older hakube) shows neither section', () => {
+    const text = renderStatus({ ...SNAPSHOT, partitions: [] })
+    expect(text).not.toContain('SCHEDULER')
+    expect(text).not.toContain('NODES')
   })
 })

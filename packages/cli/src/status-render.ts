@@ -1,7 +1,8 @@
 /**
  * `hakube status` as text, from a snapshot (snapshot.ts). Pure: tested against JSON snapshots.
  */
-import type { ClusterSnapshot, HostSnapshot } from './snapshot.js'
+import type { SchedulerLeader } from './cluster-api.js'
+import type { ClusterSnapshot, HostSnapshot, NodesSection, SchedulerSnapshot } from './snapshot.js'
 import type { ComponentStatus } from './supervisor.js'
 
 function table(rows: string[][], indent = '  '): string[] {
@@ -53,8 +54,14 @@ function hostStateText(h: HostSnapshot): string {
 export function renderStatus(s: ClusterSnapshot): string {
   const out: string[] = []
   const masters = s.hosts.filter((h) => h.role === 'stacked-master' || h.role === 'master').length
+  const workers = s.hosts.filter((h) => h.role === 'worker').length
+  const planned = s.nodes?.planned.length ?? 0
+  const workerText =
+    workers === 0
+      ? ''
+      : `, ${plural(workers, 'worker')}${planned === workers ? '' : ` (${plural(planned, 'node')})`}`
   out.push(
-    `hakube cluster in ${s.dir}: ${s.topology}, ${plural(masters, 'master')}, ${plural(s.storeMembers.length, 'store member')} (${s.store === 'etcd' ? 'etcd' : 'hakube-store'})   ${s.at}`,
+    `hakube cluster in ${s.dir}: ${s.topology}, ${plural(masters, 'master')}, ${plural(s.storeMembers.length, 'store member')} (${s.store === 'etcd' ? 'etcd' : 'hakube-store'})${workerText}   ${s.at}`,
   )
   out.push('', 'HOSTS')
   out.push(
@@ -110,6 +117,10 @@ export function renderStatus(s: ClusterSnapshot): string {
       ]),
     ),
   )
+  if (s.scheduler !== undefined && s.scheduler.replicas.length > 0)
+    out.push('', ...schedulerLines(s.scheduler))
+  if (s.nodes !== undefined && (s.nodes.planned.length > 0 || s.nodes.nodes.length > 0))
+    out.push('', ...nodeLines(s.nodes))
   if (s.partitions.length > 0) {
     out.push('', 'PARTITIONS (iptables DROP)')
     for (const p of s.partitions)
@@ -118,4 +129,60 @@ export function renderStatus(s: ClusterSnapshot): string {
       )
   }
   return `${out.join('\n')}\n`
+}
+
+function ago(seconds: number | null): string {
+  return seconds === null ? '-' : `${Math.floor(seconds)} s ago`
+}
+
+/** The headline of the scheduler's election: who leads, how fresh the record is, how often it changed. */
+export function leaderText(l: SchedulerLeader | null, error: string | null): string {
+  if (l === null) return `leader unknown: the api does not answer (${error ?? '?'})`
+  const r = l.record
+  if (r === null) return `no leader yet (${l.lock} holds no record)`
+  const transitions = plural(r.leaderTransitions, 'transition')
+  if (l.holderHost === null)
+    return `no leader: released (${transitions}); a standby takes over within a retry period`
+  const lease = `lease ${r.leaseDurationSeconds} s`
+  if (l.expired)
+    return `LEADER LOST: ${l.holderHost} last renewed ${ago(l.renewAgeSeconds)} (${lease}); a standby takes over once it has seen the record unchanged for the lease (${transitions})`
+  return `leader ${l.holderHost}, renewed ${ago(l.renewAgeSeconds)} (${lease}), ${transitions}; lock ${l.lock}`
+}
+
+function schedulerLines(s: SchedulerSnapshot): string[] {
+  return [
+    `SCHEDULER  ${leaderText(s.leader, s.error)}`,
+    ...table(
+      s.replicas.map((r) => [
+        r.host,
+        r.url,
+        r.role,
+        r.healthy
+          ? 'healthy'
+          : `${r.component !== null && r.component !== 'running' ? `${r.component}, ` : ''}not healthy (${r.error ?? '?'})`,
+      ]),
+    ),
+  ]
+}
+
+function nodeLines(n: NodesSection): string[] {
+  if (!n.reachable) return [`NODES  not readable: the api does not answer (${n.error ?? '?'})`]
+  const ready = n.nodes.filter((x) => x.status === 'Ready').length
+  const head = `NODES  ${ready} of ${n.nodes.length} Ready; ${plural(n.boundPods, 'pod')} bound, ${n.pendingPods} pending`
+  const missing = n.planned.filter((name) => !n.nodes.some((x) => x.name === name))
+  return [
+    head,
+    ...table([
+      ['NAME', 'WORKER', 'STATUS', 'LEASE RENEWED', 'PODS', ''],
+      ...n.nodes.map((x) => [
+        x.name,
+        x.worker ?? '-',
+        x.status,
+        ago(x.leaseAgeSeconds),
+        String(x.pods),
+        x.reason ?? '',
+      ]),
+      ...missing.map((name) => [name, '-', 'not registered', '-', '-', '']),
+    ]),
+  ]
 }

@@ -12,6 +12,8 @@ const BASE: PlanInput = {
   firstAddress: '127.0.1.1',
   lbAddress: '127.0.0.1:6443',
   lbStatsPort: 6444,
+  workers: 0,
+  nodesPerWorker: 1,
 }
 
 function plan(input: Partial<PlanInput> = {}) {
@@ -20,7 +22,15 @@ function plan(input: Partial<PlanInput> = {}) {
   return r
 }
 
-const BINS = { node: '/node', store: '/s.js', apiserver: '/a.js', lb: '/l.js', etcd: '/usr/bin/etcd' }
+const BINS = {
+  node: '/node',
+  store: '/s.js',
+  apiserver: '/a.js',
+  lb: '/l.js',
+  scheduler: '/sch.js',
+  nodeSim: '/ns.js',
+  etcd: '/usr/bin/etcd',
+}
 
 /** The node command line a host plan gives, turned into its components' argv. */
 function specsOf(nodeArgs: readonly string[]) {
@@ -46,7 +56,7 @@ describe('planCluster', () => {
     ])
     expect(p.apiServers).toEqual(['http://127.0.1.1:6443', 'http://127.0.1.2:6443', 'http://127.0.1.3:6443'])
     const m2 = specsOf(p.hosts[1]?.nodeArgs ?? [])
-    expect(m2.map((s) => s.name)).toEqual(['store', 'apiserver'])
+    expect(m2.map((s) => s.name)).toEqual(['store', 'apiserver', 'scheduler'])
     expect(m2[0]?.args).toEqual([
       '/s.js',
       '--name=master-2',
@@ -100,12 +110,132 @@ describe('planCluster', () => {
       ['master-2', 'master', '127.0.1.202'],
       ['lb', 'lb', '127.0.1.250'],
     ])
-    expect(specsOf(p.hosts[3]?.nodeArgs ?? []).map((s) => s.name)).toEqual(['apiserver'])
+    expect(specsOf(p.hosts[3]?.nodeArgs ?? []).map((s) => s.name)).toEqual(['apiserver', 'scheduler'])
     expect(specsOf(p.hosts[3]?.nodeArgs ?? [])[0]?.args).toContain(
       '--etcd-servers=http://127.0.1.203:2379,http://127.0.1.204:2379,http://127.0.1.205:2379',
     )
     expect(specsOf(p.hosts[0]?.nodeArgs ?? []).map((s) => s.name)).toEqual(['store'])
     expect(p.lb).toEqual({ host: '127.0.1.250', port: 7443, statsPort: 6444 })
+  })
+
+  it('every master runs a scheduler replica against its own api-server, /healthz on 10259 of its address', () => {
+    const { plan: p } = plan()
+    const sched = specsOf(p.hosts[1]?.nodeArgs ?? [])[2]
+    expect(sched).toEqual({
+      name: 'scheduler',
+      command: '/node',
+      args: ['/sch.js', '--master=http://127.0.1.2:6443', '--bind-address=127.0.1.2', '--port=10259'],
+    })
+    expect(p.schedulers).toEqual([
+      { host: 'master-1', url: 'http://127.0.1.1:10259' },
+      { host: 'master-2', url: 'http://127.0.1.2:10259' },
+      { host: 'master-3', url: 'http://127.0.1.3:10259' },
+    ])
+    expect(p.schedulerLock).toEqual({ kind: 'endpoints', namespace: 'kube-system', name: 'kube-scheduler' })
+  })
+
+  it('election flags given to up reach every scheduler (and only those given); the lock kind is recorded', () => {
+    const { plan: p } = plan({
+      topology: 'external-etcd',
+      masters: 2,
+      leaderElect: { leaseDuration: '4s', renewDeadline: '3s', retryPeriod: '1s', resourceLock: 'leases' },
+    })
+    const master = p.hosts.find((h) => h.name === 'master-2')
+    expect(specsOf(master?.nodeArgs ?? [])[1]?.args.slice(4)).toEqual([
+      '--leader-elect-lease-duration=4s',
+      '--leader-elect-renew-deadline=3s',
+      '--leader-elect-retry-period=1s',
+      '--leader-elect-resource-lock=leases',
+    ])
+    expect(p.schedulerLock?.kind).toBe('leases')
+    const partial = plan({
+      leaderElect: { leaseDuration: '', renewDeadline: '', retryPeriod: '500ms', resourceLock: '' },
+    })
+    expect(specsOf(partial.plan.hosts[0]?.nodeArgs ?? [])[2]?.args.slice(4)).toEqual([
+      '--leader-elect-retry-period=500ms',
+    ])
+  })
+
+  it('refuses election flags the scheduler would refuse, with its rule', () => {
+    const errors = (leaderElect: Partial<NonNullable<PlanInput['leaderElect']>>) => {
+      const r = planCluster({
+        ...BASE,
+        leaderElect: {
+          leaseDuration: '',
+          renewDeadline: '',
+          retryPeriod: '',
+          resourceLock: '',
+          ...leaderElect,
+        },
+      })
+      return 'errors' in r ? r.errors : []
+    }
+    expect(errors({ leaseDuration: '15' })).toEqual([
+      'invalid argument "15" for "--leader-elect-lease-duration" flag: time: missing unit in duration "15"',
+    ])
+    expect(errors({ leaseDuration: '5s' })).toEqual([
+      '--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline',
+    ])
+    expect(errors({ renewDeadline: '2s' })).toEqual([
+      '--leader-elect-renew-deadline must be greater than 1.2 × --leader-elect-retry-period',
+    ])
+    expect(errors({ retryPeriod: '0s' })).toEqual(['--leader-elect-retry-period must be greater than zero'])
+    expect(errors({ resourceLock: 'configmaps' })[0]).toMatch(
+      /^--leader-elect-resource-lock must be one of endpoints, leases, endpointsleases/,
+    )
+    expect(errors({ leaseDuration: '4s', renewDeadline: '3s', retryPeriod: '1s' })).toEqual([])
+  })
+
+  it('workers: worker-1..W after the masters and store hosts, started last, each a node simulator talking to the balancer', () => {
+    const { plan: p } = plan({ topology: 'external-etcd', masters: 2, etcd: 3, workers: 2 })
+    expect(p.hosts.map((h) => [h.name, h.role, h.address])).toEqual([
+      ['etcd-1', 'etcd', '127.0.1.3'],
+      ['etcd-2', 'etcd', '127.0.1.4'],
+      ['etcd-3', 'etcd', '127.0.1.5'],
+      ['master-1', 'master', '127.0.1.1'],
+      ['master-2', 'master', '127.0.1.2'],
+      ['lb', 'lb', '127.0.0.1'],
+      ['worker-1', 'worker', '127.0.1.6'],
+      ['worker-2', 'worker', '127.0.1.7'],
+    ])
+    expect(specsOf(p.hosts[7]?.nodeArgs ?? [])).toEqual([
+      {
+        name: 'node-sim',
+        command: '/node',
+        args: [
+          '/ns.js',
+          '--master=http://127.0.0.1:6443',
+          '--bind-address=127.0.1.7',
+          '--port=10250',
+          '--node-name=worker-2',
+        ],
+      },
+    ])
+    expect(p.workers).toEqual([
+      { host: 'worker-1', address: '127.0.1.6', url: 'http://127.0.1.6:10250', nodes: ['worker-1'] },
+      { host: 'worker-2', address: '127.0.1.7', url: 'http://127.0.1.7:10250', nodes: ['worker-2'] },
+    ])
+  })
+
+  it('several nodes per worker are named after the host: worker-1-1, worker-1-2...', () => {
+    const { plan: p } = plan({ workers: 1, nodesPerWorker: 3 })
+    expect(p.workers?.[0]?.nodes).toEqual(['worker-1-1', 'worker-1-2', 'worker-1-3'])
+    expect(specsOf(p.hosts.at(-1)?.nodeArgs ?? [])[0]?.args.slice(4)).toEqual([
+      '--nodes=3',
+      '--node-name-prefix=worker-1',
+    ])
+  })
+
+  it('refuses bad worker counts, and workers that run past the /24', () => {
+    const errors = (input: Partial<PlanInput>) => {
+      const r = planCluster({ ...BASE, ...input })
+      return 'errors' in r ? r.errors : []
+    }
+    expect(errors({ workers: -1 })).toEqual(['--workers must be 0 or more (got -1)'])
+    expect(errors({ nodesPerWorker: 0 })).toEqual(['--nodes-per-worker must be at least 1 (got 0)'])
+    expect(errors({ firstAddress: '127.0.1.250', workers: 3 })[0]).toMatch(
+      /6 hosts from 127.0.1.250 run past/,
+    )
   })
 
   it('--store etcd runs the etcd binary with the same flags, PreVote on as hakube-store', () => {
@@ -194,7 +324,19 @@ describe('hakube node flags', () => {
       const r = nodeConfigFromArgs(argv)
       return r !== 'help' && 'error' in r ? r.error : undefined
     }
-    expect(err(['--role=boss'])).toMatch(/--role must be one of stacked-master, master, etcd, lb/)
+    expect(err(['--role=boss'])).toMatch(/--role must be one of stacked-master, master, etcd, lb, worker/)
+    expect(err(['--role=worker', '--name=worker-1', '--address=127.0.1.9'])).toBe(
+      '--master is required for --role worker, as http://HOST:PORT (got "")',
+    )
+    expect(
+      err([
+        '--role=worker',
+        '--name=worker-1',
+        '--address=127.0.1.9',
+        '--master=http://127.0.0.1:6443',
+        '--leader-elect-retry-period=soon',
+      ]),
+    ).toMatch(/^invalid argument "soon" for "--leader-elect-retry-period" flag/)
     expect(err(['--role=etcd', '--name=e1', '--address=127.0.1.9'])).toBe(
       '--initial-cluster is required for --role etcd',
     )

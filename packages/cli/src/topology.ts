@@ -3,20 +3,51 @@
  * roles, and the `hakube node` command line of each. Pure: no I/O, so the whole layout is unit-tested.
  *
  * Layout (the default block starts at 127.0.1.1): master-1..M take the first M addresses, the external
- * store members etcd-1..E the next E (external-etcd only), and the balancer runs on its own address
- * (127.0.0.1:6443 by default), so every api-server listens on 6443 and every store member on 2379/2380
- * as on real hosts.
+ * store members etcd-1..E the next E (external-etcd only), the workers worker-1..W the next W, and the
+ * balancer runs on its own address (127.0.0.1:6443 by default), so every api-server listens on 6443,
+ * every store member on 2379/2380, every scheduler on 10259 and every node simulator on 10250 as on
+ * real hosts. Each master also runs a scheduler replica that talks to its own host's api-server (as
+ * kubeadm's static pods do); the workers' node simulators talk to the balancer (as kubelets do).
  */
+import { parseGoDuration } from '@hakube/api/flags'
 
 export type Topology = 'stacked' | 'external-etcd'
 export type StoreKind = 'hakube' | 'etcd'
 /** A host's role: which components its supervisor runs. */
-export type Role = 'stacked-master' | 'master' | 'etcd' | 'lb'
-export const ROLES: readonly Role[] = ['stacked-master', 'master', 'etcd', 'lb']
+export type Role = 'stacked-master' | 'master' | 'etcd' | 'lb' | 'worker'
+export const ROLES: readonly Role[] = ['stacked-master', 'master', 'etcd', 'lb', 'worker']
 
 export const STORE_CLIENT_PORT = 2379
 export const STORE_PEER_PORT = 2380
 export const APISERVER_PORT = 6443
+/** kube-scheduler's secure port (here plain HTTP: /healthz, /readyz, /metrics). */
+export const SCHEDULER_PORT = 10259
+/** The kubelet's port: the node simulator's read API and its admin endpoint. */
+export const NODE_SIM_PORT = 10250
+
+export type ResourceLock = 'endpoints' | 'leases' | 'endpointsleases'
+export const RESOURCE_LOCKS: readonly ResourceLock[] = ['endpoints', 'leases', 'endpointsleases']
+
+/**
+ * The schedulers' election flags, passed through as given (Go durations); empty means the
+ * scheduler's default (15s, 10s, 2s, endpoints), which is what a plain `hakube up` runs.
+ */
+export interface LeaderElectFlags {
+  readonly leaseDuration: string
+  readonly renewDeadline: string
+  readonly retryPeriod: string
+  readonly resourceLock: string
+}
+
+export const DEFAULT_LEADER_ELECT: LeaderElectFlags = {
+  leaseDuration: '',
+  renewDeadline: '',
+  retryPeriod: '',
+  resourceLock: '',
+}
+
+/** client-go's defaults (component-base), used when a flag is not given. */
+const ELECTION_DEFAULTS = { leaseDuration: '15s', renewDeadline: '10s', retryPeriod: '2s' }
 
 export interface PlanInput {
   readonly topology: Topology
@@ -33,6 +64,12 @@ export interface PlanInput {
   readonly lbAddress: string
   /** The balancer's /stats port (on the balancer's host). */
   readonly lbStatsPort: number
+  /** Worker hosts, each running a node simulator. */
+  readonly workers: number
+  /** Simulated nodes on each worker host. */
+  readonly nodesPerWorker: number
+  /** The schedulers' election flags. */
+  readonly leaderElect?: LeaderElectFlags
 }
 
 export interface HostPlan {
@@ -50,16 +87,37 @@ export interface StoreMemberPlan {
   readonly peerUrl: string
 }
 
+export interface WorkerPlan {
+  /** The host's name (worker-N). */
+  readonly host: string
+  readonly address: string
+  /** The node simulator's base URL (kubelet read API and admin endpoint). */
+  readonly url: string
+  /** The Node objects it registers: `worker-N` alone, or `worker-N-1`... with several per host. */
+  readonly nodes: readonly string[]
+}
+
+export interface SchedulerPlan {
+  readonly host: string
+  /** http://address:10259 (/healthz). */
+  readonly url: string
+}
+
 export interface ClusterPlan {
   readonly topology: Topology
   readonly store: StoreKind
   readonly dir: string
-  /** In start order: store hosts, then masters (stacked: together), then the balancer. */
+  /** In start order: store hosts, then masters (stacked: together), then the balancer, then workers. */
   readonly hosts: readonly HostPlan[]
   readonly storeMembers: readonly StoreMemberPlan[]
   /** http://address:6443 of every api-server. */
   readonly apiServers: readonly string[]
   readonly lb: { readonly host: string; readonly port: number; readonly statsPort: number }
+  /** One scheduler replica per master (absent in a cluster.json written before schedulers existed). */
+  readonly schedulers?: readonly SchedulerPlan[]
+  /** The schedulers' lock: kind, namespace and name of the object holding the election record. */
+  readonly schedulerLock?: { readonly kind: ResourceLock; readonly namespace: string; readonly name: string }
+  readonly workers?: readonly WorkerPlan[]
 }
 
 export interface CountCheck {
@@ -119,6 +177,61 @@ export function checkCounts(
   return { errors, warnings }
 }
 
+/**
+ * Checks the election flags as the scheduler will (Go durations; lease > renew > 1.2 × retry > 0,
+ * client-go's rule with its jitter factor; a known lock kind), so `hakube up` refuses them at once
+ * instead of leaving a scheduler crash-looping in its log.
+ */
+export function checkLeaderElect(f: LeaderElectFlags): string[] {
+  const errors: string[] = []
+  const ms: Record<string, number> = {}
+  for (const [key, flagName] of [
+    ['leaseDuration', '--leader-elect-lease-duration'],
+    ['renewDeadline', '--leader-elect-renew-deadline'],
+    ['retryPeriod', '--leader-elect-retry-period'],
+  ] as const) {
+    const text = f[key] === '' ? ELECTION_DEFAULTS[key] : f[key]
+    try {
+      ms[key] = parseGoDuration(text)
+    } catch (err) {
+      errors.push(
+        `invalid argument ${JSON.stringify(text)} for "${flagName}" flag: ${(err as Error).message}`,
+      )
+    }
+  }
+  if (f.resourceLock !== '' && !RESOURCE_LOCKS.includes(f.resourceLock as ResourceLock))
+    errors.push(
+      `--leader-elect-resource-lock must be one of ${RESOURCE_LOCKS.join(', ')} (got ${JSON.stringify(f.resourceLock)})`,
+    )
+  if (errors.length > 0) return errors
+  const { leaseDuration, renewDeadline, retryPeriod } = ms as Record<
+    'leaseDuration' | 'renewDeadline' | 'retryPeriod',
+    number
+  >
+  if (!(retryPeriod > 0)) errors.push('--leader-elect-retry-period must be greater than zero')
+  else if (!(renewDeadline > 1.2 * retryPeriod))
+    errors.push('--leader-elect-renew-deadline must be greater than 1.2 × --leader-elect-retry-period')
+  else if (!(leaseDuration > renewDeadline))
+    errors.push('--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline')
+  return errors
+}
+
+/** The election flags given, as `hakube node` (and the scheduler) take them. */
+export function leaderElectArgs(f: LeaderElectFlags | undefined): string[] {
+  if (f === undefined) return []
+  const out: string[] = []
+  if (f.leaseDuration !== '') out.push(`--leader-elect-lease-duration=${f.leaseDuration}`)
+  if (f.renewDeadline !== '') out.push(`--leader-elect-renew-deadline=${f.renewDeadline}`)
+  if (f.retryPeriod !== '') out.push(`--leader-elect-retry-period=${f.retryPeriod}`)
+  if (f.resourceLock !== '') out.push(`--leader-elect-resource-lock=${f.resourceLock}`)
+  return out
+}
+
+/** The simulated nodes of worker host `host`: its own name alone, or `host-1`... `host-M`. */
+export function workerNodeNames(host: string, nodesPerWorker: number): string[] {
+  return nodesPerWorker === 1 ? [host] : Array.from({ length: nodesPerWorker }, (_, i) => `${host}-${i + 1}`)
+}
+
 /** IPv4 dotted quad to a number, or undefined. */
 export function ipv4ToNumber(address: string): number | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address)
@@ -163,8 +276,14 @@ export function planCluster(
     input.lbStatsPort === lb.port
   )
     return { errors: [`--lb-stats-port must be a port other than the balancer's (got ${input.lbStatsPort})`] }
+  if (!Number.isInteger(input.workers) || input.workers < 0)
+    return { errors: [`--workers must be 0 or more (got ${input.workers})`] }
+  if (!Number.isInteger(input.nodesPerWorker) || input.nodesPerWorker < 1)
+    return { errors: [`--nodes-per-worker must be at least 1 (got ${input.nodesPerWorker})`] }
+  const electionErrors = checkLeaderElect(input.leaderElect ?? DEFAULT_LEADER_ELECT)
+  if (electionErrors.length > 0) return { errors: electionErrors }
   const external = input.topology === 'external-etcd' ? input.etcd : 0
-  const total = input.masters + external
+  const total = input.masters + external + input.workers
   const last = first + total - 1
   if (last % 256 === 255 || Math.floor(last / 256) !== Math.floor(first / 256))
     return {
@@ -187,6 +306,10 @@ export function planCluster(
   const etcdHosts = Array.from({ length: external }, (_, i) => ({
     name: `etcd-${i + 1}`,
     address: hostAddresses[input.masters + i] as string,
+  }))
+  const workerHosts = Array.from({ length: input.workers }, (_, i) => ({
+    name: `worker-${i + 1}`,
+    address: hostAddresses[input.masters + external + i] as string,
   }))
   const memberHosts = input.topology === 'stacked' ? masters : etcdHosts
   const storeMembers = memberHosts.map((h) => ({
@@ -217,7 +340,7 @@ export function planCluster(
     const role: Role = input.topology === 'stacked' ? 'stacked-master' : 'master'
     const args = common(h.name, role, h.address)
     if (role === 'stacked-master') args.push(`--initial-cluster=${initialCluster}`)
-    args.push(`--etcd-servers=${etcdServers}`)
+    args.push(`--etcd-servers=${etcdServers}`, ...leaderElectArgs(input.leaderElect))
     hosts.push({ name: h.name, role, address: h.address, nodeArgs: args })
   }
   hosts.push({
@@ -231,6 +354,19 @@ export function planCluster(
       `--stats-port=${input.lbStatsPort}`,
     ],
   })
+  const lbUrl = `http://${lb.host}:${lb.port}`
+  for (const h of workerHosts)
+    hosts.push({
+      name: h.name,
+      role: 'worker',
+      address: h.address,
+      nodeArgs: [
+        ...common(h.name, 'worker', h.address),
+        `--master=${lbUrl}`,
+        `--nodes=${input.nodesPerWorker}`,
+      ],
+    })
+  const lockKind = (input.leaderElect?.resourceLock || 'endpoints') as ResourceLock
   return {
     plan: {
       topology: input.topology,
@@ -240,6 +376,14 @@ export function planCluster(
       storeMembers,
       apiServers,
       lb: { host: lb.host, port: lb.port, statsPort: input.lbStatsPort },
+      schedulers: masters.map((h) => ({ host: h.name, url: `http://${h.address}:${SCHEDULER_PORT}` })),
+      schedulerLock: { kind: lockKind, namespace: 'kube-system', name: 'kube-scheduler' },
+      workers: workerHosts.map((h) => ({
+        host: h.name,
+        address: h.address,
+        url: `http://${h.address}:${NODE_SIM_PORT}`,
+        nodes: workerNodeNames(h.name, input.nodesPerWorker),
+      })),
     },
     warnings: counts.warnings,
   }

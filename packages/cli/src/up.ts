@@ -2,13 +2,15 @@
  * `hakube up`: plans the hosts (topology.ts), checks that nothing is in the way (a cluster already up
  * in the directory, busy ports, a missing etcd), writes cluster.json and the kubeconfig, starts one
  * detached `hakube node` per host and waits until the cluster is healthy: store quorum, every
- * api-server ready, every balancer backend up, and GET /readyz through the balancer. Progress is
- * printed per host as it becomes ready; the cluster keeps running after `up` returns.
+ * api-server ready, every balancer backend up, GET /readyz through the balancer, every scheduler's
+ * /healthz with one of them holding the lock, and every planned node Ready. Progress is printed per
+ * host as it becomes ready; the cluster keeps running after `up` returns.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { adminRequest, type HostStatus } from './admin.js'
 import { findEtcd } from './binaries.js'
+import { type NodesSnapshot, readNodes, readSchedulerLeader, type SchedulerLeader } from './cluster-api.js'
 import {
   type ClusterState,
   isHostProcess,
@@ -22,7 +24,7 @@ import {
 import { adminSocket, logFile } from './components.js'
 import { flag, flagUsages, parseFlags } from './flags.js'
 import { busyListens } from './ports.js'
-import { lbStats, memberStatus, readyz } from './probes.js'
+import { httpRequest, lbStats, memberStatus, readyz } from './probes.js'
 import { type ClusterPlan, planCluster, type StoreKind, type Topology } from './topology.js'
 
 export const UP_FLAGS = {
@@ -34,7 +36,7 @@ export const UP_FLAGS = {
   masters: flag({
     kind: 'int',
     default: 3,
-    usage: 'Master hosts (api-server; stacked: and a store member).',
+    usage: 'Master hosts (api-server and scheduler; stacked: and a store member).',
   }),
   etcd: flag({ kind: 'int', default: 3, usage: 'Store members on hosts of their own (external-etcd).' }),
   store: flag({
@@ -58,6 +60,36 @@ export const UP_FLAGS = {
     usage: "The balancer's address:port (the kubeconfig's server).",
   }),
   'lb-stats-port': flag({ kind: 'int', default: 6444, usage: "The balancer's /stats port, on its address." }),
+  workers: flag({
+    kind: 'int',
+    default: 3,
+    usage: 'Worker hosts, each running a node simulator (hakube-node-sim) against the balancer.',
+  }),
+  'nodes-per-worker': flag({
+    kind: 'int',
+    default: 1,
+    usage: 'Simulated nodes on each worker: worker-N alone, or worker-N-1, worker-N-2...',
+  }),
+  'leader-elect-lease-duration': flag({
+    kind: 'string',
+    default: '',
+    usage: "Advanced: the schedulers' --leader-elect-lease-duration (default theirs, 15s).",
+  }),
+  'leader-elect-renew-deadline': flag({
+    kind: 'string',
+    default: '',
+    usage: "Advanced: the schedulers' --leader-elect-renew-deadline (10s).",
+  }),
+  'leader-elect-retry-period': flag({
+    kind: 'string',
+    default: '',
+    usage: "Advanced: the schedulers' --leader-elect-retry-period (2s).",
+  }),
+  'leader-elect-resource-lock': flag({
+    kind: 'string',
+    default: '',
+    usage: "Advanced: the schedulers' lock, endpoints, leases or endpointsleases (endpoints).",
+  }),
   timeout: flag({ kind: 'int', default: 90, usage: 'Seconds to wait for the cluster to be healthy.' }),
 }
 
@@ -95,18 +127,23 @@ export function usageHints(plan: ClusterPlan, shownDir: string, seconds: number)
   const kc = `${shownDir}/kubeconfig`
   const endpoints = plan.storeMembers.map((m) => m.clientUrl.replace('http://', '')).join(',')
   const dirFlag = shownDir === '.hakube' ? '' : ` --dir ${shownDir}`
+  const nodes = (plan.workers ?? []).flatMap((w) => w.nodes)
+  const nodeText = nodes.length === 0 ? '' : `, ${nodes.length} node${nodes.length === 1 ? '' : 's'}`
   return [
-    `cluster healthy in ${seconds.toFixed(1)} s (${plan.topology}, ${plan.apiServers.length} api-servers, ${plan.storeMembers.length} store members; balancer http://${plan.lb.host}:${plan.lb.port})`,
+    `cluster healthy in ${seconds.toFixed(1)} s (${plan.topology}, ${plan.apiServers.length} api-servers, ${plan.storeMembers.length} store members${nodeText}; balancer http://${plan.lb.host}:${plan.lb.port})`,
     '',
     'kubectl, through the balancer:',
     `  kubectl --kubeconfig ${kc} get --raw /readyz`,
-    `  kubectl --kubeconfig ${kc} get namespaces`,
+    `  kubectl --kubeconfig ${kc} get ${nodes.length === 0 ? 'namespaces' : 'nodes'}`,
     `  export KUBECONFIG=$PWD/${kc}`,
     'etcdctl, against the store members:',
     `  ETCDCTL_API=3 etcdctl --endpoints=${endpoints} endpoint status -w table`,
     `  ETCDCTL_API=3 etcdctl --endpoints=${endpoints} get /registry --prefix --keys-only`,
     'hakube:',
     `  hakube status${dirFlag} [--watch]      hakube kill master-1${dirFlag}      hakube down${dirFlag}`,
+    ...(nodes.length === 0
+      ? []
+      : [`  hakube fail-node ${nodes[0]}${dirFlag}      hakube recover-node ${nodes[0]}${dirFlag}`]),
     `logs: ${shownDir}/logs/<host>/<component>.log`,
     '',
   ].join('\n')
@@ -139,6 +176,14 @@ export async function runUp(
     firstAddress: v['first-address'],
     lbAddress: v['lb-address'],
     lbStatsPort: v['lb-stats-port'],
+    workers: v.workers,
+    nodesPerWorker: v['nodes-per-worker'],
+    leaderElect: {
+      leaseDuration: v['leader-elect-lease-duration'],
+      renewDeadline: v['leader-elect-renew-deadline'],
+      retryPeriod: v['leader-elect-retry-period'],
+      resourceLock: v['leader-elect-resource-lock'],
+    },
   })
   if ('errors' in planned) throw new UserError(planned.errors.join('\n'))
   if (v.topology === 'stacked' && p.set.has('etcd'))
@@ -222,12 +267,23 @@ async function waitHealthy(
   const secs = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`
   let stage = 'hosts'
   let lastProblem = ''
+  const schedulers = plan.schedulers ?? []
+  const workers = plan.workers ?? []
+  const nodeNames = workers.flatMap((w) => w.nodes)
+  const lbUrl = `http://${plan.lb.host}:${plan.lb.port}`
   while (Date.now() < deadline) {
-    const [members, apis, backends] = await Promise.all([
+    const [members, apis, backends, schedulersHealthy, leader, nodes] = await Promise.all([
       Promise.all(plan.storeMembers.map((m) => memberStatus(m.clientUrl, 1000).catch(() => undefined))),
       Promise.all(plan.apiServers.map((u) => readyz(u, 1000))),
       lbStats(plan.lb.host, plan.lb.statsPort, 1000).catch(() => undefined),
+      Promise.all(schedulers.map((sch) => healthy(`${sch.url}/healthz`))),
+      plan.schedulerLock === undefined || schedulers.length === 0
+        ? undefined
+        : readSchedulerLeader(lbUrl, plan.schedulerLock, 1000).catch(() => undefined),
+      nodeNames.length === 0 ? undefined : readNodes(lbUrl, workers, new Map(), 1500).catch(() => undefined),
     ])
+    const nodeReady = (name: string): boolean =>
+      nodes?.nodes.some((n) => n.name === name && n.status === 'Ready') === true
     await reportCrashes(plan, crashes, out)
     for (const h of plan.hosts) {
       if (announced.has(h.name)) continue
@@ -245,6 +301,16 @@ async function waitHealthy(
       if (api >= 0) {
         if (apis[api] !== true) continue
         parts.push('api-server ready')
+      }
+      const sch = schedulers.findIndex((x) => x.host === h.name)
+      if (sch >= 0) {
+        if (schedulersHealthy[sch] !== true) continue
+        parts.push('scheduler healthy')
+      }
+      if (h.role === 'worker') {
+        const mine = workers.find((w) => w.host === h.name)?.nodes ?? []
+        if (!mine.every(nodeReady)) continue
+        parts.push(`node${mine.length === 1 ? '' : 's'} ${mine.join(', ')} Ready`)
       }
       if (h.role === 'lb') {
         if (backends === undefined) continue
@@ -268,12 +334,15 @@ async function waitHealthy(
     if (notReady.length > 0) problems.push(`api-servers ready (${notReady.length} not yet)`)
     const down = backends?.filter((b) => b.state !== 'up').length ?? plan.apiServers.length
     if (down > 0) problems.push(`balancer backends up (${down} not yet)`)
+    const unhealthy = schedulersHealthy.filter((x) => x !== true).length
+    if (unhealthy > 0) problems.push(`schedulers healthy (${unhealthy} not yet)`)
+    if (schedulers.length > 0 && (leader === undefined || leader.expired)) problems.push('a scheduler leader')
+    const notReadyNodes = nodeNames.filter((n) => !nodeReady(n))
+    if (notReadyNodes.length > 0) problems.push(`nodes Ready (${notReadyNodes.length} not yet)`)
     if (problems.length === 0) {
-      const through = await readyz(`http://${plan.lb.host}:${plan.lb.port}`, 2000)
+      const through = await readyz(lbUrl, 2000)
       if (through === true) {
-        out.write(
-          `  store quorum, ${plan.apiServers.length} api-servers ready, GET /readyz through the balancer: ok (${secs()})\n`,
-        )
+        out.write(`  ${healthySummary(plan, leader, nodes)} (${secs()})\n`)
         return true
       }
       problems.push(`/readyz through the balancer (${through})`)
@@ -287,6 +356,33 @@ async function waitHealthy(
     await new Promise((r) => setTimeout(r, 200))
   }
   return false
+}
+
+async function healthy(url: string): Promise<boolean> {
+  try {
+    return (await httpRequest(url, { timeoutMs: 1000 })).status === 200
+  } catch {
+    return false
+  }
+}
+
+/** The last line `up` prints before its hints: what was checked. */
+export function healthySummary(
+  plan: ClusterPlan,
+  leader: SchedulerLeader | undefined,
+  nodes: NodesSnapshot | undefined,
+): string {
+  const parts = [
+    'store quorum',
+    `${plan.apiServers.length} api-servers ready`,
+    'GET /readyz through the balancer: ok',
+  ]
+  if (leader?.holderHost != null) parts.push(`scheduler leader ${leader.holderHost}`)
+  if (nodes !== undefined) {
+    const ready = nodes.nodes.filter((n) => n.status === 'Ready').length
+    parts.push(`${ready} node${ready === 1 ? '' : 's'} Ready`)
+  }
+  return parts.join(', ')
 }
 
 /**
