@@ -158,6 +158,28 @@ describe('max-in-flight and timeouts', () => {
     })
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250)
   })
+
+  it('?timeout= shortens --request-timeout, never lengthens it; a malformed one is 400 (WithRequestDeadline)', async () => {
+    const { base, release } = await start(['--request-timeout=2s'])
+    let t0 = Date.now()
+    const short = await get(`${base}/test/hold?timeout=300ms`)
+    expect(short.status).toBe(504)
+    expect(statusOf(short.text)).toMatchObject({ reason: 'Timeout' })
+    expect(Date.now() - t0).toBeLessThan(1900)
+    // Longer than the server's, or 0: the server's own deadline applies.
+    t0 = Date.now()
+    const long = await get(`${base}/test/hold?timeout=1h`)
+    expect(long.status).toBe(504)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1900)
+    const bad = await get(`${base}/api/v1/pods?timeout=soon`)
+    expect(bad.status).toBe(400)
+    expect(statusOf(bad.text)).toMatchObject({
+      reason: 'BadRequest',
+      message: 'invalid timeout specified in the request URL - time: invalid duration "soon"',
+    })
+    expect((await get(`${base}/api/v1/pods?timeout=32s`)).status).toBe(200)
+    release()
+  })
 })
 
 describe('graceful shutdown', () => {

@@ -23,13 +23,14 @@ import { readFileSync } from 'node:fs'
 import { type IncomingMessage, STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { isStatusError, StatusError, statusErrors } from '@hakube/api'
+import { parseGoDuration } from '@hakube/api/flags'
 import type { Storage } from '@hakube/storage'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { installAuthentication, registerSelfSubjectReview } from './authentication.js'
 import { type HealthCheck, ping, registerHealth } from './health.js'
 import { type ApiServerConfig, KUBERNETES_VERSION } from './options.js'
-import { boolParam, type Query } from './rest/query.js'
+import { boolParam, type Query, queryParam } from './rest/query.js'
 
 /** Longest wait for in-flight requests at shutdown before their connections are cut. */
 const SHUTDOWN_GRACE_MS_MAX = 5000
@@ -234,6 +235,23 @@ export class ApiServer {
         return reply.code(err.code).header('retry-after', '1').send(err.toJSON())
       }
       if (isLongRunning(req)) return
+      // kube's WithRequestDeadline: `?timeout=` (a Go duration) shortens --request-timeout, never
+      // lengthens it (0 or more means the server's); a malformed one is a 400 before anything else.
+      let timeoutMs = config.requestTimeoutMs
+      const asked = queryParam((req.query ?? {}) as Query, 'timeout')
+      if (asked !== undefined && asked !== '') {
+        let ms: number
+        try {
+          ms = parseGoDuration(asked)
+        } catch (e) {
+          const err = statusErrors.badRequest(
+            `invalid timeout specified in the request URL - ${e instanceof Error ? e.message : String(e)}`,
+          )
+          req.raw.resume()
+          return reply.code(err.code).send(err.toJSON())
+        }
+        if (ms > 0 && ms < timeoutMs) timeoutMs = ms
+      }
       const kind = MUTATING.has(req.method) ? 'mutating' : 'readOnly'
       const limit = kind === 'mutating' ? config.maxMutatingRequestsInflight : config.maxRequestsInflight
       if (limit > 0 && this.inflight[kind] >= limit) {
@@ -252,7 +270,7 @@ export class ApiServer {
           0,
         )
         reply.code(err.code).send(err.toJSON())
-      }, config.requestTimeoutMs)
+      }, timeoutMs)
       timer.unref()
       reply.raw.once('close', () => clearTimeout(timer))
       return undefined
