@@ -26,7 +26,8 @@ function fail(message: string): never {
 
 /** Serves until a signal or a lost lease ends the process. */
 export async function serve(config: SchedulerConfig): Promise<void> {
-  const log = pino({ level: config.logLevel, base: { name: 'hakube-scheduler' } })
+  // Logs go to stderr (synchronously: a fatal exit loses no line).
+  const log = pino({ level: config.logLevel, base: { name: 'hakube-scheduler' } }, pino.destination(2))
   let clientOptions: ApiClientOptions
   try {
     clientOptions = clientOptionsFromFlags({ kubeconfig: config.kubeconfig, master: config.master })
