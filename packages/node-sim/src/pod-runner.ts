@@ -6,8 +6,9 @@
  * failures retried with backoff. A pod being deleted has its containers stopped, its final status
  * written, then is deleted with grace period 0 and a uid precondition (the kubelet's last step).
  *
- * A failed node's pods are left as they are: nothing is written for them (and new pods bound to it
- * stay Pending) until the node recovers. While the api-servers are unreachable the pods go on in
+ * A failed node's pods are left as they are: its kubelet hears nothing (new pods bound to it stay
+ * Pending, changes and deletions wait) and writes nothing until the node recovers, when it catches up
+ * from the informer's cache. While the api-servers are unreachable the pods go on in
  * memory; the informer relists when they return and every changed status is written then. After a
  * restart of the simulator, pods already running are adopted from their status (start times,
  * restarts, pod IP), not started over.
@@ -146,14 +147,23 @@ export class PodRunner {
     return [...this.entries.values()].map((e) => this.view(e.facts.namespace, e.facts.name) as PodView)
   }
 
-  /** Writes what is pending for the node's pods (after it recovered). */
+  /**
+   * After the node recovered: catches up with what it missed while it heard nothing (pods bound,
+   * changed or deleted meanwhile, from the informer's cache) and writes what is pending.
+   */
   resyncNode(node: string): void {
-    for (const e of this.entries.values()) if (e.node === node) this.sync(e)
+    const cached = new Map<string, PodObject>()
+    for (const pod of this.informer.list()) if (pod.spec?.nodeName === node) cached.set(objectKey(pod), pod)
+    for (const e of [...this.entries.values()])
+      if (e.node === node && cached.get(e.key)?.metadata?.uid !== e.uid) this.forget(e)
+    for (const pod of cached.values()) this.upsert(pod)
   }
 
   private upsert(pod: PodObject): void {
     const node = pod.spec?.nodeName ?? ''
     const dir = this.nodes.node(node)
+    // A failed node's kubelet hears nothing from the api-server: resyncNode catches up on recovery.
+    if (dir !== undefined && !this.nodes.isHeartbeating(node)) return
     const key = objectKey(pod)
     const uid = pod.metadata?.uid ?? ''
     let e = this.entries.get(key)
@@ -192,7 +202,8 @@ export class PodRunner {
 
   private remove(pod: PodObject): void {
     const e = this.entries.get(objectKey(pod))
-    if (e !== undefined && e.uid === (pod.metadata?.uid ?? '')) this.forget(e)
+    if (e !== undefined && e.uid === (pod.metadata?.uid ?? '') && this.nodes.isHeartbeating(e.node))
+      this.forget(e)
   }
 
   private forget(e: PodEntry): void {

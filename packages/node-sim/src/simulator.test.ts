@@ -219,10 +219,20 @@ describe('NodeSimulator against an in-process api-server', () => {
     const list = (await (await fetch(admin)).json()) as Json[]
     expect(list.find((n) => n['name'] === 'n-1')).toMatchObject({ heartbeating: false, pods: 1 })
     expect((await fetch(`${admin}/nope/fail`, { method: 'POST' })).status).toBe(404)
+    // A pod bound while the node is down is not started (its kubelet hears nothing)...
+    expect((await call('POST', pods, pod('late', 'n-1'))).status).toBe(201)
+    await new Promise((r) => setTimeout(r, 1000))
+    expect((await get(`${pods}/late`))['status']).toEqual({ phase: 'Pending' })
     expect((await fetch(`${admin}/n-1/recover`, { method: 'POST' })).status).toBe(200)
     await until(
       'renewed again',
       async () => ((await get(leaseUrl))['spec']['renewTime'] !== frozen ? true : undefined),
+      5000,
+    )
+    // ... until it recovers and catches up.
+    await until(
+      'late Running',
+      async () => ((await get(`${pods}/late`))['status']?.['phase'] === 'Running' ? true : undefined),
       5000,
     )
   }, 30_000)
