@@ -12,6 +12,7 @@ export {
   ApiClient,
   type ApiClientOptions,
   ApiError,
+  apiClientFromFlags,
   apiErrorFromResponse,
   BucketRateLimiter,
   type CallOptions,

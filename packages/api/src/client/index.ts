@@ -34,6 +34,7 @@ export {
   objectKey,
 } from './informer.js'
 export {
+  apiClientFromFlags,
   type ClientFlags,
   clientOptionsFromFlags,
   KubeconfigError,

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { clientOptionsFromFlags, KubeconfigError, loadKubeconfig } from './kubeconfig.js'
+import { apiClientFromFlags, clientOptionsFromFlags, KubeconfigError, loadKubeconfig } from './kubeconfig.js'
 
 let dir: string
 const CA = '-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n'
@@ -200,6 +200,13 @@ describe('clientOptionsFromFlags', () => {
     expect(clientOptionsFromFlags({ master: 'https://127.0.2.5:6443/' })).toEqual({
       baseUrl: 'https://127.0.2.5:6443',
     })
+  })
+
+  it('apiClientFromFlags builds the client (extra options on top)', async () => {
+    const client = apiClientFromFlags({ master: 'http://127.0.2.5:8080' }, { requestTimeoutMs: 1_000 })
+    expect(client.isClosed()).toBe(false)
+    await client.close()
+    expect(() => apiClientFromFlags({})).toThrow(KubeconfigError)
   })
 
   it('neither flag, or a bad --master, is a clear error', () => {

@@ -1,7 +1,7 @@
 /**
  * Kubeconfig files as the Kubernetes binaries read them (client-go's `clientcmd`), turned into
  * `ApiClientOptions`: `loadKubeconfig(path, { context })` and `clientOptionsFromFlags({ kubeconfig,
- * master })`, the `--kubeconfig` / `--master` pair of kube-scheduler and kube-controller-manager
+ * master })` (or `apiClientFromFlags`, the client itself), the `--kubeconfig` / `--master` pair of kube-scheduler and kube-controller-manager
  * (clientcmd.BuildConfigFromFlags: `--master` overrides the kubeconfig's server).
  *
  * Read: YAML or JSON (JSON is YAML); `current-context` or the given context; the cluster's
@@ -21,7 +21,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import type { ApiClientOptions, TlsOptions } from './api-client.js'
+import { ApiClient, type ApiClientOptions, type TlsOptions } from './api-client.js'
 
 /** A kubeconfig that cannot be read or used; `message` names the file and the problem. */
 export class KubeconfigError extends Error {
@@ -66,6 +66,14 @@ export function clientOptionsFromFlags(flags: ClientFlags): ApiClientOptions {
     ...(flags.context ? { context: flags.context } : {}),
     ...(master !== '' ? { server: master } : {}),
   })
+}
+
+/**
+ * An ApiClient for `--kubeconfig` / `--master` (clientOptionsFromFlags), with `extra` options
+ * (timeouts, user agent) on top. Throws `KubeconfigError` as clientOptionsFromFlags does.
+ */
+export function apiClientFromFlags(flags: ClientFlags, extra: Partial<ApiClientOptions> = {}): ApiClient {
+  return new ApiClient({ ...clientOptionsFromFlags(flags), ...extra })
 }
 
 /** Reads the kubeconfig at `path` and returns the client options of its chosen context. */
