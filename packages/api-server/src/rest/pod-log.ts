@@ -22,7 +22,7 @@
 import { type FieldError, fieldErrors, statusErrors } from '@hakube/api'
 import { objectKey, type Storage } from '@hakube/storage'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { request } from 'undici'
+import type { request } from 'undici'
 import { isObject } from './body.js'
 import { storageCall } from './errors.js'
 
@@ -178,6 +178,8 @@ export async function servePodStream(
   const url = new URL(`${path}${qs === '' ? '' : `?${qs}`}`, base)
   let res: Awaited<ReturnType<typeof request>>
   try {
+    // undici is loaded on the first logs request, not at the server's start.
+    const { request } = await import('undici')
     res = await request(url, { method: 'GET', headersTimeout: KUBELET_TIMEOUT_MS, bodyTimeout: 0 })
   } catch (err) {
     throw statusErrors.internalError(

@@ -17,7 +17,7 @@
 import { statusErrors } from '@hakube/api'
 import { isStorageError, objectKey, type Storage } from '@hakube/storage'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { request } from 'undici'
+import type { request } from 'undici'
 import { isObject } from './body.js'
 import { storageCall, toStatus } from './errors.js'
 
@@ -115,6 +115,8 @@ export async function serveServiceProxy(
   const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined
   let res: Awaited<ReturnType<typeof request>>
   try {
+    // undici is loaded on the first proxied request, not at the server's start.
+    const { request } = await import('undici')
     res = await request(new URL(`${target.rest}${query}`, location), {
       method: req.method as 'GET',
       headers,
