@@ -26,7 +26,11 @@ import { newResourceLock, type ResourceLock } from './locks.js'
 export interface LeaderCallbacks {
   /** Runs when leadership starts; `signal` aborts when it is lost or on shutdown. */
   onStartedLeading(signal: AbortSignal): void | Promise<void>
-  /** Runs once leadership ended (after the leading signal aborted). */
+  /**
+   * Runs once leadership ended (after the leading signal aborted), only if this instance led. Do
+   * not exit the process here: `run()` resolves after the release (exit then, non-zero unless the
+   * caller's signal aborted, as kube-scheduler's "leaderelection lost").
+   */
   onStoppedLeading(): void
   /** A (new) holder was observed, this instance included. */
   onNewLeader?(identity: string): void
