@@ -7,7 +7,7 @@
  * `stopped leading`) from the replica itself.
  *
  * Addresses: 127.0.2.20-127.0.2.49 belong to these tests (api-server .20, proxies .21-.29,
- * replicas' health ports .31-.39). Every process and socket made here is closed by `cleanup()`.
+ * replicas' health ports .31-.39, node simulators .41-.49). Every process and socket made here is closed by `cleanup()`.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -19,6 +19,9 @@ import { ApiServerProcess } from '../apiserver.js'
 
 export const SCHEDULER_MAIN = fileURLToPath(
   new URL('../../../../packages/scheduler/dist/main.js', import.meta.url),
+)
+export const NODE_SIM_MAIN = fileURLToPath(
+  new URL('../../../../packages/node-sim/dist/main.js', import.meta.url),
 )
 export const APISERVER_HOST = '127.0.2.20'
 export const LEADER_ANNOTATION = 'control-plane.alpha.kubernetes.io/leader'
@@ -114,6 +117,35 @@ export class SchedulerProcess {
 
   stop(): void {
     this.kill('SIGKILL')
+  }
+}
+
+/** A hakube-node-sim process (simulated kubelets) on its own address. */
+export class NodeSimProcess {
+  readonly proc: ChildProcess
+  readonly output: string[] = []
+
+  constructor(host: string, master: string, args: readonly string[]) {
+    if (!existsSync(NODE_SIM_MAIN))
+      throw new Error(`${NODE_SIM_MAIN} is missing: build first (npm run build)`)
+    this.proc = spawn(
+      process.execPath,
+      [NODE_SIM_MAIN, `--master=${master}`, `--bind-address=${host}`, ...args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    this.proc.stdout?.on('data', (b: Buffer) => this.output.push(b.toString()))
+    this.proc.stderr?.on('data', (b: Buffer) => this.output.push(b.toString()))
+    started.push(this)
+  }
+
+  logs(): string {
+    return `--- node-sim ---\n${this.output.join('').slice(-4000)}`
+  }
+
+  stop(): void {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL')
   }
 }
 
