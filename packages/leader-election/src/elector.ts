@@ -50,6 +50,7 @@ export interface LeaderElectionConfig {
   callbacks: LeaderCallbacks
   clock?: Clock
   random?: () => number
+  /** Transitions at info, failed attempts at debug; each line carries `lock`. Default: silent. */
   logger?: pino.Logger
   /** Component name for Events (`source.component`), e.g. 'kube-scheduler'. */
   eventSource?: string
@@ -82,8 +83,8 @@ export class LeaderElector {
     if (problem !== undefined) throw new Error(`leader election: ${problem}`)
     if (cfg.identity === '') throw new Error('leader election: the identity must not be empty')
     this.clock = cfg.clock ?? { now: () => Date.now() }
+    // The caller names the component (log.child({ component: 'leader-election' })); the lock is ours.
     this.log = (cfg.logger ?? pino({ enabled: false })).child({
-      component: 'leader-election',
       lock: `${cfg.lock}:${cfg.namespace}/${cfg.name}`,
     })
     this.lock =
