@@ -125,6 +125,33 @@ describe('LeaderElector', () => {
     await expect(elector.run(new AbortController().signal)).rejects.toThrow(/once/)
   })
 
+  it('retries a release that meets a conflict while the lock is still its own', async () => {
+    const lock = new MemoryLock()
+    const elector = make(lock, { onStartedLeading() {}, onStoppedLeading() {} })
+    const stop = new AbortController()
+    const done = elector.run(stop.signal)
+    await until(() => elector.isLeader())
+    // A write of ours that landed late: same holder, a newer version than the one cached.
+    const stored = lock.stored as { record: LeaderElectionRecord; rv: number }
+    lock.stored = { record: { ...stored.record }, rv: stored.rv + 10 }
+    stop.abort()
+    await done
+    expect(lock.stored?.record.holderIdentity).toBe('')
+    expect(lock.log.at(-1)).toBe('update (released) 1')
+
+    // Someone else's record: nothing to release.
+    const lock2 = new MemoryLock()
+    const e2 = make(lock2, { onStartedLeading() {}, onStoppedLeading() {} })
+    const stop2 = new AbortController()
+    const done2 = e2.run(stop2.signal)
+    await until(() => e2.isLeader())
+    const theirs = { ...(lock2.stored as { record: LeaderElectionRecord }).record, holderIdentity: 'other' }
+    lock2.stored = { record: theirs, rv: 99 }
+    stop2.abort()
+    await done2
+    expect(lock2.stored?.record.holderIdentity).toBe('other')
+  })
+
   it('a standby that never led gets no onStoppedLeading and releases nothing', async () => {
     const lock = new MemoryLock()
     lock.stored = {

@@ -11,7 +11,7 @@
  *   `onStoppedLeading()` runs; on shutdown the same happens before the release.
  * - With `releaseOnCancel` (default true) the lock is released when run ends and this instance is
  *   the observed holder: an empty holder with leaseDurationSeconds 1, so a standby takes over
- *   within a retry period. The release waits (up to the renew deadline) for `onStartedLeading`'s
+ *   within a retry period; a conflict is retried (read, still ours, write) up to the renew deadline. The release waits (up to the renew deadline) for `onStartedLeading`'s
  *   promise to settle, so the leader's own work stops before another can start.
  * - `onStoppedLeading` runs only if this instance led (client-go calls it in every case).
  * - Events (`<identity> became leader` / `stopped leading`, reason LeaderElection) are best effort,
@@ -22,6 +22,7 @@ import pino from 'pino'
 import { ElectionCore, type ElectionEvent, type Step, validateTimings } from './election-core.js'
 import type { ResourceLockKind } from './flags.js'
 import { newResourceLock, type ResourceLock } from './locks.js'
+import type { LeaderElectionRecord } from './record.js'
 
 export interface LeaderCallbacks {
   /** Runs when leadership starts; `signal` aborts when it is lost or on shutdown. */
@@ -177,13 +178,34 @@ export class LeaderElector {
     if (this.leadingWork !== undefined) {
       await settledWithin(this.leadingWork, this.cfg.renewDeadlineMs)
     }
-    if (release !== undefined) {
-      const outcome = await this.lock.update(release, { timeoutMs: this.callTimeoutMs })
-      this.core.releaseDone(this.clock.now(), outcome)
-      if (outcome.kind === 'ok') this.log.info('released the lock')
-      else this.log.warn({ reason: outcome.message }, 'failed to release the lock')
-    }
+    if (release !== undefined) await this.release(release)
     await settledWithin(Promise.all(this.pendingEvents), this.callTimeoutMs)
+  }
+
+  /**
+   * Writes the released record. On a conflict (a renewal of ours that landed late, say) it reads
+   * the lock again and retries while this instance is still the holder, for up to the renew
+   * deadline (client-go HEAD does the same); another holder means there is nothing to release.
+   */
+  private async release(record: LeaderElectionRecord): Promise<void> {
+    const options = { timeoutMs: this.callTimeoutMs }
+    const deadline = this.clock.now() + this.cfg.renewDeadlineMs
+    for (;;) {
+      const outcome = await this.lock.update(record, options)
+      if (outcome.kind !== 'conflict' || this.clock.now() >= deadline) {
+        this.core.releaseDone(this.clock.now(), outcome)
+        if (outcome.kind === 'ok') this.log.info('released the lock')
+        else this.log.warn({ reason: outcome.message }, 'failed to release the lock')
+        return
+      }
+      const read = await this.lock.get(options)
+      if (read.kind !== 'found' || read.record.holderIdentity !== this.cfg.identity) {
+        const holder = read.kind === 'found' ? read.record.holderIdentity : undefined
+        this.log.info({ holder, read: read.kind }, 'not releasing: the lock is no longer ours')
+        this.core.releaseDone(this.clock.now(), { kind: 'conflict', message: 'the lock is no longer ours' })
+        return
+      }
+    }
   }
 
   private handleEvents(): void {
