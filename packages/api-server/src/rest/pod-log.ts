@@ -179,7 +179,7 @@ export async function servePodStream(
   let res: Awaited<ReturnType<typeof request>>
   try {
     // undici is loaded on the first logs request, not at the server's start.
-    const { request } = await import('undici')
+    const request = await undiciRequest()
     res = await request(url, { method: 'GET', headersTimeout: KUBELET_TIMEOUT_MS, bodyTimeout: 0 })
   } catch (err) {
     throw statusErrors.internalError(
@@ -194,4 +194,17 @@ export async function servePodStream(
   }
   reply.code(200).header('content-type', 'text/plain')
   return reply.send(res.body)
+}
+
+/**
+ * undici's `request`, imported on first use. In the bundled binary (esbuild) a CommonJS package
+ * imported with `import()` has its exports under `default` only; from the sources they are named.
+ */
+async function undiciRequest(): Promise<typeof request> {
+  const m = (await import('undici')) as Partial<typeof import('undici')> & {
+    default?: { request?: typeof request }
+  }
+  const fn = m.request ?? m.default?.request
+  if (typeof fn !== 'function') throw new Error('undici has no request function')
+  return fn
 }
