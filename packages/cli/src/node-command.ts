@@ -141,6 +141,14 @@ export function nodeConfigFromArgs(
   return { config, graceMs: v['grace-period'] * 1000 }
 }
 
+/**
+ * The environment of a host's components: the supervisor's, with HAKUBE_HOSTNAME set to the emulated
+ * host's name (what the scheduler and the node simulator take as their hostname).
+ */
+export function componentEnv(host: string, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...base, HAKUBE_HOSTNAME: host }
+}
+
 export async function runNode(argv: readonly string[]): Promise<number> {
   const parsed = nodeConfigFromArgs(argv)
   if (parsed === 'help') {
@@ -168,7 +176,7 @@ export async function runNode(argv: readonly string[]): Promise<number> {
     graceMs,
     // The emulated host's name, which the scheduler and the node simulator use as their hostname
     // (a leader's identity is `<hostname>_<uuid>`, so `hakube status` can tell which host leads).
-    env: { ...process.env, HAKUBE_HOSTNAME: config.name },
+    env: componentEnv(config.name, process.env),
     // As root, each host's processes get a group id of their own (partition.ts pins their source address).
     ...(process.getuid?.() === 0 ? { gid: hostGid(config.address) } : {}),
     log: (event, message) => log.info(event, message),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { componentSpecs, type NodeConfig } from './components.js'
-import { nodeConfigFromArgs } from './node-command.js'
+import { componentEnv, nodeConfigFromArgs } from './node-command.js'
 import { checkCounts, hostGid, type PlanInput, planCluster, quorumOf } from './topology.js'
 
 const BASE: PlanInput = {
@@ -354,5 +354,14 @@ describe('hakube node flags', () => {
     expect(ok !== 'help' && !('error' in ok) && ok.graceMs).toBe(3000)
     const cfg: NodeConfig | undefined = ok !== 'help' && !('error' in ok) ? ok.config : undefined
     expect(cfg?.port).toBe(6443)
+  })
+})
+
+describe('hakube node: the components environment', () => {
+  it("names the emulated host in HAKUBE_HOSTNAME (a leader's identity is <hostname>_<uuid>)", () => {
+    expect(componentEnv('master-2', { PATH: '/bin', HAKUBE_HOSTNAME: 'stale' })).toEqual({
+      PATH: '/bin',
+      HAKUBE_HOSTNAME: 'master-2',
+    })
   })
 })
