@@ -267,6 +267,8 @@ export async function readNodes(
 export interface SimNode {
   readonly name: string
   readonly heartbeating: boolean
+  /** Registered (or adopted) by this simulator process; absent from older simulators. */
+  readonly registered?: boolean
   readonly pods?: number
 }
 
@@ -278,6 +280,7 @@ export async function workerNodes(workerUrl: string, timeoutMs = 1500): Promise<
   return (Array.isArray(list) ? list : []).map((n) => ({
     name: String(asObj(n)['name'] ?? ''),
     heartbeating: asObj(n)['heartbeating'] !== false,
+    ...(typeof asObj(n)['registered'] === 'boolean' ? { registered: asObj(n)['registered'] as boolean } : {}),
     ...(typeof asObj(n)['pods'] === 'number' ? { pods: asObj(n)['pods'] as number } : {}),
   }))
 }

@@ -10,7 +10,13 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { adminRequest, type HostStatus } from './admin.js'
 import { findEtcd } from './binaries.js'
-import { type NodesSnapshot, readNodes, readSchedulerLeader, type SchedulerLeader } from './cluster-api.js'
+import {
+  type NodesSnapshot,
+  readNodes,
+  readSchedulerLeader,
+  type SchedulerLeader,
+  workerNodes,
+} from './cluster-api.js'
 import {
   type ClusterState,
   isHostProcess,
@@ -25,7 +31,7 @@ import { adminSocket, logFile } from './components.js'
 import { flag, flagUsages, parseFlags } from './flags.js'
 import { busyListens } from './ports.js'
 import { httpRequest, lbStats, memberStatus, readyz } from './probes.js'
-import { type ClusterPlan, planCluster, type StoreKind, type Topology } from './topology.js'
+import { type ClusterPlan, type HostPlan, planCluster, type StoreKind, type Topology } from './topology.js'
 
 export const UP_FLAGS = {
   topology: flag({
@@ -233,16 +239,22 @@ export async function runUp(
   out.write(
     `${previous === undefined ? 'starting' : 'restarting'} the cluster in ${shownDir} (${plan.topology}, store: ${plan.store === 'etcd' ? 'etcd' : 'hakube-store'})\n`,
   )
-  for (const h of plan.hosts) {
-    const pid = spawnHost(dir, h)
-    state.hosts[h.name] = { pid, startedAt: new Date().toISOString() }
-    out.write(
-      `  ${h.name.padEnd(9)} ${h.address.padEnd(11)} ${h.role.padEnd(14)} started (supervisor pid ${pid})\n`,
-    )
+  const start = (hosts: readonly HostPlan[]): void => {
+    for (const h of hosts) {
+      const pid = spawnHost(dir, h)
+      state.hosts[h.name] = { pid, startedAt: new Date().toISOString() }
+      out.write(
+        `  ${h.name.padEnd(9)} ${h.address.padEnd(11)} ${h.role.padEnd(14)} started (supervisor pid ${pid})\n`,
+      )
+    }
+    writeState(dir, state)
   }
-  writeState(dir, state)
-
-  const ok = await waitHealthy(plan, state, v.timeout * 1000, started, out)
+  // The workers join once every api-server is ready behind the balancer, as `kubeadm join` follows
+  // `kubeadm init`: a kubelet started earlier only backs off its registration (up to 7 s) meanwhile,
+  // and one started at the first ready api-server meets the others' start-up flapping.
+  start(plan.hosts.filter((h) => h.role !== 'worker'))
+  const workers = plan.hosts.filter((h) => h.role === 'worker')
+  const ok = await waitHealthy(plan, state, v.timeout * 1000, started, out, () => start(workers))
   if (!ok) {
     out.write(
       `the cluster is not healthy after ${v.timeout} s; it keeps running: \`hakube status --dir ${shownDir}\`, logs in ${shownDir}/logs/, \`hakube down --dir ${shownDir}\` stops it\n`,
@@ -260,8 +272,10 @@ async function waitHealthy(
   timeoutMs: number,
   started: number,
   out: NodeJS.WritableStream,
+  startWorkers: () => void,
 ): Promise<boolean> {
   const deadline = started + timeoutMs
+  let workersStarted = false
   const announced = new Set<string>()
   const crashes = new Map<string, number>()
   const secs = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`
@@ -272,7 +286,7 @@ async function waitHealthy(
   const nodeNames = workers.flatMap((w) => w.nodes)
   const lbUrl = `http://${plan.lb.host}:${plan.lb.port}`
   while (Date.now() < deadline) {
-    const [members, apis, backends, schedulersHealthy, leader, nodes] = await Promise.all([
+    const [members, apis, backends, schedulersHealthy, leader, nodes, registered] = await Promise.all([
       Promise.all(plan.storeMembers.map((m) => memberStatus(m.clientUrl, 1000).catch(() => undefined))),
       Promise.all(plan.apiServers.map((u) => readyz(u, 1000))),
       lbStats(plan.lb.host, plan.lb.statsPort, 1000).catch(() => undefined),
@@ -280,13 +294,22 @@ async function waitHealthy(
       plan.schedulerLock === undefined || schedulers.length === 0
         ? undefined
         : readSchedulerLeader(lbUrl, plan.schedulerLock, 1000).catch(() => undefined),
-      nodeNames.length === 0 ? undefined : readNodes(lbUrl, workers, new Map(), 1500).catch(() => undefined),
+      !workersStarted || nodeNames.length === 0
+        ? undefined
+        : readNodes(lbUrl, workers, new Map(), 1500).catch(() => undefined),
+      // Which nodes each simulator has registered (or adopted) itself: a Node and its Lease left from
+      // before a restart look Ready in the api until their Lease runs out.
+      !workersStarted
+        ? new Set<string>()
+        : Promise.all(workers.map((w) => workerNodes(w.url, 1000).catch(() => []))).then(
+            (lists) => new Set(lists.flat().flatMap((n) => (n.registered === false ? [] : [n.name]))),
+          ),
     ])
     const nodeReady = (name: string): boolean =>
-      nodes?.nodes.some((n) => n.name === name && n.status === 'Ready') === true
+      registered.has(name) && nodes?.nodes.some((n) => n.name === name && n.status === 'Ready') === true
     await reportCrashes(plan, crashes, out)
     for (const h of plan.hosts) {
-      if (announced.has(h.name)) continue
+      if (announced.has(h.name) || state.hosts[h.name] === undefined) continue
       const dead = !isHostProcess(state.hosts[h.name]?.pid ?? null, h.name)
       if (dead)
         throw new UserError(`host ${h.name} exited during start-up; see ${plan.dir}/logs/${h.name}/node.log`)
@@ -334,6 +357,10 @@ async function waitHealthy(
     if (notReady.length > 0) problems.push(`api-servers ready (${notReady.length} not yet)`)
     const down = backends?.filter((b) => b.state !== 'up').length ?? plan.apiServers.length
     if (down > 0) problems.push(`balancer backends up (${down} not yet)`)
+    if (!workersStarted && notReady.length === 0 && down === 0) {
+      startWorkers()
+      workersStarted = true
+    }
     const unhealthy = schedulersHealthy.filter((x) => x !== true).length
     if (unhealthy > 0) problems.push(`schedulers healthy (${unhealthy} not yet)`)
     if (schedulers.length > 0 && (leader === undefined || leader.expired)) problems.push('a scheduler leader')
