@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util'
 import { runRaftBench } from '@hakube/raft/testing'
 import { APISERVER_CASES, benchApiServer } from '../test/bench/apiserver-bench.mjs'
 import { benchLoadBalancers, CHECKS } from '../test/bench/lb-bench.mjs'
+import { schedulerSection } from '../test/bench/scheduler-bench.mjs'
 import { startupSection } from '../test/bench/startup-bench.mjs'
 import {
   benchGrpcFloor,
@@ -401,6 +402,9 @@ const headings = {
 // Section: each binary's time from spawn to serving, against etcd's (test/bench/startup-bench.mjs).
 sections.startup = () => startupSection({ runs })
 headings.startup = '## Start-up'
+// Section: hakube-scheduler's pods/s bound with 1,000 nodes, memory and etcd3 (test/bench/scheduler-bench.mjs).
+sections.scheduler = () => schedulerSection({ runs, quick: args.quick })
+headings.scheduler = '## Scheduler'
 const selected = args.only === undefined ? Object.keys(sections) : [args.only]
 for (const name of selected) {
   if (!(name in sections)) {
