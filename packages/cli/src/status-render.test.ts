@@ -342,6 +342,29 @@ describe('renderStatus: schedulers and nodes', () => {
     )
   })
 
+  it('says so when no replica is healthy', () => {
+    const text = renderStatus({
+      ...SNAPSHOT,
+      scheduler: {
+        leader: schedulerLeaderFrom(lock, { ...record('', 500), leaseDurationSeconds: 1 }, at),
+        error: null,
+        replicas: [
+          {
+            host: 'master-1',
+            url: 'http://127.0.1.1:10259',
+            component: 'stopped',
+            healthy: false,
+            error: 'connection refused',
+            role: '-',
+          },
+        ],
+      },
+    })
+    expect(text).toContain(
+      'SCHEDULER  no leader: released (3 transitions); a standby takes over within a retry period; NO REPLICA HEALTHY: nothing schedules\n  master-1  http://127.0.1.1:10259  -  stopped, not healthy (connection refused)\n',
+    )
+  })
+
   it('a cluster without workers or schedulers (cluster.json of an older hakube) shows neither section', () => {
     const text = renderStatus({ ...SNAPSHOT, partitions: [] })
     expect(text).not.toContain('SCHEDULER')

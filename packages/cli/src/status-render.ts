@@ -150,8 +150,9 @@ export function leaderText(l: SchedulerLeader | null, error: string | null): str
 }
 
 function schedulerLines(s: SchedulerSnapshot): string[] {
+  const none = s.replicas.every((r) => !r.healthy) ? '; NO REPLICA HEALTHY: nothing schedules' : ''
   return [
-    `SCHEDULER  ${leaderText(s.leader, s.error)}`,
+    `SCHEDULER  ${leaderText(s.leader, s.error)}${none}`,
     ...table(
       s.replicas.map((r) => [
         r.host,
