@@ -122,7 +122,6 @@ it('a leader cut off from the api-server stops before the standby acquires', asy
 
     await until('b to lead', () => b.isLeader(), LEASE_MS + 2.2 * RETRY_MS + SLACK_MS)
     expect(bTimes.start as number).toBeGreaterThanOrEqual(aTimes.end as number)
-    expect((bTimes.start as number) - cutAt).toBeGreaterThanOrEqual(LEASE_MS - RETRY_MS)
     expect((bTimes.start as number) - cutAt).toBeLessThanOrEqual(LEASE_MS + 2.2 * RETRY_MS + SLACK_MS)
 
     const events = await direct
