@@ -25,6 +25,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { request } from 'undici'
 import { isObject } from './body.js'
 import { storageCall } from './errors.js'
+import { undiciRequest } from './lazy-undici.js'
 
 const PODS = { group: '', resource: 'pods' }
 const NODES = { group: '', resource: 'nodes' }
@@ -194,17 +195,4 @@ export async function servePodStream(
   }
   reply.code(200).header('content-type', 'text/plain')
   return reply.send(res.body)
-}
-
-/**
- * undici's `request`, imported on first use. In the bundled binary (esbuild) a CommonJS package
- * imported with `import()` has its exports under `default` only; from the sources they are named.
- */
-async function undiciRequest(): Promise<typeof request> {
-  const m = (await import('undici')) as Partial<typeof import('undici')> & {
-    default?: { request?: typeof request }
-  }
-  const fn = m.request ?? m.default?.request
-  if (typeof fn !== 'function') throw new Error('undici has no request function')
-  return fn
 }

@@ -20,6 +20,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { request } from 'undici'
 import { isObject } from './body.js'
 import { storageCall, toStatus } from './errors.js'
+import { undiciRequest } from './lazy-undici.js'
 
 const SERVICES = { group: '', resource: 'services' }
 const ENDPOINTS = { group: '', resource: 'endpoints' }
@@ -116,7 +117,7 @@ export async function serveServiceProxy(
   let res: Awaited<ReturnType<typeof request>>
   try {
     // undici is loaded on the first proxied request, not at the server's start.
-    const { request } = await import('undici')
+    const request = await undiciRequest()
     res = await request(new URL(`${target.rest}${query}`, location), {
       method: req.method as 'GET',
       headers,
