@@ -9,6 +9,7 @@ import { ApiClient, type Event, type Node, type Pod } from '@hakube/api'
 import { startTestServer, stopTestServers, type TestServer } from '@hakube/api-server/testing'
 import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it, onTestFailed } from 'vitest'
+import { EventRecorder } from './events.js'
 import { milliValue } from './resources.js'
 import { Scheduler } from './scheduler.js'
 import { makeNode, makePod, seededRandom, testSeed } from './testing/objects.js'
@@ -174,5 +175,55 @@ describe('Scheduler against the api-server', () => {
     await waitFor('bound', async () =>
       (await client.resource<Pod>(PODS).namespace('default').get('late')).spec?.nodeName ? true : undefined,
     )
+  })
+
+  // (Removing the gates is not tested: hakube's api-server does not yet allow that pod update.)
+  it('leaves gated pods out of the queue', async () => {
+    await createNode(makeNode({ name: 'n' }))
+    const s = startScheduler(1)
+    const pods = client.resource<Pod>(PODS).namespace('default')
+    const pod = makePod({ name: 'gated' })
+    delete (pod.metadata as { uid?: string }).uid
+    const created = await pods.create({
+      ...pod,
+      spec: { ...pod.spec, schedulingGates: [{ name: 'example.com/wait' }] },
+    })
+    await waitFor('sync', async () => (s.hasSynced() ? true : undefined))
+    await new Promise((r) => setTimeout(r, 500))
+    expect(s.stats()).toMatchObject({ active: 0, backoff: 0, unschedulable: 0 })
+    expect((await pods.get('gated')).spec?.nodeName).toBeUndefined()
+    expect(s.cache.isAssumed(created.metadata?.uid ?? '')).toBe(false)
+  })
+})
+
+describe('EventRecorder', () => {
+  it('writes one Event per pod, reason and message, counting repeats as client-go does', async () => {
+    const recorder = new EventRecorder({
+      client,
+      component: 'default-scheduler',
+      instance: 'replica-1',
+      clock: { now: () => Date.now() },
+      log: pino({ level: 'silent' }),
+    })
+    const pod = makePod({ name: 'p' })
+    recorder.record(pod, 'Warning', 'FailedScheduling', '0/1 nodes are available: 1 Insufficient cpu.')
+    await recorder.idle()
+    recorder.record(pod, 'Warning', 'FailedScheduling', '0/1 nodes are available: 1 Insufficient cpu.')
+    recorder.record(pod, 'Warning', 'FailedScheduling', '0/2 nodes are available: 2 Insufficient cpu.')
+    await recorder.idle()
+    const events = (await client.resource<Event>(EVENTS).namespace('default').list()).items
+    expect(events.map((e) => [e.message, e.count]).sort()).toEqual([
+      ['0/1 nodes are available: 1 Insufficient cpu.', 2],
+      ['0/2 nodes are available: 2 Insufficient cpu.', 1],
+    ])
+    expect(events[0]).toMatchObject({
+      type: 'Warning',
+      reason: 'FailedScheduling',
+      involvedObject: { kind: 'Pod', name: 'p', namespace: 'default', uid: 'uid-p' },
+      source: { component: 'default-scheduler' },
+      reportingComponent: 'default-scheduler',
+      reportingInstance: 'replica-1',
+    })
+    expect(events[0]?.metadata?.name).toMatch(/^p\.[0-9a-f]+$/)
   })
 })

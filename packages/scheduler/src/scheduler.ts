@@ -324,7 +324,9 @@ export class Scheduler {
       return
     }
     const ours = (pod.spec?.schedulerName ?? DEFAULT_SCHEDULER_NAME) === DEFAULT_SCHEDULER_NAME
-    if (!ours || pod.metadata?.deletionTimestamp !== undefined) {
+    // A gated pod waits outside the queue (the SchedulingGates plugin) until its gates are removed.
+    const gated = (pod.spec?.schedulingGates?.length ?? 0) > 0
+    if (!ours || gated || pod.metadata?.deletionTimestamp !== undefined) {
       this.queue.delete(uid)
       return
     }
