@@ -115,6 +115,9 @@ export class HaCluster {
       `--store=${o.store ?? 'hakube'}`,
       `--first-address=${o.firstAddress}`,
       `--lb-address=${o.lbHost}:6443`,
+      // The control plane alone: these experiments are about the store and the api-servers, and worker
+      // hosts would take addresses right after the last master (another test's range).
+      '--workers=0',
       // Generous: other tests share this 2-core machine.
       '--timeout=150',
     ]
