@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util'
 import { runRaftBench } from '@hakube/raft/testing'
 import { APISERVER_CASES, benchApiServer } from '../test/bench/apiserver-bench.mjs'
 import { benchLoadBalancers, CHECKS } from '../test/bench/lb-bench.mjs'
+import { nodeSimSection } from '../test/bench/node-sim-bench.mjs'
 import { schedulerSection } from '../test/bench/scheduler-bench.mjs'
 import { startupSection } from '../test/bench/startup-bench.mjs'
 import {
@@ -402,6 +403,9 @@ const headings = {
 // Section: each binary's time from spawn to serving, against etcd's (test/bench/startup-bench.mjs).
 sections.startup = () => startupSection({ runs })
 headings.startup = '## Start-up'
+// Section: one hakube-node-sim with 5,000 nodes (test/bench/node-sim-bench.mjs).
+sections['node-sim'] = () => nodeSimSection({ runs, quick: args.quick })
+headings['node-sim'] = '## Node simulator'
 // Section: hakube-scheduler's pods/s bound with 1,000 nodes, memory and etcd3 (test/bench/scheduler-bench.mjs).
 sections.scheduler = () => schedulerSection({ runs, quick: args.quick })
 headings.scheduler = '## Scheduler'

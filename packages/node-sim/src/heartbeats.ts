@@ -236,7 +236,7 @@ export class Heartbeats {
   private renew(a: NodeAgent, gen: number, dueMs: number): void {
     if (!this.live(a, gen) || !a.heartbeating) return
     this.pool
-      .submit('heartbeat', async () => {
+      .submit('lease', async () => {
         if (!this.live(a, gen)) return false
         this.lateness.push(Math.max(0, this.now() - dueMs))
         if (this.lateness.length > LATENESS_SAMPLES_MAX) this.lateness.splice(0, this.lateness.length / 2)
@@ -280,16 +280,14 @@ export class Heartbeats {
         a.lease = undefined
       }
     }
-    let current: LeaseObject | undefined
+    // Create first (one request on a fresh cluster); an existing Lease is read and updated.
     try {
-      current = await leases.get(a.id.name)
+      a.lease = await leases.create(fresh)
     } catch (err) {
-      if (!isNotFound(err)) throw err
+      if (!isAlreadyExists(err)) throw err
+      const current = await leases.get(a.id.name)
+      a.lease = await leases.update({ ...current, spec: { ...current.spec, ...fresh.spec } })
     }
-    a.lease =
-      current === undefined
-        ? await leases.create(fresh)
-        : await leases.update({ ...current, spec: { ...current.spec, ...fresh.spec } })
     a.lastRenewMs = now
   }
 

@@ -10,7 +10,8 @@
  *   into a BadRequest Status;
  * - `GET /admin/nodes` → `[{name, heartbeating, registered, lastRenewTime, pods}]`;
  *   `POST /admin/nodes/{name}/fail` and `/recover` stop and resume a node's heartbeat (JSON answers;
- *   404 for a node not simulated here); `GET /admin/stats` → heartbeat and request figures.
+ *   404 for a node not simulated here); `GET /admin/stats` → heartbeat and request figures (renewals,
+ *   their lateness, requests in flight), `POST /admin/stats/reset` starts a new measuring window.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -37,6 +38,7 @@ export interface KubeletBackend {
   fail(name: string): boolean
   recover(name: string): boolean
   stats(): Record<string, unknown>
+  resetStats(): void
   readonly logIntervalMs: number
   now(): number
 }
@@ -90,6 +92,10 @@ export class KubeletServer {
       })
     if (path === '/admin/nodes' && method === 'GET') return json(res, 200, this.backend.nodes())
     if (path === '/admin/stats' && method === 'GET') return json(res, 200, this.backend.stats())
+    if (path === '/admin/stats/reset' && method === 'POST') {
+      this.backend.resetStats()
+      return json(res, 200, this.backend.stats())
+    }
     const admin = ADMIN_NODE.exec(path)
     if (admin !== null) {
       if (method !== 'POST') return json(res, 405, { error: `${method} is not allowed here; use POST` })

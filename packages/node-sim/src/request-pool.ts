@@ -1,10 +1,13 @@
 /**
- * A bound on the requests the simulator has in flight (`--max-requests-inflight`), over all nodes:
- * heartbeats (Lease renewals, node status) go before pod work, each class first in, first out, so a
- * burst of pod status writes cannot make a Lease late.
+ * A bound on the requests the simulator has in flight (`--max-requests-inflight`), over all nodes, in
+ * three classes served in order, each first in, first out: Lease renewals first (what the node
+ * lifecycle controller watches), then node registration and status, then pod work; so neither the
+ * registration of thousands of nodes nor a burst of pod status writes makes a Lease late.
  */
 
-export type Priority = 'heartbeat' | 'pods'
+export type Priority = 'lease' | 'heartbeat' | 'pods'
+
+const ORDER: readonly Priority[] = ['lease', 'heartbeat', 'pods']
 
 interface Job {
   run(): Promise<void>
@@ -12,7 +15,7 @@ interface Job {
 
 export class RequestPool {
   private inFlight = 0
-  private readonly queues: Record<Priority, Job[]> = { heartbeat: [], pods: [] }
+  private readonly queues: Record<Priority, Job[]> = { lease: [], heartbeat: [], pods: [] }
   private closed = false
 
   constructor(readonly limit: number) {
@@ -24,7 +27,7 @@ export class RequestPool {
   }
 
   get queued(): number {
-    return this.queues.heartbeat.length + this.queues.pods.length
+    return this.queues.lease.length + this.queues.heartbeat.length + this.queues.pods.length
   }
 
   /** Runs `fn` when a slot is free; resolves or rejects with its result. */
@@ -41,14 +44,14 @@ export class RequestPool {
   /** Refuses new work; queued jobs are dropped (their promises never settle). */
   close(): void {
     this.closed = true
-    this.queues.heartbeat.length = 0
-    this.queues.pods.length = 0
+    for (const p of ORDER) this.queues[p].length = 0
   }
 
   private pump(): void {
     while (this.inFlight < this.limit) {
-      const job = this.queues.heartbeat.shift() ?? this.queues.pods.shift()
-      if (job === undefined) return
+      const q = ORDER.find((p) => this.queues[p].length > 0)
+      if (q === undefined) return
+      const job = this.queues[q].shift() as Job
       this.inFlight++
       job.run().finally(() => {
         this.inFlight--

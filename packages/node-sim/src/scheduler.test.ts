@@ -35,7 +35,7 @@ describe('heartbeat retries', () => {
 })
 
 describe('RequestPool', () => {
-  it('keeps at most `limit` requests in flight and runs heartbeats before pod work', async () => {
+  it('keeps at most `limit` requests in flight; leases first, then heartbeats, then pod work', async () => {
     const pool = new RequestPool(2)
     const order: string[] = []
     let peak = 0
@@ -50,15 +50,16 @@ describe('RequestPool', () => {
       pool.submit('pods', job('p2')),
       pool.submit('pods', job('p3')),
       pool.submit('heartbeat', job('h1')),
+      pool.submit('lease', job('l1')),
     ]
     expect(order).toEqual(['p1', 'p2'])
-    expect(pool.queued).toBe(2)
+    expect(pool.queued).toBe(3)
     while (gates.length > 0) {
       gates.shift()?.()
       await new Promise((r) => setTimeout(r, 0))
     }
     await Promise.all(all)
-    expect(order).toEqual(['p1', 'p2', 'h1', 'p3'])
+    expect(order).toEqual(['p1', 'p2', 'l1', 'h1', 'p3'])
     expect(peak).toBe(2)
   })
 })

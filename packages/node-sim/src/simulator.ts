@@ -98,6 +98,7 @@ export class NodeSimulator {
       fail: (name) => this.fail(name),
       recover: (name) => this.recover(name),
       stats: () => ({ ...this.stats() }),
+      resetStats: () => this.resetStats(),
       get logIntervalMs() {
         return self.config.containerLogIntervalMs
       },
