@@ -8,6 +8,7 @@
 // logs) and times, from its own log, the interval from the start of scheduling (informers synced, the
 // lock held, every pod queued) to its last `bound` line; the count bound is checked against the
 // api-server afterwards. The scheduler also writes a Scheduled Event per pod, as kube-scheduler does.
+// For comparison, the same number of pods is then bound by 64 clients posting bindings directly.
 // Every process started here is killed on every way out (process-guard.mjs).
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -166,6 +167,22 @@ async function schedulerRun(pool, namespace, n, tails) {
   }
 }
 
+/**
+ * The api-server's own ceiling for comparison: the same number of pods, bound by 64 clients posting
+ * bindings directly (round robin over the nodes), with no scheduler and no Events.
+ */
+async function directBindingRun(pool, namespace, n) {
+  await createPods(pool, namespace, n)
+  const t0 = performance.now()
+  await parallel(64, n, async (i) => {
+    const name = `pod-${i}`
+    const binding = { metadata: { name }, target: { kind: 'Node', name: `node-${i % SCHEDULER_NODES}` } }
+    await call(pool, 'POST', `/api/v1/namespaces/${namespace}/pods/${name}/binding`, binding, 201)
+  })
+  const seconds = (performance.now() - t0) / 1000
+  return { pods: n, seconds, perSecond: n / seconds }
+}
+
 function startStore(root) {
   const initialCluster = STORE_HOSTS.map((h, i) => `m${i + 1}=http://${h}:2380`).join(',')
   return STORE_HOSTS.map((host, i) =>
@@ -187,7 +204,7 @@ function startStore(root) {
 
 /**
  * Runs `runs` measured runs on the `memory` or `etcd3` backend. Resolves with
- * `{ backend, nodes, runs: [{ pods, seconds, perSecond }] }`.
+ * `{ backend, nodes, runs: [{ pods, seconds, perSecond }], direct: { pods, seconds, perSecond } }`.
  */
 export async function benchScheduler({ backend, runs = 1, quick = false, log = console.log }) {
   for (const path of Object.values(MAINS))
@@ -234,7 +251,9 @@ export async function benchScheduler({ backend, runs = 1, quick = false, log = c
       )
       results.push(result)
     }
-    return { backend, nodes: SCHEDULER_NODES, runs: results }
+    const direct = await directBindingRun(pool, 'bench-direct', n)
+    log(`scheduler (${backend}): direct bindings by 64 clients: ${Math.round(direct.perSecond)} pods/s`)
+    return { backend, nodes: SCHEDULER_NODES, runs: results, direct }
   } finally {
     await pool?.destroy()
     for (const p of procs.reverse()) await stopProc(p)
@@ -261,7 +280,8 @@ export async function schedulerSection({ runs = 1, quick = false, log = console.
     if (backend === 'memory') memoryMedian = m
     rows.push(
       `| ${backend === 'memory' ? 'memory' : 'etcd3, 3-member hakube-store'} | ${fmt(r.nodes)} | ${fmt(r.runs[0]?.pods ?? 0)} | ` +
-        `**${fmt(m)}** | ${fmt(Math.min(...rates))} | ${fmt(Math.max(...rates))} | ${median(r.runs.map((x) => x.seconds)).toFixed(2)} |`,
+        `**${fmt(m)}** | ${fmt(Math.min(...rates))} | ${fmt(Math.max(...rates))} | ${median(r.runs.map((x) => x.seconds)).toFixed(2)} | ` +
+        `${fmt(r.direct.perSecond)} |`,
     )
   }
   const plural = runs === 1 ? '' : 's'
@@ -278,9 +298,11 @@ export async function schedulerSection({ runs = 1, quick = false, log = console.
     "last binding; the api-server's pod list must then show every pod bound. Pods bound by earlier runs",
     `stay, so later runs see fuller nodes. Medians of ${runs} run${plural} per backend` +
       (runs === 1 ? ' (a single run: read the figures as indicative only).' : '.'),
+    'The last column is the ceiling the api-server and its storage set: as many pods bound by 64 clients',
+    'posting bindings directly (once per backend, after the runs), without a scheduler and without Events.',
     '',
-    '| backend | nodes | pods per run | median pods/s bound | min | max | median seconds |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| backend | nodes | pods per run | median pods/s bound | min | max | median seconds | api-server alone: direct bindings/s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
     `Goal (at least ${goal} pods/s bound with 1,000 nodes on the memory backend; kube-scheduler's own`,
