@@ -73,8 +73,8 @@ describe('flags', () => {
     expect(err([...m, '--node-cpu=lots'])).toBe('--node-cpu: "lots" is not a quantity')
     expect(err([...m, '--fail-nodes=zz'])).toBe('--fail-nodes: "zz" is not a simulated node')
     expect(err([...m, '--node-name=Bad_Name'])).toMatch(/^--node-name: "Bad_Name" is not a valid node name/)
-    expect(err([...m, '--node-lease-renew-interval=40s'])).toBe(
-      '--node-lease-renew-interval must be shorter than --node-lease-duration',
+    expect(err([...m, '--node-lease-renew-interval=21s'])).toBe(
+      '--node-lease-renew-interval must be at most half of --node-lease-duration',
     )
     expect(err([...m, '--pod-start-delay=soon'])).toMatch(/invalid argument "soon" for "--pod-start-delay"/)
     expect(err([...m, '--config=f.yaml', '--nodes=2'])).toMatch(/^--config describes the node groups/)

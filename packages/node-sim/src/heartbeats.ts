@@ -7,9 +7,9 @@
  * kubelet with leases does since 1.17).
  *
  * Scale: no per-node timer. Every renewal is a task on the shared Scheduler (one heap, one timer);
- * node i of N first renews at i/N of the interval, so renewals spread evenly; every request goes
- * through the RequestPool (heartbeats ahead of pod work, a bounded number in flight). Lateness (start
- * of a renewal minus its due time) is recorded for the stats.
+ * node i of N renews at i/N of the interval (renewalDueMs), so renewals spread evenly; every request
+ * goes through the RequestPool (renewals first, then registration and status, then pod work; a
+ * bounded number in flight). Lateness (start of a renewal minus its due time) is recorded for the stats.
  *
  * A failed node (`fail`) keeps its objects as they are and stops renewing and posting until
  * `recover`, which renews and posts at once.
@@ -217,11 +217,9 @@ export class Heartbeats {
           if (!this.live(a, gen)) return
           a.registerRetries = 0
           const now = this.now()
-          // Spread: node i of N first renews i/N of an interval from now.
-          const offset = Math.floor((a.index * this.opts.renewIntervalMs) / Math.max(1, this.agents.size))
           if (a.heartbeating) {
-            this.scheduler.at(now + offset + this.opts.renewIntervalMs, (due) => this.renew(a, gen, due))
-            this.scheduleStatus(a, gen, now + offset)
+            this.scheduler.at(this.firstDueAfterRenewal(a, now), (due) => this.renew(a, gen, due))
+            this.scheduleStatus(a, gen, now + this.opts.statusUpdateMs)
           }
         },
         (err: unknown) => {
@@ -248,10 +246,7 @@ export class Heartbeats {
           if (!done || !this.live(a, gen)) return
           a.leaseRetries = 0
           this.renewals++
-          const now = this.now()
-          let next = dueMs + this.opts.renewIntervalMs
-          while (next <= now) next += this.opts.renewIntervalMs
-          this.scheduler.at(next, (due) => this.renew(a, gen, due))
+          this.scheduler.at(this.firstDueAfterRenewal(a, this.now()), (due) => this.renew(a, gen, due))
         },
         (err: unknown) => {
           if (!this.live(a, gen)) return
@@ -262,6 +257,11 @@ export class Heartbeats {
           this.scheduler.at(this.now() + wait, (due) => this.renew(a, gen, due))
         },
       )
+  }
+
+  /** The node's next slot on its renewal grid after a renewal at `nowMs` (see renewalDueMs). */
+  private firstDueAfterRenewal(a: NodeAgent, nowMs: number): number {
+    return renewalDueMs(a.index, this.agents.size, this.opts.renewIntervalMs, this.boot, nowMs)
   }
 
   /** One Lease write: update the cached Lease, else get-or-create (the kubelet's ensureLease). */
@@ -325,6 +325,26 @@ export class Heartbeats {
     a.lastStatusPostMs = now
     this.statusPosts++
   }
+}
+
+/**
+ * When node `index` of `count` renews next after a renewal at `nowMs`. Every node has a grid of slots
+ * `originMs + index/count·interval + k·interval`, so the fleet's renewals are spread evenly over the
+ * interval whatever order the nodes registered in and whatever retries happened: the next slot is the
+ * first one more than a quarter interval away (no double renewal right after a registration or a
+ * retry), so at most 1.25 intervals away, once; on the grid, exactly one interval (config.ts keeps the
+ * interval at most half the Lease duration, so a Lease never comes near expiry).
+ */
+export function renewalDueMs(
+  index: number,
+  count: number,
+  intervalMs: number,
+  originMs: number,
+  nowMs: number,
+): number {
+  const phase = originMs + Math.floor((index * intervalMs) / Math.max(1, count))
+  const earliest = nowMs + intervalMs / 4
+  return phase > earliest ? phase : phase + (Math.floor((earliest - phase) / intervalMs) + 1) * intervalMs
 }
 
 /** The kubelet's lease retry: 200 ms doubling to 7 s. */
