@@ -93,7 +93,7 @@ describe.each(LOCKS)('hakube-scheduler replicas with --leader-elect-resource-loc
     leader = await waitLeader(client, replicas, lockObject, 20_000)
     const names = await createPods(20)
     await waitBound(client, names, 20_000, describeAll)
-    expect(leader.boundTimes()).toHaveLength(20)
+    expect(await leader.waitBoundLogged(20)).toHaveLength(20)
     for (const r of replicas) if (r !== leader) expect(r.logs('bound')).toHaveLength(0)
     expect(await lockHolder(client, lockObject)).toBe(leader.identity())
     if (lock === 'endpointsleases') expect(await lockHolder(client, 'leases')).toBe(leader.identity())
@@ -130,7 +130,7 @@ describe.each(LOCKS)('hakube-scheduler replicas with --leader-elect-resource-loc
     )
     const names = await createPods(10)
     await waitBound(client, names, 20_000, describeAll)
-    expect(leader.boundTimes()).toHaveLength(10)
+    expect(await leader.waitBoundLogged(10)).toHaveLength(10)
   })
 
   it('a leader cut off from the api-server stops before another acquires, and exits 1', async () => {
@@ -158,7 +158,7 @@ describe.each(LOCKS)('hakube-scheduler replicas with --leader-elect-resource-loc
     expect(stoppedAtMs).toBeLessThan(acquiredAtMs)
     for (const t of cut.boundTimes()) expect(t).toBeLessThan(stoppedAtMs)
     await waitBound(client, names, 20_000, describeAll)
-    const firstBindingOfNew = Math.min(...leader.boundTimes())
+    const firstBindingOfNew = Math.min(...(await leader.waitBoundLogged(names.length)))
     expect(Math.max(...cut.boundTimes())).toBeLessThan(firstBindingOfNew)
   })
 
@@ -178,7 +178,7 @@ describe.each(LOCKS)('hakube-scheduler replicas with --leader-elect-resource-loc
     expect(stopping.logs('released the lock')).toHaveLength(1)
     const names = await createPods(5)
     await waitBound(client, names, 20_000, describeAll)
-    expect(leader.boundTimes()).toHaveLength(5)
+    expect(await leader.waitBoundLogged(5)).toHaveLength(5)
   })
 })
 

@@ -98,6 +98,20 @@ export class SchedulerProcess {
     return this.logs('serving')[0]?.['identity'] as string | undefined
   }
 
+  /**
+   * Waits until it has logged `n` bindings (a binding is logged when its answer arrives, which can be
+   * after another client already sees the pod bound) and returns their times.
+   */
+  async waitBoundLogged(n: number, timeoutMs = 10_000): Promise<number[]> {
+    await waitFor(
+      async () => (this.boundTimes().length >= n ? true : undefined),
+      timeoutMs,
+      () => this.output(),
+      50,
+    )
+    return this.boundTimes()
+  }
+
   /** Times of its bindings (the `bound` lines). */
   boundTimes(): number[] {
     return this.logs('bound').map((l) => l.time)

@@ -95,7 +95,7 @@ describe('hakube-scheduler places pods on hakube-node-sim nodes', () => {
     }
     // Least allocated: every node got some of the unselective pods' share, none was left empty.
     expect(used.size).toBe(6)
-    expect(scheduler.logs('bound')).toHaveLength(100)
+    expect(await scheduler.waitBoundLogged(100)).toHaveLength(100)
   })
 
   it('marks pods no node fits Unschedulable with kube message and Event, and binds them once a node fits', async () => {
