@@ -65,7 +65,6 @@ export class Scheduler {
   private readonly bindingsInFlightMax: number
   private bindingsInFlight = 0
   private wake: (() => void) | undefined
-  private leading: AbortSignal | undefined
   private flushTimer: NodeJS.Timeout | undefined
   private leftoverTimer: NodeJS.Timeout | undefined
   /** Pods bound by this instance (tests and logs). */
@@ -142,7 +141,6 @@ export class Scheduler {
    */
   async runLeading(signal: AbortSignal): Promise<void> {
     if (!(await this.waitForSync(signal))) return
-    this.leading = signal
     const wakeOnAbort = () => {
       const w = this.wake
       this.wake = undefined
@@ -362,11 +360,6 @@ export class Scheduler {
     m.pendingPods.set({ queue: 'active' }, c.active)
     m.pendingPods.set({ queue: 'backoff' }, c.backoff)
     m.pendingPods.set({ queue: 'unschedulable' }, c.unschedulable)
-  }
-
-  /** Whether this instance is inside a leading period that has not ended. */
-  isScheduling(): boolean {
-    return this.leading !== undefined && !this.leading.aborted
   }
 }
 
