@@ -5,10 +5,12 @@
  * an error naming the simulation, a node failed through the admin endpoint stops renewing its Lease
  * while its pod stays as it was, and SIGTERM stops the simulator with exit 0, leaving the nodes.
  * Method: the api-server (memory backend) on 127.0.2.70:6443 and the simulator on 127.0.2.71:10250
- * with short lease and log intervals; kubectl 1.32 with its own cache dir.
+ * (its api-server from a kubeconfig) with short lease and log intervals; kubectl 1.32 with its own cache dir.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Kubectl, removeKubectlHomes } from '@hakube/api-server/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -65,13 +67,21 @@ describe('hakube-node-sim with kubectl', () => {
   let api: ApiServerProcess
   let sim: NodeSimProcess
   let kubectl: Kubectl
+  let dir: string | undefined
   const logs = () => `--- api-server ---\n${api?.logs().slice(-3000)}\n--- node-sim ---\n${sim?.logs()}`
 
   beforeAll(async () => {
     api = new ApiServerProcess('127.0.2.70', ['--storage-backend=memory'])
     await api.ready()
+    // The simulator reads its api-server from a kubeconfig, as hakube up hands it one.
+    dir = mkdtempSync(join(tmpdir(), 'hakube-node-sim-'))
+    const kubeconfig = join(dir, 'kubeconfig')
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${api.base}"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n`,
+    )
     sim = new NodeSimProcess([
-      `--master=${api.base}`,
+      `--kubeconfig=${kubeconfig}`,
       `--bind-address=${SIM_HOST}`,
       '--nodes=2',
       '--node-name-prefix=sim',
@@ -87,6 +97,7 @@ describe('hakube-node-sim with kubectl', () => {
     sim?.stop()
     api?.stop()
     removeKubectlHomes()
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
   })
 
   it('kubectl get nodes shows the simulated nodes Ready', async () => {
