@@ -1,1 +1,37 @@
-export {}
+/**
+ * @hakube/controller-manager: kube-controller-manager's controllers for hakube, run only while the
+ * instance holds the `kube-controller-manager` lock. Built so far: serviceaccount, namespace,
+ * garbagecollector (README lists what is not built yet).
+ *
+ * Guarantees: every controller is level-triggered (shared informers, a deduplicating rate-limited
+ * queue per controller, N workers, requeue with backoff on error); a term's work stops when its
+ * signal aborts (requests in flight abort, workers drain) before `runLeading` resolves; every write
+ * names the acting instance (field manager `kube-controller-manager/<identity>`, Events'
+ * reportingInstance). Non-guarantees: no fencing of a paused leader's in-flight writes beyond what
+ * leader election gives (see @hakube/leader-election).
+ */
+export {
+  type Actions,
+  ApiActions,
+  type DeleteRequest,
+  fieldManagerOf,
+  type PropagationPolicy,
+  type WriteOutcome,
+} from './actions.js'
+export {
+  CONTROLLER_MANAGER_VERSION,
+  type ControllerManagerConfig,
+  type ControllerName,
+  IMPLEMENTED_CONTROLLERS,
+  KNOWN_CONTROLLERS,
+  parseControllerManagerFlags,
+  selectControllers,
+} from './config.js'
+export { Controller, type ControllerSpec, type SyncResult } from './controller.js'
+export { GarbageCollector, syncGarbage } from './controllers/garbage-collector.js'
+export { NamespaceController, syncNamespace } from './controllers/namespace.js'
+export { ServiceAccountController, syncServiceAccounts } from './controllers/serviceaccount.js'
+export { EventRecorder, type EventSink } from './events.js'
+export { SharedInformers } from './informers.js'
+export { ControllerManager, type ControllerManagerOptions } from './manager.js'
+export { ControllerManagerMetrics } from './metrics.js'

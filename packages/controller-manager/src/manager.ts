@@ -1,0 +1,118 @@
+/**
+ * The controller manager: the shared informers (started at once, so a standby keeps warm caches),
+ * the enabled controllers built on them, and `runLeading(signal)`, which runs every controller for
+ * one leadership term and resolves once all of them have drained after the signal aborted.
+ */
+import { type ApiClient, type Clock, type Namespace, RESOURCES, type ServiceAccount } from '@hakube/api'
+import type { Logger } from 'pino'
+import { ApiActions } from './actions.js'
+import type { ControllerName } from './config.js'
+import { Controller, type ControllerSpec } from './controller.js'
+import { GarbageCollector, type GcObject } from './controllers/garbage-collector.js'
+import { NamespaceController } from './controllers/namespace.js'
+import { NAMESPACES, SERVICE_ACCOUNTS, servedResources } from './controllers/resources.js'
+import { ServiceAccountController } from './controllers/serviceaccount.js'
+import { EventRecorder } from './events.js'
+import { SharedInformers } from './informers.js'
+import type { ControllerManagerMetrics } from './metrics.js'
+
+export interface ControllerManagerOptions {
+  client: ApiClient
+  log: Logger
+  identity: string
+  controllers: readonly ControllerName[]
+  /** Workers per controller; a controller not named gets 1. */
+  workers?: Partial<Record<ControllerName, number>>
+  metrics?: ControllerManagerMetrics
+  clock?: Clock
+}
+
+/** The Events' source component of each controller, as kube names them. */
+const COMPONENTS: Record<string, string> = {
+  serviceaccount: 'service-account-controller',
+  namespace: 'namespace-controller',
+  garbagecollector: 'garbage-collector-controller',
+}
+
+export class ControllerManager {
+  readonly informers: SharedInformers
+  readonly events: EventRecorder
+  readonly controllers: Controller[] = []
+  /** Controllers asked for but not built yet (logged at start). */
+  readonly notImplemented: ControllerName[] = []
+
+  constructor(private readonly o: ControllerManagerOptions) {
+    const clock = o.clock ?? { now: () => Date.now() }
+    this.informers = new SharedInformers(o.client, o.log.child({ component: 'informers' }))
+    this.events = new EventRecorder({
+      client: o.client,
+      instance: o.identity,
+      clock,
+      log: o.log.child({ component: 'events' }),
+    })
+    const served = servedResources(RESOURCES)
+    const namespaces = this.informers.informerFor<Namespace>(NAMESPACES)
+    for (const name of o.controllers) {
+      let spec: ControllerSpec | undefined
+      if (name === 'serviceaccount')
+        spec = new ServiceAccountController(
+          namespaces,
+          this.informers.informerFor<ServiceAccount>(SERVICE_ACCOUNTS),
+        )
+      else if (name === 'namespace') spec = new NamespaceController(namespaces, served, clock)
+      else if (name === 'garbagecollector')
+        spec = new GarbageCollector(
+          served
+            // kube's collector ignores Events.
+            .filter((r) => r.kind !== 'Event')
+            .map((resource) => ({ resource, informer: this.informers.informerFor<GcObject>(resource.type) })),
+        )
+      if (spec === undefined) {
+        this.notImplemented.push(name)
+        continue
+      }
+      const log = o.log.child({ controller: name })
+      this.controllers.push(
+        new Controller({
+          spec,
+          workers: o.workers?.[name] ?? 1,
+          log,
+          ...(o.metrics !== undefined && { metrics: o.metrics }),
+          actionsFor: (signal) =>
+            new ApiActions({
+              client: o.client,
+              identity: o.identity,
+              controller: name,
+              component: COMPONENTS[name] ?? `${name}-controller`,
+              events: this.events,
+              signal,
+              log,
+              ...(o.metrics !== undefined && { counter: o.metrics.actions }),
+            }),
+        }),
+      )
+    }
+  }
+
+  start(): void {
+    this.informers.start()
+  }
+
+  hasSynced(): boolean {
+    return this.informers.hasSynced()
+  }
+
+  /** Runs every controller until `signal` aborts; resolves once all have stopped. */
+  async runLeading(signal: AbortSignal): Promise<void> {
+    if (this.notImplemented.length > 0)
+      this.o.log.warn(
+        { controllers: this.notImplemented },
+        'controllers not built yet in hakube; not running',
+      )
+    await Promise.all(this.controllers.map((c) => c.run(signal)))
+  }
+
+  async stop(): Promise<void> {
+    await this.informers.stop()
+  }
+}
