@@ -147,6 +147,21 @@ export class Heartbeats {
     return true
   }
 
+  /**
+   * The Node was deleted: register it again (the kubelet notices at its next status update and does
+   * the same). A failed node does so when it recovers.
+   */
+  nodeDeleted(name: string): void {
+    const a = this.agents.get(name)
+    if (a === undefined || !a.registered || this.stopped) return
+    a.registered = false
+    a.lease = undefined
+    a.statusDirty = true
+    a.gen++
+    this.log.info({ node: name }, 'node deleted; registering it again')
+    if (a.heartbeating) this.register(a, a.gen)
+  }
+
   isHeartbeating(name: string): boolean {
     return this.agents.get(name)?.heartbeating ?? false
   }

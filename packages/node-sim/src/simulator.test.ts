@@ -107,6 +107,18 @@ describe('NodeSimulator against an in-process api-server', () => {
       return s['renewTime'] !== first['renewTime'] ? s : undefined
     })
     expect(Date.parse(renewed['renewTime'])).toBeGreaterThan(Date.parse(first['renewTime']))
+    // A deleted Node comes back, as a kubelet registers its node again.
+    const uid = n1['metadata']['uid']
+    expect((await call('DELETE', `${t.base}/api/v1/nodes/w-1`)).status).toBe(200)
+    const back = await until('w-1 registered again', async () => {
+      const r = await call('GET', `${t.base}/api/v1/nodes/w-1`)
+      return r.status === 200 && r.body['metadata']['uid'] !== uid && r.body['status']?.['conditions']
+        ? r.body
+        : undefined
+    })
+    expect(back['status']['conditions']).toContainEqual(
+      expect.objectContaining({ type: 'Ready', status: 'True' }),
+    )
   }, 30_000)
 
   it('runs a pod to Running, restarts a crashing one, completes a run-once one', async () => {

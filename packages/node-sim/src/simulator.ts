@@ -4,10 +4,18 @@
  * their pods (pod-runner.ts), all sharing one Scheduler (one timer) and one RequestPool (a bounded
  * number of requests in flight) over one ApiClient.
  *
+ * A Node deleted by someone is registered again (a watch on the Nodes, one for all).
+ *
  * `stop()` stops everything without deleting anything: the Nodes, Leases and pods stay as they were,
  * as when a kubelet stops (the node lifecycle controller then notices the silence).
  */
-import { ApiClient, type ApiClientOptions } from '@hakube/api'
+import {
+  ApiClient,
+  type ApiClientOptions,
+  Informer,
+  isDeletedFinalStateUnknown,
+  type KubeObject,
+} from '@hakube/api'
 import type { Logger } from 'pino'
 import type { NodeGroup, NodeSimConfig } from './config.js'
 import { type HeartbeatStats, Heartbeats } from './heartbeats.js'
@@ -38,6 +46,8 @@ export class NodeSimulator {
   private readonly heartbeats: Heartbeats
   private readonly runner: PodRunner
   private readonly kubelet: KubeletServer
+  /** Our Nodes as the api-server has them: a deleted one is registered again. */
+  private readonly nodeInformer: Informer<KubeObject>
   private readonly identities = new Map<string, { id: NodeIdentity; ips: PodIpAllocator }>()
   private readonly names: string[]
   private port = 0
@@ -90,6 +100,19 @@ export class NodeSimulator {
       // One node: the kubelet's own selector; many: one watch for all, filtered here.
       single === undefined ? 'spec.nodeName!=' : `spec.nodeName=${single}`,
     )
+    this.nodeInformer = new Informer<KubeObject>(
+      this.client.resource({ group: '', version: 'v1', plural: 'nodes', namespaced: false }),
+      {
+        ...(single !== undefined && { fieldSelector: `metadata.name=${single}` }),
+        onError: (err) => log.debug({ err: String(err) }, 'node list/watch failed'),
+      },
+    )
+    this.nodeInformer.addEventHandler({
+      onDelete: (obj) => {
+        const node = isDeletedFinalStateUnknown(obj) ? obj.obj : obj
+        this.heartbeats.nodeDeleted(node.metadata?.name ?? '')
+      },
+    })
     const self = this
     this.kubelet = new KubeletServer({
       views: () => this.runner.views(),
@@ -131,6 +154,7 @@ export class NodeSimulator {
       }
     this.heartbeats.start(ids, new Set(this.config.failNodes))
     this.runner.start()
+    this.nodeInformer.start()
     return this.port
   }
 
@@ -140,6 +164,7 @@ export class NodeSimulator {
     this.scheduler.stop()
     this.pool.close()
     await this.runner.stop()
+    await this.nodeInformer.stop()
     await this.kubelet.close()
     await this.client.close()
   }
