@@ -53,23 +53,28 @@ export class SchedulerProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>
   private partial = ''
 
+  /** `server`: the api-server's URL (`--master`), or `{ kubeconfig: path }`. */
   constructor(
     readonly name: string,
     readonly host: string,
-    master: string,
+    server: string | { kubeconfig: string },
     args: readonly string[],
   ) {
     if (!existsSync(SCHEDULER_MAIN))
       throw new Error(`${SCHEDULER_MAIN} is missing: build first (npm run build)`)
+    const connect = typeof server === 'string' ? `--master=${server}` : `--kubeconfig=${server.kubeconfig}`
     this.proc = spawn(
       process.execPath,
-      [SCHEDULER_MAIN, `--master=${master}`, `--bind-address=${host}`, '--port=10259', ...args],
+      [SCHEDULER_MAIN, connect, `--bind-address=${host}`, '--port=10259', ...args],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HAKUBE_HOSTNAME: name } },
     )
     this.proc.stdout?.on('data', (b: Buffer) => this.stderr.push(b.toString()))
     this.proc.stderr?.on('data', (b: Buffer) => this.onOutput(b.toString()))
     this.exited = new Promise((resolve) =>
-      this.proc.once('exit', (code, signal) => resolve({ code, signal, atMs: Date.now() })),
+      this.proc.once('exit', (code, signal) => {
+        this.stderr.push(`[exited: ${signal ?? code}]\n`)
+        resolve({ code, signal, atMs: Date.now() })
+      }),
     )
     started.push(this)
   }
@@ -118,7 +123,8 @@ export class SchedulerProcess {
   }
 
   output(): string {
-    return `--- ${this.name} ---\n${this.stderr.join('').slice(-6000)}`
+    const state = this.alive() ? `running, pid ${this.proc.pid}` : 'exited'
+    return `--- ${this.name} (${state}) ---\n${this.stderr.join('').slice(-6000)}`
   }
 
   alive(): boolean {

@@ -8,6 +8,9 @@
  *    Warning Event FailedScheduling from `default-scheduler`; once a node simulator adds a fitting
  *    node they are bound to it.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { ApiClient, type Event, type Node } from '@hakube/api'
 import { milliValue, wholeValue } from '@hakube/scheduler'
 import { sleep, waitFor } from '@hakube/store/testing'
@@ -31,6 +34,7 @@ describe('hakube-scheduler places pods on hakube-node-sim nodes', () => {
   let client: ApiClient
   let scheduler: SchedulerProcess
   const sims: NodeSimProcess[] = []
+  let dir: string | undefined
   const describeAll = () =>
     `${scheduler?.output()}\n${sims.map((s) => s.logs()).join('\n')}\n--- api-server ---\n${api.logs().slice(-3000)}`
 
@@ -51,12 +55,34 @@ describe('hakube-scheduler places pods on hakube-node-sim nodes', () => {
     nodeSim('127.0.2.41', ['--nodes=3', '--node-name-prefix=ssd', '--node-cpu=2', '--node-labels=disk=ssd'])
     nodeSim('127.0.2.42', ['--nodes=3', '--node-name-prefix=hdd', '--node-cpu=4', '--node-labels=disk=hdd'])
     await waitFor(async () => ((await readyNodes()).length === 6 ? true : undefined), 30_000, describeAll)
-    scheduler = new SchedulerProcess('placement', '127.0.2.31', api.base, ['--leader-elect=false'])
+    // Connected through a kubeconfig file (the election tests use --master).
+    dir = mkdtempSync(join(tmpdir(), 'hakube-scheduler-e2e-'))
+    const kubeconfig = join(dir, 'kubeconfig')
+    const yaml = [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: hakube',
+      '  cluster:',
+      `    server: ${api.base}`,
+      'contexts:',
+      '- name: hakube',
+      '  context:',
+      '    cluster: hakube',
+      '    user: scheduler',
+      'current-context: hakube',
+      'users:',
+      '- name: scheduler',
+      '  user: {}',
+    ]
+    writeFileSync(kubeconfig, `${yaml.join('\n')}\n`)
+    scheduler = new SchedulerProcess('placement', '127.0.2.31', { kubeconfig }, ['--leader-elect=false'])
   })
 
   afterAll(async () => {
     cleanup()
     await client?.close()
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
   })
 
   it('binds 100 pods with requests and node selectors only to nodes that fit', async () => {
