@@ -3,14 +3,14 @@
  * the enabled controllers built on them, and `runLeading(signal)`, which runs every controller for
  * one leadership term and resolves once all of them have drained after the signal aborted.
  */
-import { type ApiClient, type Clock, type Namespace, RESOURCES, type ServiceAccount } from '@hakube/api'
+import type { ApiClient, Clock, Namespace, ServiceAccount } from '@hakube/api'
 import type { Logger } from 'pino'
 import { ApiActions } from './actions.js'
 import type { ControllerName } from './config.js'
 import { Controller, type ControllerSpec } from './controller.js'
 import { GarbageCollector, type GcObject } from './controllers/garbage-collector.js'
 import { NamespaceController } from './controllers/namespace.js'
-import { NAMESPACES, SERVICE_ACCOUNTS, servedResources } from './controllers/resources.js'
+import { NAMESPACES, SERVICE_ACCOUNTS, type ServedResource } from './controllers/resources.js'
 import { ServiceAccountController } from './controllers/serviceaccount.js'
 import { EventRecorder } from './events.js'
 import { SharedInformers } from './informers.js'
@@ -21,6 +21,8 @@ export interface ControllerManagerOptions {
   log: Logger
   identity: string
   controllers: readonly ControllerName[]
+  /** What the api-server serves (discoverResources), for the namespace and garbage collectors. */
+  resources: readonly ServedResource[]
   /** Workers per controller; a controller not named gets 1. */
   workers?: Partial<Record<ControllerName, number>>
   metrics?: ControllerManagerMetrics
@@ -50,7 +52,7 @@ export class ControllerManager {
       clock,
       log: o.log.child({ component: 'events' }),
     })
-    const served = servedResources(RESOURCES)
+    const served = o.resources
     const namespaces = this.informers.informerFor<Namespace>(NAMESPACES)
     for (const name of o.controllers) {
       let spec: ControllerSpec | undefined

@@ -13,12 +13,15 @@ import { ApiClient, type ApiClientOptions, clientOptionsFromFlags } from '@hakub
 import { defaultIdentity, LeaderElector } from '@hakube/leader-election'
 import pino from 'pino'
 import type { ControllerManagerConfig } from './config.js'
+import { discoverResources, type ServedResource } from './controllers/resources.js'
 import { type Check, startHealthServer } from './health-server.js'
 import { ControllerManager } from './manager.js'
 import { ControllerManagerMetrics } from './metrics.js'
 
 /** How long a SIGTERM waits for the lock's release and the informers before exiting anyway. */
 const SHUTDOWN_GRACE_MS = 5000
+/** Between two discovery attempts while the api-server does not answer. */
+const DISCOVERY_RETRY_MS = 1000
 
 function fail(message: string): never {
   process.stderr.write(`hakube-controller-manager: ${message}\n`)
@@ -47,58 +50,23 @@ export async function serve(config: ControllerManagerConfig): Promise<void> {
   const identity = defaultIdentity()
   const metrics = new ControllerManagerMetrics()
   metrics.leader.set({ name: le.resourceName }, 0)
-  const manager = new ControllerManager({
-    client,
-    log,
-    identity,
-    controllers: config.controllers,
-    metrics,
-    workers: {
-      replicaset: config.concurrentReplicasetSyncs,
-      deployment: config.concurrentDeploymentSyncs,
-      endpoint: config.concurrentEndpointSyncs,
-      namespace: config.concurrentNamespaceSyncs,
-      serviceaccount: config.concurrentServiceaccountSyncs,
-      garbagecollector: config.concurrentGcSyncs,
-    },
-  })
-  manager.start()
-
   const shutdown = new AbortController()
+  let manager: ControllerManager | undefined
   let elector: LeaderElector | undefined
-  if (le.leaderElect) {
-    elector = new LeaderElector({
-      client: electionClient,
-      lock: le.resourceLock,
-      name: le.resourceName,
-      namespace: le.resourceNamespace,
-      identity,
-      leaseDurationMs: le.leaseDurationMs,
-      renewDeadlineMs: le.renewDeadlineMs,
-      retryPeriodMs: le.retryPeriodMs,
-      releaseOnCancel: true,
-      logger: log.child({ component: 'leader-election' }),
-      eventSource: 'kube-controller-manager',
-      callbacks: {
-        onStartedLeading: async (signal) => {
-          metrics.leader.set({ name: le.resourceName }, 1)
-          await manager.runLeading(signal)
-        },
-        onStoppedLeading: () => {
-          metrics.leader.set({ name: le.resourceName }, 0)
-        },
-      },
-    })
-  }
+
+  // Health first (a standby or a controller manager waiting for its api-server answers at once).
   const ping: Check = { name: 'ping', run: () => ({ ok: true }) }
-  const livez: Check[] = [ping]
-  if (elector !== undefined) {
-    const e = elector
-    livez.push({ name: 'leaderElection', run: () => e.healthz() })
+  const electionCheck: Check = {
+    name: 'leaderElection',
+    run: () => (elector === undefined ? { ok: true } : elector.healthz()),
   }
+  const livez: Check[] = [ping, electionCheck]
   const synced: Check = {
     name: 'informer-sync',
-    run: () => (manager.hasSynced() ? { ok: true } : { ok: false, reason: 'waiting for the informers' }),
+    run: () =>
+      manager?.hasSynced() === true
+        ? { ok: true }
+        : { ok: false, reason: 'waiting for discovery and the informers' },
   }
   let port: number
   try {
@@ -131,18 +99,73 @@ export async function serve(config: ControllerManagerConfig): Promise<void> {
     if (shutdown.signal.aborted) return
     log.info({ signal }, 'received signal; stopping')
     shutdown.abort()
+    // Whatever hangs (a release the api-server never answers), the process ends.
     setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref()
   }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
 
+  // What the api-server serves, as kube's controller context reads discovery; retried until it answers.
+  let resources: ServedResource[] | undefined
+  for (let attempt = 0; resources === undefined; attempt++) {
+    try {
+      resources = await discoverResources(client, shutdown.signal)
+    } catch (err) {
+      if (shutdown.signal.aborted) process.exit(0)
+      if (attempt % 10 === 0) log.warn({ err: String(err) }, 'waiting for the api-server (discovery)')
+      await new Promise((r) => setTimeout(r, DISCOVERY_RETRY_MS))
+    }
+  }
+  const m = new ControllerManager({
+    client,
+    log,
+    identity,
+    controllers: config.controllers,
+    resources,
+    metrics,
+    workers: {
+      replicaset: config.concurrentReplicasetSyncs,
+      deployment: config.concurrentDeploymentSyncs,
+      endpoint: config.concurrentEndpointSyncs,
+      namespace: config.concurrentNamespaceSyncs,
+      serviceaccount: config.concurrentServiceaccountSyncs,
+      garbagecollector: config.concurrentGcSyncs,
+    },
+  })
+  manager = m
+  m.start()
+
+  if (le.leaderElect) {
+    elector = new LeaderElector({
+      client: electionClient,
+      lock: le.resourceLock,
+      name: le.resourceName,
+      namespace: le.resourceNamespace,
+      identity,
+      leaseDurationMs: le.leaseDurationMs,
+      renewDeadlineMs: le.renewDeadlineMs,
+      retryPeriodMs: le.retryPeriodMs,
+      releaseOnCancel: true,
+      logger: log.child({ component: 'leader-election' }),
+      eventSource: 'kube-controller-manager',
+      callbacks: {
+        onStartedLeading: async (signal) => {
+          metrics.leader.set({ name: le.resourceName }, 1)
+          await m.runLeading(signal)
+        },
+        onStoppedLeading: () => {
+          metrics.leader.set({ name: le.resourceName }, 0)
+        },
+      },
+    })
+  }
   if (elector !== undefined) await elector.run(shutdown.signal)
-  else await manager.runLeading(shutdown.signal)
+  else await m.runLeading(shutdown.signal)
   if (!shutdown.signal.aborted) {
     log.fatal({ identity }, 'leaderelection lost')
     process.exit(1)
   }
-  await Promise.race([manager.stop(), new Promise((r) => setTimeout(r, 1000))])
+  await Promise.race([m.stop(), new Promise((r) => setTimeout(r, 1000))])
   log.info('stopped')
   process.exit(0)
 }

@@ -38,3 +38,38 @@ export function servedResources(registry: readonly RegistryEntry[]): ServedResou
       deleteCollection: r.verbs.includes('deletecollection'),
     }))
 }
+
+interface ApiResourceList {
+  resources?: { name: string; namespaced: boolean; kind: string; verbs?: string[] }[]
+}
+
+/**
+ * The resources the api-server serves, through discovery (`/api`, `/apis`, then each preferred
+ * group version's APIResourceList), as kube's namespace and garbage collectors find them:
+ * subresources left out, only those that can be listed, watched and deleted.
+ */
+export async function discoverResources(
+  client: { requestJson<R>(o: { method: 'GET'; path: string; signal?: AbortSignal }): Promise<R> },
+  signal?: AbortSignal,
+): Promise<ServedResource[]> {
+  const get = <R>(path: string) =>
+    client.requestJson<R>({ method: 'GET', path, ...(signal !== undefined && { signal }) })
+  const core = await get<{ versions?: string[] }>('/api')
+  const groups = await get<{ groups?: { name: string; preferredVersion?: { version: string } }[] }>('/apis')
+  const gvs: { group: string; version: string }[] = [
+    ...(core.versions ?? []).map((version) => ({ group: '', version })),
+    ...(groups.groups ?? []).flatMap((g) =>
+      g.preferredVersion === undefined ? [] : [{ group: g.name, version: g.preferredVersion.version }],
+    ),
+  ]
+  const entries: RegistryEntry[] = []
+  for (const gv of gvs) {
+    const path = gv.group === '' ? `/api/${gv.version}` : `/apis/${gv.group}/${gv.version}`
+    const list = await get<ApiResourceList>(path)
+    for (const r of list.resources ?? []) {
+      if (r.name.includes('/')) continue
+      entries.push({ ...gv, kind: r.kind, plural: r.name, namespaced: r.namespaced, verbs: r.verbs ?? [] })
+    }
+  }
+  return servedResources(entries)
+}

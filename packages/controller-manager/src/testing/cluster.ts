@@ -3,10 +3,11 @@
  * ControllerManager leading over it with the chosen controllers, plus `eventually` for polling.
  * `stop()` aborts the term (the controllers drain), stops the informers and the server.
  */
-import { ApiClient } from '@hakube/api'
+import { ApiClient, RESOURCES } from '@hakube/api'
 import { startTestServer, stopTestServers, type TestServer } from '@hakube/api-server/testing'
 import pino from 'pino'
 import type { ControllerName } from '../config.js'
+import { servedResources } from '../controllers/resources.js'
 import { ControllerManager } from '../manager.js'
 import { ControllerManagerMetrics } from '../metrics.js'
 
@@ -37,6 +38,7 @@ export async function startTestCluster(
     log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
     identity,
     controllers,
+    resources: servedResources(RESOURCES),
     metrics,
     workers: { garbagecollector: 4, namespace: 2 },
   })
