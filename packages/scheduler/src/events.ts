@@ -53,7 +53,11 @@ export class EventRecorder {
   /** Records an event about `pod` (fire and forget). */
   record(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
     if (this.queue.length >= this.maxQueued) {
-      this.dropped++
+      if (this.dropped++ % 1000 === 0)
+        this.o.log.warn(
+          { dropped: this.dropped, maxQueued: this.maxQueued },
+          'event queue full; dropping events',
+        )
       return
     }
     const nowMs = this.o.clock.now()
