@@ -162,6 +162,17 @@ export class Heartbeats {
     if (a.heartbeating) this.register(a, a.gen)
   }
 
+  /** Resolves once every node has been registered (or the heartbeats stopped). */
+  allRegistered(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.stopped || [...this.agents.values()].every((a) => a.registered)) resolve()
+        else this.scheduler.at(this.now() + 500, check)
+      }
+      check()
+    })
+  }
+
   isHeartbeating(name: string): boolean {
     return this.agents.get(name)?.heartbeating ?? false
   }

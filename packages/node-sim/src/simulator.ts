@@ -154,7 +154,8 @@ export class NodeSimulator {
       }
     this.heartbeats.start(ids, new Set(this.config.failNodes))
     this.runner.start()
-    this.nodeInformer.start()
+    // Watching the Nodes from the start would make the api-server send us every registration back.
+    void this.heartbeats.allRegistered().then(() => this.nodeInformer.start())
     return this.port
   }
 
