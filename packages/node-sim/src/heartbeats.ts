@@ -98,6 +98,7 @@ export class Heartbeats {
     private readonly opts: HeartbeatOptions,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    private readonly onLateness: (ms: number) => void = () => {},
   ) {
     this.boot = now()
   }
@@ -262,7 +263,9 @@ export class Heartbeats {
     this.pool
       .submit('lease', async () => {
         if (!this.live(a, gen)) return false
-        this.lateness.push(Math.max(0, this.now() - dueMs))
+        const late = Math.max(0, this.now() - dueMs)
+        this.lateness.push(late)
+        this.onLateness(late)
         if (this.lateness.length > LATENESS_SAMPLES_MAX) this.lateness.splice(0, this.lateness.length / 2)
         await this.renewRequest(a)
         return true

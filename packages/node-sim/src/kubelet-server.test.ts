@@ -50,6 +50,7 @@ const backend: KubeletBackend = {
   recover: (name) => name === 'n1',
   stats: () => ({ renewals: 0 }),
   resetStats: () => {},
+  metrics: async () => 'hakube_node_sim_nodes 1\n',
   logIntervalMs: 1000,
   now: () => NOW,
 }
@@ -88,6 +89,7 @@ describe('kubelet API', () => {
 
   it("serves logs and the kubelet's errors as plain text", async () => {
     expect(await get('/healthz')).toEqual([200, 'ok'])
+    expect(await get('/metrics')).toEqual([200, 'hakube_node_sim_nodes 1\n'])
     expect(await get('/containerLogs/default/pending/c')).toEqual([
       400,
       'container "c" in pod "pending" is waiting to start: ContainerCreating',

@@ -2,7 +2,7 @@
  * The kubelet's read API for the simulated pods (one server for every node of the process: they share
  * the address, as their InternalIP says), and the admin endpoint:
  *
- * - `GET /healthz` → `ok`; `GET /pods` → a PodList of the pods on our nodes, with their current status;
+ * - `GET /healthz` → `ok`; `GET /metrics` (Prometheus, metrics.ts); `GET /pods` → a PodList of the pods on our nodes, with their current status;
  * - `GET /containerLogs/{namespace}/{pod}/{container}` with `follow`, `previous`, `tailLines`,
  *   `timestamps`, `limitBytes`, `sinceSeconds`/`sinceTime`: the generated output (container-logs.ts),
  *   streamed while the container runs when `follow` is set. Errors are the kubelet's plain-text 400s
@@ -39,6 +39,8 @@ export interface KubeletBackend {
   recover(name: string): boolean
   stats(): Record<string, unknown>
   resetStats(): void
+  /** Prometheus text exposition. */
+  metrics(): Promise<string>
   readonly logIntervalMs: number
   now(): number
 }
@@ -90,6 +92,16 @@ export class KubeletServer {
         metadata: {},
         items: this.backend.views().map((v) => ({ ...v.pod, status: v.status })),
       })
+    if (path === '/metrics' && method === 'GET') {
+      this.backend.metrics().then(
+        (body) => {
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+          res.end(body)
+        },
+        (err: unknown) => text(res, 500, err instanceof Error ? err.message : String(err)),
+      )
+      return undefined
+    }
     if (path === '/admin/nodes' && method === 'GET') return json(res, 200, this.backend.nodes())
     if (path === '/admin/stats' && method === 'GET') return json(res, 200, this.backend.stats())
     if (path === '/admin/stats/reset' && method === 'POST') {

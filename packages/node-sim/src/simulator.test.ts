@@ -107,6 +107,10 @@ describe('NodeSimulator against an in-process api-server', () => {
       return s['renewTime'] !== first['renewTime'] ? s : undefined
     })
     expect(Date.parse(renewed['renewTime'])).toBeGreaterThan(Date.parse(first['renewTime']))
+    const metrics = await (await fetch(`http://127.0.2.50:${sim.kubeletPort}/metrics`)).text()
+    expect(metrics).toMatch(/^hakube_node_sim_nodes 3$/m)
+    expect(Number(/^hakube_node_sim_lease_renewals_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0)
+    expect(metrics).toMatch(/^hakube_node_sim_lease_renewal_lateness_seconds_count \d+$/m)
     // A deleted Node comes back, as a kubelet registers its node again.
     const uid = n1['metadata']['uid']
     expect((await call('DELETE', `${t.base}/api/v1/nodes/w-1`)).status).toBe(200)

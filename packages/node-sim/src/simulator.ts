@@ -20,6 +20,7 @@ import type { Logger } from 'pino'
 import type { NodeGroup, NodeSimConfig } from './config.js'
 import { type HeartbeatStats, Heartbeats } from './heartbeats.js'
 import { KubeletServer } from './kubelet-server.js'
+import { SimulatorMetrics } from './metrics.js'
 import { assignBlocks, type NodeIdentity, PodIpAllocator } from './node-object.js'
 import { type PodObject, PodRunner, type PodView } from './pod-runner.js'
 import { RequestPool } from './request-pool.js'
@@ -46,6 +47,7 @@ export class NodeSimulator {
   private readonly heartbeats: Heartbeats
   private readonly runner: PodRunner
   private readonly kubelet: KubeletServer
+  readonly metrics: SimulatorMetrics
   /** Our Nodes as the api-server has them: a deleted one is registered again. */
   private readonly nodeInformer: Informer<KubeObject>
   private readonly identities = new Map<string, { id: NodeIdentity; ips: PodIpAllocator }>()
@@ -75,7 +77,9 @@ export class NodeSimulator {
       },
       log.child({ component: 'heartbeats' }),
       now,
+      (ms) => this.metrics.observeLateness(ms),
     )
+    this.metrics = new SimulatorMetrics(this)
     this.names = groups.flatMap((g) => g.names)
     const single = this.names.length === 1 ? this.names[0] : undefined
     this.runner = new PodRunner(
@@ -122,6 +126,7 @@ export class NodeSimulator {
       recover: (name) => this.recover(name),
       stats: () => ({ ...this.stats() }),
       resetStats: () => this.resetStats(),
+      metrics: () => this.metrics.text(),
       get logIntervalMs() {
         return self.config.containerLogIntervalMs
       },
