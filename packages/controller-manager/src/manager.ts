@@ -3,16 +3,24 @@
  * the enabled controllers built on them, and `runLeading(signal)`, which runs every controller for
  * one leadership term and resolves once all of them have drained after the signal aborted.
  */
-import type { ApiClient, Clock, Namespace, ServiceAccount } from '@hakube/api'
+import type { ApiClient, Clock, Namespace, Pod, ReplicaSet, ServiceAccount } from '@hakube/api'
 import type { Logger } from 'pino'
 import { ApiActions } from './actions.js'
 import type { ControllerName } from './config.js'
 import { Controller, type ControllerSpec } from './controller.js'
 import { GarbageCollector, type GcObject } from './controllers/garbage-collector.js'
 import { NamespaceController } from './controllers/namespace.js'
-import { NAMESPACES, SERVICE_ACCOUNTS, type ServedResource } from './controllers/resources.js'
+import { ReplicaSetController } from './controllers/replicaset.js'
+import {
+  NAMESPACES,
+  PODS,
+  REPLICA_SETS,
+  SERVICE_ACCOUNTS,
+  type ServedResource,
+} from './controllers/resources.js'
 import { ServiceAccountController } from './controllers/serviceaccount.js'
 import { EventRecorder } from './events.js'
+import { Expectations } from './expectations.js'
 import { SharedInformers } from './informers.js'
 import type { ControllerManagerMetrics } from './metrics.js'
 
@@ -34,6 +42,7 @@ const COMPONENTS: Record<string, string> = {
   serviceaccount: 'service-account-controller',
   namespace: 'namespace-controller',
   garbagecollector: 'garbage-collector-controller',
+  replicaset: 'replicaset-controller',
 }
 
 export class ControllerManager {
@@ -68,6 +77,13 @@ export class ControllerManager {
             // kube's collector ignores Events.
             .filter((r) => r.kind !== 'Event')
             .map((resource) => ({ resource, informer: this.informers.informerFor<GcObject>(resource.type) })),
+        )
+      else if (name === 'replicaset')
+        spec = new ReplicaSetController(
+          this.informers.informerFor<ReplicaSet>(REPLICA_SETS),
+          this.informers.informerFor<Pod>(PODS),
+          new Expectations(clock),
+          clock,
         )
       if (spec === undefined) {
         this.notImplemented.push(name)

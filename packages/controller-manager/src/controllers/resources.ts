@@ -73,3 +73,11 @@ export async function discoverResources(
   }
   return servedResources(entries)
 }
+
+export const PODS: ResourceType = { group: '', version: 'v1', plural: 'pods', namespaced: true }
+export const REPLICA_SETS: ResourceType = {
+  group: 'apps',
+  version: 'v1',
+  plural: 'replicasets',
+  namespaced: true,
+}
