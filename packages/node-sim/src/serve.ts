@@ -22,7 +22,8 @@ export async function serve(config: NodeSimConfig): Promise<void> {
     process.stderr.write(`hakube-node-sim: ${err instanceof Error ? err.message : String(err)}\n`)
     process.exit(err instanceof ConfigError ? 2 : 1)
   }
-  const log = pino({ level: config.logLevel, base: { name: 'hakube-node-sim' } })
+  // Logs on stderr (pino's destination 2), as the rules for every hakube binary say.
+  const log = pino({ level: config.logLevel, base: { name: 'hakube-node-sim' } }, pino.destination(2))
   const sim = new NodeSimulator(clientOptions, groups, config, log)
   let port: number
   try {
