@@ -64,7 +64,7 @@ export const CONTROLLER_MANAGER_FLAGS = {
     name: 'controllers',
     type: 'stringSlice',
     default: ['*'],
-    usage: `A list of controllers to enable. '*' enables all on-by-default controllers, 'foo' enables the controller named 'foo', '-foo' disables the controller named 'foo'.\nAll controllers: ${KNOWN_CONTROLLERS.join(', ')}`,
+    usage: `A list of controllers to enable. '*' enables all on-by-default controllers, 'foo' enables the controller named 'foo', '-foo' disables the controller named 'foo'. All controllers: ${KNOWN_CONTROLLERS.join(', ')}.`,
   }),
   concurrentReplicasetSyncs: flag({
     name: 'concurrent-replicaset-syncs',
@@ -93,13 +93,6 @@ export const CONTROLLER_MANAGER_FLAGS = {
     default: 10,
     usage:
       'The number of namespace objects that are allowed to sync concurrently. Larger number = more responsive namespace termination, but more CPU (and network) load',
-  }),
-  concurrentServiceaccountSyncs: flag({
-    name: 'concurrent-serviceaccount-syncs',
-    type: 'int',
-    default: 1,
-    usage:
-      'The number of service account objects that are allowed to sync concurrently. Larger number = more responsive service account processing, but more CPU (and network) load',
   }),
   concurrentGcSyncs: flag({
     name: 'concurrent-gc-syncs',
@@ -153,7 +146,6 @@ export interface ControllerManagerConfig {
   readonly concurrentDeploymentSyncs: number
   readonly concurrentEndpointSyncs: number
   readonly concurrentNamespaceSyncs: number
-  readonly concurrentServiceaccountSyncs: number
   readonly concurrentGcSyncs: number
   readonly nodeMonitorPeriodMs: number
   readonly nodeMonitorGracePeriodMs: number
@@ -218,7 +210,6 @@ export function parseControllerManagerFlags(argv: readonly string[]): Controller
     ['concurrent-deployment-syncs', v.concurrentDeploymentSyncs],
     ['concurrent-endpoint-syncs', v.concurrentEndpointSyncs],
     ['concurrent-namespace-syncs', v.concurrentNamespaceSyncs],
-    ['concurrent-serviceaccount-syncs', v.concurrentServiceaccountSyncs],
     ['concurrent-gc-syncs', v.concurrentGcSyncs],
   ] as const) {
     if (value < 1) return { ok: false, error: `--${name} must be at least 1, got ${value}` }
@@ -252,7 +243,6 @@ export function parseControllerManagerFlags(argv: readonly string[]): Controller
       concurrentDeploymentSyncs: v.concurrentDeploymentSyncs,
       concurrentEndpointSyncs: v.concurrentEndpointSyncs,
       concurrentNamespaceSyncs: v.concurrentNamespaceSyncs,
-      concurrentServiceaccountSyncs: v.concurrentServiceaccountSyncs,
       concurrentGcSyncs: v.concurrentGcSyncs,
       nodeMonitorPeriodMs: v.nodeMonitorPeriod,
       nodeMonitorGracePeriodMs: v.nodeMonitorGracePeriod,

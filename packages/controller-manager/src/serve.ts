@@ -128,7 +128,6 @@ export async function serve(config: ControllerManagerConfig): Promise<void> {
       deployment: config.concurrentDeploymentSyncs,
       endpoint: config.concurrentEndpointSyncs,
       namespace: config.concurrentNamespaceSyncs,
-      serviceaccount: config.concurrentServiceaccountSyncs,
       garbagecollector: config.concurrentGcSyncs,
     },
   })
