@@ -252,4 +252,27 @@ describe('NodeSimulator against an in-process api-server', () => {
       5000,
     )
   }, 30_000)
+
+  it('--fail-nodes: those nodes register once, then stay silent until recovered', async () => {
+    const t = await startTestServer({ namespaces: ['default', 'kube-node-lease'] })
+    const sim = await startSim(t.base, ['--nodes=2', '--node-name-prefix=f', '--fail-nodes=f-2'])
+    const leaseUrl = `${t.base}/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/f-2`
+    const first = await until('f-2 Lease', async () => (await get(leaseUrl))['spec']['renewTime'] as string)
+    const node = await get(`${t.base}/api/v1/nodes/f-2`)
+    expect(node['status']['conditions']).toContainEqual(
+      expect.objectContaining({ type: 'Ready', status: 'True' }),
+    )
+    await new Promise((r) => setTimeout(r, 2500))
+    expect((await get(leaseUrl))['spec']['renewTime']).toBe(first)
+    expect(sim.nodes().map((n) => [n.name, n.heartbeating])).toEqual([
+      ['f-1', true],
+      ['f-2', false],
+    ])
+    expect(sim.recover('f-2')).toBe(true)
+    await until(
+      'renewed',
+      async () => ((await get(leaseUrl))['spec']['renewTime'] !== first ? true : undefined),
+      5000,
+    )
+  }, 30_000)
 })
