@@ -70,6 +70,8 @@ interface PodEntry {
   sim: PodSim
   podIP: string | undefined
   lastWritten: string | undefined
+  /** The phase of the last status written. */
+  writtenPhase: string | undefined
   writing: boolean
   again: boolean
   retries: number
@@ -126,6 +128,13 @@ export class PodRunner {
     if (node === undefined) return this.entries.size
     let n = 0
     for (const e of this.entries.values()) if (e.node === node) n++
+    return n
+  }
+
+  /** Pods whose Running status has been written. */
+  runningWritten(): number {
+    let n = 0
+    for (const e of this.entries.values()) if (e.writtenPhase === 'Running') n++
     return n
   }
 
@@ -186,6 +195,7 @@ export class PodRunner {
         sim: adopted ?? acceptPod(this.now(), this.opts),
         podIP,
         lastWritten: undefined,
+        writtenPhase: undefined,
         writing: false,
         again: false,
         retries: 0,
@@ -247,6 +257,7 @@ export class PodRunner {
         if (needWrite) {
           await pods.patch(e.facts.name, { status }, 'merge', { subresource: 'status' })
           e.lastWritten = text
+          e.writtenPhase = String(status['phase'])
         }
         if (deletable && !e.deleteSent) {
           await pods.delete(e.facts.name, { gracePeriodSeconds: 0, preconditions: { uid: e.uid } })

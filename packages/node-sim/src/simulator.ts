@@ -35,6 +35,8 @@ export interface SimulatorStats extends HeartbeatStats {
   nodes: number
   failedNodes: number
   pods: number
+  /** Pods whose Running status reached the api-server. */
+  podsRunning: number
   requestsInFlight: number
   requestsQueued: number
   scheduledTasks: number
@@ -216,6 +218,7 @@ export class NodeSimulator {
       nodes: nodes.length,
       failedNodes: nodes.filter((n) => !n.heartbeating).length,
       pods: this.runner.count(),
+      podsRunning: this.runner.runningWritten(),
       requestsInFlight: this.pool.active,
       requestsQueued: this.pool.queued,
       scheduledTasks: this.scheduler.pending,
