@@ -1,7 +1,7 @@
 /**
  * @hakube/controller-manager: kube-controller-manager's controllers for hakube, run only while the
  * instance holds the `kube-controller-manager` lock. Built so far: serviceaccount, namespace,
- * garbagecollector (README lists what is not built yet).
+ * garbagecollector, replicaset, endpoint (README lists what is not built yet).
  *
  * Guarantees: every controller is level-triggered (shared informers, a deduplicating rate-limited
  * queue per controller, N workers, requeue with backoff on error); a term's work stops when its
@@ -28,10 +28,13 @@ export {
   selectControllers,
 } from './config.js'
 export { Controller, type ControllerSpec, type SyncResult } from './controller.js'
+export { computeSubsets, EndpointController, syncEndpoints } from './controllers/endpoint.js'
 export { GarbageCollector, syncGarbage } from './controllers/garbage-collector.js'
 export { NamespaceController, syncNamespace } from './controllers/namespace.js'
+export { BURST_REPLICAS, ReplicaSetController, syncReplicaSet } from './controllers/replicaset.js'
 export { ServiceAccountController, syncServiceAccounts } from './controllers/serviceaccount.js'
 export { EventRecorder, type EventSink } from './events.js'
+export { EXPECTATIONS_TIMEOUT_MS, Expectations } from './expectations.js'
 export { SharedInformers } from './informers.js'
 export { ControllerManager, type ControllerManagerOptions } from './manager.js'
 export { ControllerManagerMetrics } from './metrics.js'

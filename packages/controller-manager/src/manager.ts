@@ -3,19 +3,31 @@
  * the enabled controllers built on them, and `runLeading(signal)`, which runs every controller for
  * one leadership term and resolves once all of them have drained after the signal aborted.
  */
-import type { ApiClient, Clock, Namespace, Pod, ReplicaSet, ServiceAccount } from '@hakube/api'
+import type {
+  ApiClient,
+  Clock,
+  Endpoints,
+  Namespace,
+  Pod,
+  ReplicaSet,
+  Service,
+  ServiceAccount,
+} from '@hakube/api'
 import type { Logger } from 'pino'
 import { ApiActions } from './actions.js'
 import type { ControllerName } from './config.js'
 import { Controller, type ControllerSpec } from './controller.js'
+import { EndpointController } from './controllers/endpoint.js'
 import { GarbageCollector, type GcObject } from './controllers/garbage-collector.js'
 import { NamespaceController } from './controllers/namespace.js'
 import { ReplicaSetController } from './controllers/replicaset.js'
 import {
+  ENDPOINTS,
   NAMESPACES,
   PODS,
   REPLICA_SETS,
   SERVICE_ACCOUNTS,
+  SERVICES,
   type ServedResource,
 } from './controllers/resources.js'
 import { ServiceAccountController } from './controllers/serviceaccount.js'
@@ -43,6 +55,7 @@ const COMPONENTS: Record<string, string> = {
   namespace: 'namespace-controller',
   garbagecollector: 'garbage-collector-controller',
   replicaset: 'replicaset-controller',
+  endpoint: 'endpoint-controller',
 }
 
 export class ControllerManager {
@@ -84,6 +97,12 @@ export class ControllerManager {
           this.informers.informerFor<Pod>(PODS),
           new Expectations(clock),
           clock,
+        )
+      else if (name === 'endpoint')
+        spec = new EndpointController(
+          this.informers.informerFor<Service>(SERVICES),
+          this.informers.informerFor<Pod>(PODS),
+          this.informers.informerFor<Endpoints>(ENDPOINTS),
         )
       if (spec === undefined) {
         this.notImplemented.push(name)

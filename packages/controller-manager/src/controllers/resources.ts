@@ -81,3 +81,5 @@ export const REPLICA_SETS: ResourceType = {
   plural: 'replicasets',
   namespaced: true,
 }
+export const SERVICES: ResourceType = { group: '', version: 'v1', plural: 'services', namespaced: true }
+export const ENDPOINTS: ResourceType = { group: '', version: 'v1', plural: 'endpoints', namespaced: true }
