@@ -402,6 +402,18 @@ export function validatePodUpdate(next: Pod, prev: Pod): FieldError[] {
   const oldTolerations = os.tolerations ?? []
   const keepsOld = oldTolerations.every((t) => (ns.tolerations ?? []).some((n) => deepEqual(n, t)))
   if (keepsOld) munged.tolerations = os.tolerations
+  // validateOnlyDeletedSchedulingGates: gates may only go (the scheduler's user removes them to release
+  // the pod), never be added.
+  const oldGates = os.schedulingGates ?? []
+  for (const gate of ns.schedulingGates ?? [])
+    if (!oldGates.some((g) => g.name === gate.name))
+      errs.push(
+        forbidden(
+          'spec.schedulingGates',
+          `only deletion is allowed, but found new scheduling gate '${gate.name}'`,
+        ),
+      )
+  munged.schedulingGates = os.schedulingGates
   if ((os.terminationGracePeriodSeconds ?? 0) < 0 && ns.terminationGracePeriodSeconds === 1) {
     munged.terminationGracePeriodSeconds = os.terminationGracePeriodSeconds
   }

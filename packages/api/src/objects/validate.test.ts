@@ -151,6 +151,21 @@ describe('pod update', () => {
     )
     expect(errs[0]!.detail).toContain('spec.restartPolicy: "Always" -> "Never"')
   })
+  it('scheduling gates may be removed, never added (validateOnlyDeletedSchedulingGates)', () => {
+    const old = stored()
+    old.spec!.schedulingGates = [{ name: 'example.com/a' }, { name: 'example.com/b' }]
+    const fewer = structuredClone(old)
+    fewer.spec!.schedulingGates = [{ name: 'example.com/b' }]
+    expect(validateUpdate('Pod', fewer, old)).toEqual([])
+    const none = structuredClone(old)
+    delete none.spec!.schedulingGates
+    expect(validateUpdate('Pod', none, old)).toEqual([])
+    const added = structuredClone(old)
+    added.spec!.schedulingGates = [{ name: 'example.com/b' }, { name: 'example.com/c' }]
+    expect(strings(validateUpdate('Pod', added, old))).toEqual([
+      "spec.schedulingGates: Forbidden: only deletion is allowed, but found new scheduling gate 'example.com/c'",
+    ])
+  })
   it('metadata.name and uid are immutable; resourceVersion is required', () => {
     const old = stored()
     const next = structuredClone(old)
