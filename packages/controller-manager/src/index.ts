@@ -1,7 +1,7 @@
 /**
  * @hakube/controller-manager: kube-controller-manager's controllers for hakube, run only while the
  * instance holds the `kube-controller-manager` lock. Built so far: serviceaccount, namespace,
- * garbagecollector, replicaset, endpoint (README lists what is not built yet).
+ * garbagecollector, replicaset, deployment, endpoint (README lists what is not built yet).
  *
  * Guarantees: every controller is level-triggered (shared informers, a deduplicating rate-limited
  * queue per controller, N workers, requeue with backoff on error); a term's work stops when its
@@ -28,6 +28,8 @@ export {
   selectControllers,
 } from './config.js'
 export { Controller, type ControllerSpec, type SyncResult } from './controller.js'
+export { DeploymentController, syncDeployment } from './controllers/deployment.js'
+export { computeHash, equalIgnoreHash, resolveFenceposts } from './controllers/deployment-util.js'
 export { computeSubsets, EndpointController, syncEndpoints } from './controllers/endpoint.js'
 export { GarbageCollector, syncGarbage } from './controllers/garbage-collector.js'
 export { NamespaceController, syncNamespace } from './controllers/namespace.js'

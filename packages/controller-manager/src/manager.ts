@@ -6,6 +6,7 @@
 import type {
   ApiClient,
   Clock,
+  Deployment,
   Endpoints,
   Namespace,
   Pod,
@@ -17,11 +18,13 @@ import type { Logger } from 'pino'
 import { ApiActions } from './actions.js'
 import type { ControllerName } from './config.js'
 import { Controller, type ControllerSpec } from './controller.js'
+import { DeploymentController } from './controllers/deployment.js'
 import { EndpointController } from './controllers/endpoint.js'
 import { GarbageCollector, type GcObject } from './controllers/garbage-collector.js'
 import { NamespaceController } from './controllers/namespace.js'
 import { ReplicaSetController } from './controllers/replicaset.js'
 import {
+  DEPLOYMENTS,
   ENDPOINTS,
   NAMESPACES,
   PODS,
@@ -56,6 +59,7 @@ const COMPONENTS: Record<string, string> = {
   garbagecollector: 'garbage-collector-controller',
   replicaset: 'replicaset-controller',
   endpoint: 'endpoint-controller',
+  deployment: 'deployment-controller',
 }
 
 export class ControllerManager {
@@ -103,6 +107,12 @@ export class ControllerManager {
           this.informers.informerFor<Service>(SERVICES),
           this.informers.informerFor<Pod>(PODS),
           this.informers.informerFor<Endpoints>(ENDPOINTS),
+        )
+      else if (name === 'deployment')
+        spec = new DeploymentController(
+          this.informers.informerFor<Deployment>(DEPLOYMENTS),
+          this.informers.informerFor<ReplicaSet>(REPLICA_SETS),
+          clock,
         )
       if (spec === undefined) {
         this.notImplemented.push(name)

@@ -83,3 +83,9 @@ export const REPLICA_SETS: ResourceType = {
 }
 export const SERVICES: ResourceType = { group: '', version: 'v1', plural: 'services', namespaced: true }
 export const ENDPOINTS: ResourceType = { group: '', version: 'v1', plural: 'endpoints', namespaced: true }
+export const DEPLOYMENTS: ResourceType = {
+  group: 'apps',
+  version: 'v1',
+  plural: 'deployments',
+  namespaced: true,
+}
