@@ -27,13 +27,6 @@ export const KNOWN_CONTROLLERS = [
 ] as const
 export type ControllerName = (typeof KNOWN_CONTROLLERS)[number]
 
-/** The controllers built so far; the others are accepted by --controllers but not run (README). */
-export const IMPLEMENTED_CONTROLLERS: readonly ControllerName[] = [
-  'serviceaccount',
-  'namespace',
-  'garbagecollector',
-]
-
 export const CONTROLLER_MANAGER_FLAGS = {
   kubeconfig: flag({
     name: 'kubeconfig',

@@ -1,7 +1,8 @@
 /**
  * @hakube/controller-manager: kube-controller-manager's controllers for hakube, run only while the
  * instance holds the `kube-controller-manager` lock. Built so far: serviceaccount, namespace,
- * garbagecollector, replicaset, deployment, endpoint (README lists what is not built yet).
+ * garbagecollector, replicaset, deployment, endpoint, nodelifecycle (README lists what each leaves
+ * out).
  *
  * Guarantees: every controller is level-triggered (shared informers, a deduplicating rate-limited
  * queue per controller, N workers, requeue with backoff on error); a term's work stops when its
@@ -22,7 +23,6 @@ export {
   CONTROLLER_MANAGER_VERSION,
   type ControllerManagerConfig,
   type ControllerName,
-  IMPLEMENTED_CONTROLLERS,
   KNOWN_CONTROLLERS,
   parseControllerManagerFlags,
   selectControllers,
@@ -33,6 +33,7 @@ export { computeHash, equalIgnoreHash, resolveFenceposts } from './controllers/d
 export { computeSubsets, EndpointController, syncEndpoints } from './controllers/endpoint.js'
 export { GarbageCollector, syncGarbage } from './controllers/garbage-collector.js'
 export { NamespaceController, syncNamespace } from './controllers/namespace.js'
+export { EvictionLimiter, NodeLifecycleController, syncNode } from './controllers/nodelifecycle.js'
 export { BURST_REPLICAS, ReplicaSetController, syncReplicaSet } from './controllers/replicaset.js'
 export { ServiceAccountController, syncServiceAccounts } from './controllers/serviceaccount.js'
 export { EventRecorder, type EventSink } from './events.js'

@@ -8,7 +8,9 @@ import type {
   Clock,
   Deployment,
   Endpoints,
+  Lease,
   Namespace,
+  Node,
   Pod,
   ReplicaSet,
   Service,
@@ -22,11 +24,14 @@ import { DeploymentController } from './controllers/deployment.js'
 import { EndpointController } from './controllers/endpoint.js'
 import { GarbageCollector, type GcObject } from './controllers/garbage-collector.js'
 import { NamespaceController } from './controllers/namespace.js'
+import { NodeLifecycleController, type NodeLifecycleOptions } from './controllers/nodelifecycle.js'
 import { ReplicaSetController } from './controllers/replicaset.js'
 import {
   DEPLOYMENTS,
   ENDPOINTS,
+  LEASES,
   NAMESPACES,
+  NODES,
   PODS,
   REPLICA_SETS,
   SERVICE_ACCOUNTS,
@@ -50,6 +55,8 @@ export interface ControllerManagerOptions {
   workers?: Partial<Record<ControllerName, number>>
   metrics?: ControllerManagerMetrics
   clock?: Clock
+  /** --node-monitor-period, --node-monitor-grace-period, --node-eviction-rate (kube's defaults if unset). */
+  nodeLifecycle?: NodeLifecycleOptions
 }
 
 /** The Events' source component of each controller, as kube names them. */
@@ -60,14 +67,13 @@ const COMPONENTS: Record<string, string> = {
   replicaset: 'replicaset-controller',
   endpoint: 'endpoint-controller',
   deployment: 'deployment-controller',
+  nodelifecycle: 'node-controller',
 }
 
 export class ControllerManager {
   readonly informers: SharedInformers
   readonly events: EventRecorder
   readonly controllers: Controller[] = []
-  /** Controllers asked for but not built yet (logged at start). */
-  readonly notImplemented: ControllerName[] = []
 
   constructor(private readonly o: ControllerManagerOptions) {
     const clock = o.clock ?? { now: () => Date.now() }
@@ -114,10 +120,15 @@ export class ControllerManager {
           this.informers.informerFor<ReplicaSet>(REPLICA_SETS),
           clock,
         )
-      if (spec === undefined) {
-        this.notImplemented.push(name)
-        continue
-      }
+      else if (name === 'nodelifecycle')
+        spec = new NodeLifecycleController(
+          this.informers.informerFor<Node>(NODES),
+          this.informers.informerFor<Lease>(LEASES),
+          this.informers.informerFor<Pod>(PODS),
+          o.nodeLifecycle ?? { monitorPeriodMs: 5000, gracePeriodMs: 40_000, evictionRate: 0.1 },
+          clock,
+        )
+      if (spec === undefined) throw new Error(`unknown controller ${name}`)
       const log = o.log.child({ controller: name })
       this.controllers.push(
         new Controller({
@@ -151,11 +162,6 @@ export class ControllerManager {
 
   /** Runs every controller until `signal` aborts; resolves once all have stopped. */
   async runLeading(signal: AbortSignal): Promise<void> {
-    if (this.notImplemented.length > 0)
-      this.o.log.warn(
-        { controllers: this.notImplemented },
-        'controllers not built yet in hakube; not running',
-      )
     await Promise.all(this.controllers.map((c) => c.run(signal)))
   }
 

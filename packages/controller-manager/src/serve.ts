@@ -123,6 +123,11 @@ export async function serve(config: ControllerManagerConfig): Promise<void> {
     controllers: config.controllers,
     resources,
     metrics,
+    nodeLifecycle: {
+      monitorPeriodMs: config.nodeMonitorPeriodMs,
+      gracePeriodMs: config.nodeMonitorGracePeriodMs,
+      evictionRate: config.nodeEvictionRate,
+    },
     workers: {
       replicaset: config.concurrentReplicasetSyncs,
       deployment: config.concurrentDeploymentSyncs,

@@ -89,3 +89,10 @@ export const DEPLOYMENTS: ResourceType = {
   plural: 'deployments',
   namespaced: true,
 }
+export const NODES: ResourceType = { group: '', version: 'v1', plural: 'nodes', namespaced: false }
+export const LEASES: ResourceType = {
+  group: 'coordination.k8s.io',
+  version: 'v1',
+  plural: 'leases',
+  namespaced: true,
+}

@@ -24,7 +24,12 @@ export interface TestCluster {
 
 export async function startTestCluster(
   controllers: readonly ControllerName[],
-  o: { namespaces?: string[]; discovery?: boolean; identity?: string } = {},
+  o: {
+    namespaces?: string[]
+    discovery?: boolean
+    identity?: string
+    nodeLifecycle?: { monitorPeriodMs: number; gracePeriodMs: number; evictionRate: number }
+  } = {},
 ): Promise<TestCluster> {
   const server = await startTestServer({
     namespaces: o.namespaces ?? ['default', 'kube-system'],
@@ -41,6 +46,7 @@ export async function startTestCluster(
     resources: servedResources(RESOURCES),
     metrics,
     workers: { garbagecollector: 4, namespace: 2 },
+    ...(o.nodeLifecycle !== undefined && { nodeLifecycle: o.nodeLifecycle }),
   })
   manager.start()
   const term = new AbortController()

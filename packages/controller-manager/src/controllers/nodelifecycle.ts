@@ -1,0 +1,267 @@
+/**
+ * The node lifecycle controller (kube's pkg/controller/nodelifecycle with the NoExecute taint
+ * manager), node by node, each node rechecked every `--node-monitor-period`:
+ *
+ * - Health: the probe time is this controller's own clock whenever the node's Ready heartbeat
+ *   (`lastHeartbeatTime`) changes or its Lease in `kube-node-lease` is renewed (kube's
+ *   probeTimestamp). Past `--node-monitor-grace-period` without one, Ready, MemoryPressure,
+ *   DiskPressure and PIDPressure become Unknown (reason NodeStatusUnknown, "Kubelet stopped posting
+ *   node status."; a node that never posted one gets NodeStatusNeverUpdated after the same grace
+ *   period, where kube waits --node-startup-grace-period).
+ * - Taints: Ready=False → `node.kubernetes.io/not-ready`, Ready=Unknown →
+ *   `node.kubernetes.io/unreachable`, each NoExecute and NoSchedule; Ready=True removes them. Adding
+ *   the NoExecute taint is rate-limited to `--node-eviction-rate` nodes per second (a token bucket,
+ *   burst 1, as kube's zone tainter in a healthy zone); removing is not.
+ * - Evictions (taint manager): a pod on a node with NoExecute taints it does not tolerate is deleted
+ *   at once; one that tolerates them all with `tolerationSeconds` is deleted that long after the
+ *   taint's `timeAdded` (the smallest of its matching tolerations); without tolerationSeconds, never.
+ *   Event TaintManagerEviction on the pod.
+ */
+import type { Clock, Informer, Lease, Node, Pod, Taint, Toleration } from '@hakube/api'
+import { isDeletedFinalStateUnknown } from '@hakube/api'
+import type { Actions } from '../actions.js'
+import type { ControllerSpec, SyncResult } from '../controller.js'
+import { NODES, PODS } from './resources.js'
+
+export const NOT_READY_TAINT_KEY = 'node.kubernetes.io/not-ready'
+export const UNREACHABLE_TAINT_KEY = 'node.kubernetes.io/unreachable'
+const NODE_LEASE_NAMESPACE = 'kube-node-lease'
+const PRESSURE_CONDITIONS = ['MemoryPressure', 'DiskPressure', 'PIDPressure']
+
+export interface NodeLifecycleOptions {
+  monitorPeriodMs: number
+  gracePeriodMs: number
+  /** Nodes per second whose NoExecute taint may be added. */
+  evictionRate: number
+}
+
+/** What the controller remembers per node (kube's nodeHealthData). */
+export interface NodeHealth {
+  probeMs: number
+  heartbeat: string | undefined
+  renew: string | undefined
+}
+
+export interface NodeLifecycleView {
+  node(name: string): Node | undefined
+  lease(name: string): Lease | undefined
+  podsOn(name: string): Pod[]
+}
+
+/** A token bucket (burst 1): `take` says how long to wait, 0 when a token was taken. */
+export class EvictionLimiter {
+  private nextMs = Number.NEGATIVE_INFINITY
+  constructor(private readonly ratePerSecond: number) {}
+  take(nowMs: number): number {
+    if (this.ratePerSecond <= 0) return Number.POSITIVE_INFINITY
+    if (nowMs >= this.nextMs) {
+      this.nextMs = nowMs + 1000 / this.ratePerSecond
+      return 0
+    }
+    return this.nextMs - nowMs
+  }
+}
+
+type Cond = NonNullable<NonNullable<Node['status']>['conditions']>[number]
+
+function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')
+}
+
+/** Toleration.ToleratesTaint. */
+export function tolerates(t: Toleration, taint: Taint): boolean {
+  if (t.effect && t.effect !== taint.effect) return false
+  if ((t.operator ?? 'Equal') === 'Exists') return !t.key || t.key === taint.key
+  return t.key === taint.key && (t.value ?? '') === (taint.value ?? '')
+}
+
+/** When the pod must go because of these NoExecute taints: now, a time, or never (undefined). */
+export function evictionTimeMs(pod: Pod, taints: readonly Taint[], nowMs: number): number | undefined {
+  let at: number | undefined
+  for (const taint of taints) {
+    const matching = (pod.spec?.tolerations ?? []).filter((t) => tolerates(t, taint))
+    if (matching.length === 0) return nowMs
+    const seconds = matching
+      .map((t) => t.tolerationSeconds)
+      .filter((s): s is number => s !== undefined)
+      .reduce<number | undefined>((min, s) => (min === undefined || s < min ? s : min), undefined)
+    if (seconds === undefined) continue
+    const added = Date.parse(taint.timeAdded ?? '') || nowMs
+    const due = added + Math.max(0, seconds) * 1000
+    at = at === undefined ? due : Math.min(at, due)
+  }
+  return at
+}
+
+export async function syncNode(
+  name: string,
+  view: NodeLifecycleView,
+  actions: Actions,
+  state: Map<string, NodeHealth>,
+  limiter: EvictionLimiter,
+  o: NodeLifecycleOptions,
+  nowMs: number,
+): Promise<SyncResult | undefined> {
+  let node = view.node(name)
+  if (node === undefined) {
+    state.delete(name)
+    return undefined
+  }
+  const ready = (node.status?.conditions ?? []).find((c) => c.type === 'Ready')
+  const heartbeat = ready?.lastHeartbeatTime
+  const renew = view.lease(name)?.spec?.renewTime
+  const prior = state.get(name)
+  if (prior === undefined || prior.heartbeat !== heartbeat || (renew !== undefined && renew !== prior.renew))
+    state.set(name, { probeMs: nowMs, heartbeat, renew })
+  const health = state.get(name) as NodeHealth
+  let readyStatus = ready?.status ?? 'Unknown'
+  let requeueMs = o.monitorPeriodMs
+
+  // 1. Silent past the grace period: the conditions become Unknown.
+  if (nowMs > health.probeMs + o.gracePeriodMs && (ready === undefined || ready.status !== 'Unknown')) {
+    const now = rfc3339(nowMs)
+    const byType = new Map((node.status?.conditions ?? []).map((c) => [c.type, c]))
+    for (const type of ['Ready', ...PRESSURE_CONDITIONS]) {
+      const old = byType.get(type)
+      if (old?.status === 'Unknown') continue
+      byType.set(type, {
+        ...(old ?? { type }),
+        type,
+        status: 'Unknown',
+        reason: old === undefined ? 'NodeStatusNeverUpdated' : 'NodeStatusUnknown',
+        message:
+          old === undefined ? 'Kubelet never posted node status.' : 'Kubelet stopped posting node status.',
+        lastTransitionTime: now,
+        ...(old?.lastHeartbeatTime !== undefined && { lastHeartbeatTime: old.lastHeartbeatTime }),
+      } as Cond)
+    }
+    const r = await actions.update<Node>(
+      NODES,
+      undefined,
+      { ...node, status: { ...node.status, conditions: [...byType.values()] } },
+      'status',
+    )
+    if (!r.ok) throw new Error(`node ${name}: ${r.reason} while marking it Unknown`)
+    node = r.object
+    readyStatus = 'Unknown'
+  }
+
+  // A node that never posted a Ready condition is left alone until the grace period marks it.
+  if ((node.status?.conditions ?? []).every((c) => c.type !== 'Ready')) return { requeueAfterMs: requeueMs }
+
+  // 2. Taints follow readiness.
+  const taints = node.spec?.taints ?? []
+  const wantKey =
+    readyStatus === 'False'
+      ? NOT_READY_TAINT_KEY
+      : readyStatus === 'Unknown'
+        ? UNREACHABLE_TAINT_KEY
+        : undefined
+  const ours = (t: Taint) => t.key === NOT_READY_TAINT_KEY || t.key === UNREACHABLE_TAINT_KEY
+  const kept = taints.filter((t) => !ours(t) || t.key === wantKey)
+  const next = [...kept]
+  if (wantKey !== undefined) {
+    for (const effect of ['NoSchedule', 'NoExecute']) {
+      if (kept.some((t) => t.key === wantKey && t.effect === effect)) continue
+      if (effect === 'NoExecute') {
+        const waitMs = limiter.take(nowMs)
+        if (waitMs > 0) {
+          requeueMs = Math.min(requeueMs, Number.isFinite(waitMs) ? waitMs : requeueMs)
+          continue
+        }
+      }
+      next.push({ key: wantKey, effect, timeAdded: rfc3339(nowMs) })
+    }
+  }
+  if (JSON.stringify(next) !== JSON.stringify(taints)) {
+    const r = await actions.patch<Node>(NODES, undefined, name, {
+      spec: { taints: next.length > 0 ? next : null },
+      metadata: { resourceVersion: node.metadata?.resourceVersion },
+    })
+    if (!r.ok) throw new Error(`node ${name}: ${r.reason} while updating its taints`)
+    node = r.object
+  }
+
+  // 3. The taint manager: pods that do not tolerate the NoExecute taints go.
+  const noExecute = (node.spec?.taints ?? []).filter((t) => t.effect === 'NoExecute')
+  if (noExecute.length > 0) {
+    for (const pod of view.podsOn(name)) {
+      if (pod.metadata?.deletionTimestamp !== undefined) continue
+      const at = evictionTimeMs(pod, noExecute, nowMs)
+      if (at === undefined) continue
+      if (at > nowMs) {
+        requeueMs = Math.min(requeueMs, at - nowMs)
+        continue
+      }
+      const ns = pod.metadata?.namespace ?? ''
+      const outcome = await actions.delete(PODS, ns, pod.metadata?.name ?? '', {
+        ...(pod.metadata?.uid !== undefined && { uid: pod.metadata.uid }),
+      })
+      if (outcome !== 'notFound' && outcome !== 'conflict')
+        actions.event(
+          { ...pod, apiVersion: 'v1', kind: 'Pod' },
+          'Normal',
+          'TaintManagerEviction',
+          `Marking for deletion Pod ${ns}/${pod.metadata?.name}`,
+        )
+    }
+  }
+  return { requeueAfterMs: Math.max(10, requeueMs) }
+}
+
+export class NodeLifecycleController implements ControllerSpec {
+  readonly name = 'nodelifecycle'
+  private readonly view: NodeLifecycleView
+  private readonly state = new Map<string, NodeHealth>()
+  private readonly limiter: EvictionLimiter
+
+  constructor(
+    private readonly nodes: Informer<Node>,
+    leases: Informer<Lease>,
+    private readonly pods: Informer<Pod>,
+    private readonly o: NodeLifecycleOptions,
+    private readonly clock: Clock,
+  ) {
+    this.limiter = new EvictionLimiter(o.evictionRate)
+    this.view = {
+      node: (name) => nodes.get(name),
+      lease: (name) => leases.get(`${NODE_LEASE_NAMESPACE}/${name}`),
+      podsOn: (name) => pods.list().filter((p) => p.spec?.nodeName === name),
+    }
+    this.leases = leases
+  }
+
+  private readonly leases: Informer<Lease>
+
+  register(enqueue: (key: string) => void): void {
+    this.nodes.addEventHandler({
+      onAdd: (n) => enqueue(n.metadata?.name ?? ''),
+      onUpdate: (_old, n) => enqueue(n.metadata?.name ?? ''),
+      onDelete: (gone) => enqueue((isDeletedFinalStateUnknown(gone) ? gone.obj : gone).metadata?.name ?? ''),
+    })
+    this.leases.addEventHandler({
+      onUpdate: (_old, l) => {
+        if (l.metadata?.namespace === NODE_LEASE_NAMESPACE) enqueue(l.metadata.name ?? '')
+      },
+    })
+    // A pod landing on a tainted node is checked at once.
+    const onPod = (p: Pod) => {
+      const node = p.spec?.nodeName ? this.nodes.get(p.spec.nodeName) : undefined
+      if (node !== undefined && (node.spec?.taints ?? []).some((t) => t.effect === 'NoExecute'))
+        enqueue(p.spec?.nodeName ?? '')
+    }
+    this.pods.addEventHandler({ onAdd: onPod, onUpdate: (_old, p) => onPod(p) })
+  }
+
+  hasSynced(): boolean {
+    return this.nodes.hasSynced() && this.leases.hasSynced() && this.pods.hasSynced()
+  }
+
+  initialKeys(): Iterable<string> {
+    return this.nodes.keys()
+  }
+
+  sync(key: string, actions: Actions): Promise<SyncResult | undefined> {
+    return syncNode(key, this.view, actions, this.state, this.limiter, this.o, this.clock.now())
+  }
+}
