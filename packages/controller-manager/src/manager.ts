@@ -75,7 +75,7 @@ export class ControllerManager {
   readonly events: EventRecorder
   readonly controllers: Controller[] = []
 
-  constructor(private readonly o: ControllerManagerOptions) {
+  constructor(o: ControllerManagerOptions) {
     const clock = o.clock ?? { now: () => Date.now() }
     this.informers = new SharedInformers(o.client, o.log.child({ component: 'informers' }))
     this.events = new EventRecorder({

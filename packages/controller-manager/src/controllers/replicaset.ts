@@ -249,9 +249,15 @@ export async function syncReplicaSet(
   const old = rs.status ?? {}
   const changed = (Object.keys(status) as (keyof typeof status)[]).some((k) => status[k] !== old[k])
   if (changed) {
-    const r = await actions.update<ReplicaSet>(REPLICA_SETS, ns, { ...rs, status }, 'status')
-    if (!r.ok && r.reason === 'Conflict')
-      throw new Error(`replicaset ${key} changed while updating its status`)
+    let r = await actions.update<ReplicaSet>(REPLICA_SETS, ns, { ...rs, status }, 'status')
+    if (!r.ok && r.reason === 'Conflict') {
+      // updateReplicaSetStatus: one retry on a fresh read (the cache lagged a write of ours).
+      const fresh = await actions.get<ReplicaSet>(REPLICA_SETS, ns, rs.metadata?.name ?? '')
+      if (fresh?.metadata?.uid === rs.metadata?.uid && fresh !== undefined)
+        r = await actions.update<ReplicaSet>(REPLICA_SETS, ns, { ...fresh, status }, 'status')
+      if (!r.ok && r.reason === 'Conflict')
+        throw new Error(`replicaset ${key} changed while updating its status`)
+    }
   }
   if (manageError !== undefined) throw manageError
   const wanted = rs.spec?.replicas ?? 1
