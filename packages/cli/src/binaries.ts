@@ -49,6 +49,7 @@ export function resolveBinaries(): Binaries {
     apiserver: packageBin('@hakube/api-server', 'hakube-apiserver'),
     lb: packageBin('@hakube/load-balancer', 'hakube-lb'),
     scheduler: packageBin('@hakube/scheduler', 'hakube-scheduler'),
+    controllerManager: packageBin('@hakube/controller-manager', 'hakube-controller-manager'),
     nodeSim: packageBin('@hakube/node-sim', 'hakube-node-sim'),
     etcd: findEtcd() ?? 'etcd',
   }

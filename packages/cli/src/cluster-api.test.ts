@@ -90,7 +90,10 @@ describe('nodesFrom', () => {
     metadata: { name, namespace: 'kube-node-lease' },
     spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: ago(renewAgeMs) },
   })
-  const pod = (nodeName?: string) => ({ spec: nodeName === undefined ? {} : { nodeName } })
+  const pod = (nodeName?: string, phase?: string) => ({
+    spec: nodeName === undefined ? {} : { nodeName },
+    ...(phase === undefined ? {} : { status: { phase } }),
+  })
   const workers = [
     {
       host: 'worker-1',
@@ -106,7 +109,7 @@ describe('nodesFrom', () => {
     },
   ]
 
-  it('Ready takes the Ready condition and a Lease renewed within its duration; pods are counted per node', () => {
+  it('Ready takes the Ready condition and a Lease renewed within its duration; unfinished pods are counted per node, every pod by phase', () => {
     const r = nodesFrom(
       {
         items: [
@@ -126,7 +129,17 @@ describe('nodesFrom', () => {
           lease('extra', 1000),
         ],
       },
-      { items: [pod('worker-1-1'), pod('worker-1-1'), pod('worker-2-1'), pod(), pod('')] },
+      {
+        items: [
+          pod('worker-1-1', 'Running'),
+          pod('worker-1-1', 'Pending'),
+          pod('worker-2-1', 'Running'),
+          pod(),
+          pod(''),
+          pod('worker-2-1', 'Succeeded'),
+          pod('worker-1-2', 'Failed'),
+        ],
+      },
       workers,
       new Map([
         ['worker-1-2', false],
@@ -136,6 +149,8 @@ describe('nodesFrom', () => {
     )
     expect(r.pendingPods).toBe(2)
     expect(r.boundPods).toBe(3)
+    // A pod without a phase yet is Pending (the api-server's default); finished pods count only here.
+    expect(r.podPhases).toEqual({ Running: 2, Pending: 3, Succeeded: 1, Failed: 1 })
     expect(r.nodes.map((n) => [n.name, n.worker, n.status, n.reason, n.leaseAgeSeconds, n.pods])).toEqual([
       ['extra', null, 'Ready', 'SchedulingDisabled', 1, 0],
       ['worker-1-1', 'worker-1', 'Ready', null, 3, 2],

@@ -1,8 +1,8 @@
 /**
- * What `hakube up` and `hakube status` read through the api: the schedulers' election record (the
- * Endpoints annotation or the Lease, client-go's LeaderElectionRecord), and the nodes with their
- * heartbeat Leases and pod counts. Four requests at most (the lock, the nodes, their Leases, the
- * pods that are not finished), with node:http only so `hakube status` stays quick to start; the
+ * What `hakube up` and `hakube status` read through the api: the schedulers' and controller-managers'
+ * election records (the Endpoints annotation or the Lease, client-go's LeaderElectionRecord), and the
+ * nodes with their heartbeat Leases, pod counts and the pods by phase. Five requests at most (the two
+ * locks, the nodes, their Leases, the pods), with node:http only so `hakube status` stays quick to start; the
  * interpretation is pure and unit-tested.
  */
 import { httpRequest } from './probes.js'
@@ -19,7 +19,7 @@ export interface LeaderRecord {
 
 export const LEADER_ANNOTATION = 'control-plane.alpha.kubernetes.io/leader'
 
-/** The scheduler's leader as `status` shows it. */
+/** The scheduler's (or controller-manager's) leader as `status` shows it. */
 export interface SchedulerLeader {
   /** e.g. `endpoints kube-system/kube-scheduler`. */
   readonly lock: string
@@ -119,9 +119,12 @@ export interface NodeSnapshot {
 
 export interface NodesSnapshot {
   readonly nodes: readonly NodeSnapshot[]
-  /** Pods not yet bound to a node (what the scheduler has still to place). */
+  /** Unfinished pods not yet bound to a node (what the scheduler has still to place). */
   readonly pendingPods: number
+  /** Unfinished pods bound to a node. */
   readonly boundPods: number
+  /** Every pod by status.phase (Pending, Running, Succeeded, Failed, Unknown), from the same list. */
+  readonly podPhases: Readonly<Record<string, number>>
 }
 
 interface ListOf {
@@ -149,7 +152,12 @@ export function nodesFrom(
   const podsOn = new Map<string, number>()
   let pendingPods = 0
   let boundPods = 0
+  const podPhases: Record<string, number> = {}
   for (const p of podList.items ?? []) {
+    const phase = asObj(asObj(p)['status'])['phase']
+    const phaseName = typeof phase === 'string' && phase !== '' ? phase : 'Pending'
+    podPhases[phaseName] = (podPhases[phaseName] ?? 0) + 1
+    if (phaseName === 'Succeeded' || phaseName === 'Failed') continue
     const node = asObj(asObj(p)['spec'])['nodeName']
     if (typeof node === 'string' && node !== '') {
       podsOn.set(node, (podsOn.get(node) ?? 0) + 1)
@@ -200,7 +208,7 @@ export function nodesFrom(
     }
   })
   nodes.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))
-  return { nodes, pendingPods, boundPods }
+  return { nodes, pendingPods, boundPods, podPhases }
 }
 
 /** GET `path` from an api-server (or the balancer) as JSON; null for 404; throws otherwise. */
@@ -237,7 +245,7 @@ export async function readSchedulerLeader(
   return schedulerLeaderFrom(`${lock.kind} ${lock.namespace}/${lock.name}`, record, Date.now())
 }
 
-/** Nodes, their Leases and the unfinished pods, in three lists. */
+/** Nodes, their Leases and the pods (finished ones too, for their phases), in three lists. */
 export async function readNodes(
   base: string,
   workers: readonly WorkerPlan[],
@@ -247,11 +255,7 @@ export async function readNodes(
   const [nodes, leases, pods] = await Promise.all([
     apiGet(base, '/api/v1/nodes', timeoutMs),
     apiGet(base, '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', timeoutMs),
-    apiGet(
-      base,
-      `/api/v1/pods?fieldSelector=${encodeURIComponent('status.phase!=Succeeded,status.phase!=Failed')}`,
-      timeoutMs,
-    ),
+    apiGet(base, '/api/v1/pods', timeoutMs),
   ])
   return nodesFrom(
     (nodes ?? {}) as ListOf,

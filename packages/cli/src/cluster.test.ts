@@ -137,9 +137,13 @@ describe('hakube up, status, faults, down (stacked, 3 masters, hakube-store)', (
         `hakube up (stacked, 3 masters) to healthy: ${upSeconds.toFixed(1)} s\n${up.stdout}${up.stderr}`,
       )
       expect(up.code, up.stderr).toBe(0)
-      expect(up.stdout).toMatch(/master-1 +store member joined, api-server ready, scheduler healthy/)
+      expect(up.stdout).toMatch(
+        /master-1 +store member joined, api-server ready, scheduler healthy, controller-manager healthy/,
+      )
       expect(up.stdout).toMatch(/worker-1 +node worker-1 Ready/)
-      expect(up.stdout).toMatch(/scheduler leader master-[123], 1 node Ready/)
+      expect(up.stdout).toMatch(
+        /scheduler leader master-[123], controller-manager leader master-[123], 1 node Ready/,
+      )
       expect(up.stdout).toMatch(/cluster healthy in [\d.]+ s/)
       expect(up.stdout).toContain(`kubectl --kubeconfig`)
 
@@ -161,7 +165,12 @@ describe('hakube up, status, faults, down (stacked, 3 masters, hakube-store)', (
         ['lb', 'up'],
         ['worker-1', 'up'],
       ])
-      expect(s.hosts[0]?.components.map((c) => c.name)).toEqual(['store', 'apiserver', 'scheduler'])
+      expect(s.hosts[0]?.components.map((c) => c.name)).toEqual([
+        'store',
+        'apiserver',
+        'scheduler',
+        'controller-manager',
+      ])
       expect(s.hosts[4]?.components.map((c) => c.name)).toEqual(['node-sim'])
       expect(s.nodes.nodes.map((n) => [n.name, n.worker, n.status])).toEqual([
         ['worker-1', 'worker-1', 'Ready'],
@@ -333,7 +342,7 @@ describe('hakube up --topology external-etcd --store etcd', () => {
       })
       expect(s.apiServers.find((a) => a.host === 'master-1')?.ready).toBe(false)
       expect((await hakube(['start', 'master-1', ...common])).stdout).toBe(
-        'master-1: apiserver running, scheduler running\n',
+        'master-1: apiserver running, scheduler running, controller-manager running\n',
       )
       await eventually(dir, 'master-1 ready again', (x) => x.apiServers.every((a) => a.ready))
 

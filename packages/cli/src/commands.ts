@@ -53,8 +53,8 @@ export async function runDown(argv: readonly string[], out: NodeJS.WritableStrea
   }
   const graceMs = p.values['grace-period'] * 1000
   // The workers first (their node simulators need the balancer to report), then the balancer
-  // (clients see one clean refusal), then the masters (each stops its scheduler, which releases its
-  // lock, then its api-server, then its store member), then the external store members.
+  // (clients see one clean refusal), then the masters (each stops its controller-manager and
+  // scheduler, which release their locks, then its api-server, then its store member), then the external store members.
   const order = [
     state.plan.hosts.filter((h) => h.role === 'worker'),
     state.plan.hosts.filter((h) => h.role === 'lb'),
@@ -103,7 +103,7 @@ export async function runStatus(argv: readonly string[], out: NodeJS.WritableStr
   if (!p.ok) throw new UserError(p.error)
   if (p.help) {
     out.write(
-      `hakube status shows the hosts, store members, quorum, api-servers, balancer, the scheduler's leader and the nodes.\n\nFlags:\n${flagUsages(STATUS_FLAGS)}\n`,
+      `hakube status shows the hosts, store members, quorum, api-servers, balancer, the scheduler's and controller-manager's leaders, the nodes and the pods by phase.\n\nFlags:\n${flagUsages(STATUS_FLAGS)}\n`,
     )
     return 0
   }
@@ -148,7 +148,7 @@ export async function runFault(
   }
   if (p.args.length === 0)
     throw new UserError(
-      `hakube ${action} needs HOST or HOST/COMPONENT (e.g. master-1, master-1/apiserver, master-1/scheduler)`,
+      `hakube ${action} needs HOST or HOST/COMPONENT (e.g. master-1, master-1/apiserver, master-1/controller-manager)`,
     )
   const dir = resolve(p.values.dir)
   const state = requireState(dir)

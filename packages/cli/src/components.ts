@@ -5,6 +5,7 @@
 import { join } from 'node:path'
 import {
   APISERVER_PORT,
+  CONTROLLER_MANAGER_PORT,
   type LeaderElectFlags,
   leaderElectArgs,
   NODE_SIM_PORT,
@@ -15,7 +16,7 @@ import {
   type StoreKind,
 } from './topology.js'
 
-export type ComponentName = 'store' | 'apiserver' | 'scheduler' | 'lb' | 'node-sim'
+export type ComponentName = 'store' | 'apiserver' | 'scheduler' | 'controller-manager' | 'lb' | 'node-sim'
 
 export interface NodeConfig {
   readonly role: Role
@@ -37,7 +38,7 @@ export interface NodeConfig {
   readonly master: string
   /** Simulated nodes on a worker: one named like the host, or `<host>-1`... */
   readonly nodes: number
-  /** The scheduler's election flags (empty: its defaults). */
+  /** The scheduler's and controller-manager's election flags (empty: their defaults). */
   readonly leaderElect: LeaderElectFlags
 }
 
@@ -48,6 +49,7 @@ export interface Binaries {
   readonly apiserver: string
   readonly lb: string
   readonly scheduler: string
+  readonly controllerManager: string
   readonly nodeSim: string
   readonly etcd: string
 }
@@ -71,15 +73,15 @@ export function adminSocket(dir: string, host: string): string {
 }
 
 /**
- * The components of a role, in start order (stop order is the reverse: a master's scheduler stops
- * before its api-server, so a leading scheduler can still release its lock through it).
+ * The components of a role, in start order (stop order is the reverse: a master's controller-manager
+ * and scheduler stop before its api-server, so a leader can still release its lock through it).
  */
 export function componentsOf(role: Role): ComponentName[] {
   switch (role) {
     case 'stacked-master':
-      return ['store', 'apiserver', 'scheduler']
+      return ['store', 'apiserver', 'scheduler', 'controller-manager']
     case 'master':
-      return ['apiserver', 'scheduler']
+      return ['apiserver', 'scheduler', 'controller-manager']
     case 'etcd':
       return ['store']
     case 'lb':
@@ -115,6 +117,18 @@ export function componentSpecs(c: NodeConfig, bins: Binaries): ComponentSpec[] {
         `--master=http://${c.address}:${APISERVER_PORT}`,
         `--bind-address=${c.address}`,
         `--port=${SCHEDULER_PORT}`,
+        ...leaderElectArgs(c.leaderElect),
+      ],
+    }),
+    // Likewise kubeadm's controller-manager.conf: the local api-server.
+    'controller-manager': () => ({
+      name: 'controller-manager',
+      command: bins.node,
+      args: [
+        bins.controllerManager,
+        `--master=http://${c.address}:${APISERVER_PORT}`,
+        `--bind-address=${c.address}`,
+        `--port=${CONTROLLER_MANAGER_PORT}`,
         ...leaderElectArgs(c.leaderElect),
       ],
     }),

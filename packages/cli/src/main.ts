@@ -20,7 +20,7 @@ Usage:
   hakube node --role stacked-master|master|etcd|lb|worker ...   (one host's supervisor; hakube up runs these)
 
 Every command takes --dir (default .hakube) and -h for its flags. Hosts are master-N, etcd-N, lb and
-worker-N; components are store, apiserver, scheduler, lb and node-sim.
+worker-N; components are store, apiserver, scheduler, controller-manager, lb and node-sim.
 
 Faults:
   kill HOST             SIGKILL to the host's supervisor and components at once: the host is dead and

@@ -54,22 +54,23 @@ export const NODE_FLAGS = {
   'leader-elect-lease-duration': flag({
     kind: 'string',
     default: '',
-    usage: "The scheduler's lease duration (Go duration; empty: its default, 15s).",
+    usage: "The scheduler's and controller-manager's lease duration (Go duration; empty: its default, 15s).",
   }),
   'leader-elect-renew-deadline': flag({
     kind: 'string',
     default: '',
-    usage: "The scheduler's renew deadline (empty: 10s).",
+    usage: "The scheduler's and controller-manager's renew deadline (empty: 10s).",
   }),
   'leader-elect-retry-period': flag({
     kind: 'string',
     default: '',
-    usage: "The scheduler's retry period (empty: 2s).",
+    usage: "The scheduler's and controller-manager's retry period (empty: 2s).",
   }),
   'leader-elect-resource-lock': flag({
     kind: 'string',
     default: '',
-    usage: "The scheduler's lock: endpoints, leases or endpointsleases (empty: endpoints).",
+    usage:
+      "The scheduler's and controller-manager's lock: endpoints, leases or endpointsleases (empty: endpoints).",
   }),
   'grace-period': flag({
     kind: 'int',
@@ -143,7 +144,7 @@ export function nodeConfigFromArgs(
 
 /**
  * The environment of a host's components: the supervisor's, with HAKUBE_HOSTNAME set to the emulated
- * host's name (what the scheduler and the node simulator take as their hostname).
+ * host's name (what the scheduler, the controller-manager and the node simulator take as their hostname).
  */
 export function componentEnv(host: string, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...base, HAKUBE_HOSTNAME: host }
@@ -174,8 +175,8 @@ export async function runNode(argv: readonly string[]): Promise<number> {
   const supervisor = new Supervisor(componentSpecs(config, resolveBinaries()), {
     logFileOf: (component) => logFile(config.dir, config.name, component),
     graceMs,
-    // The emulated host's name, which the scheduler and the node simulator use as their hostname
-    // (a leader's identity is `<hostname>_<uuid>`, so `hakube status` can tell which host leads).
+    // The emulated host's name, which the scheduler, controller-manager and node simulator use as their
+    // hostname (a leader's identity is `<hostname>_<uuid>`, so `hakube status` can tell which host leads).
     env: componentEnv(config.name, process.env),
     // As root, each host's processes get a group id of their own (partition.ts pins their source address).
     ...(process.getuid?.() === 0 ? { gid: hostGid(config.address) } : {}),

@@ -6,6 +6,7 @@ import net from 'node:net'
 import {
   APISERVER_PORT,
   type ClusterPlan,
+  CONTROLLER_MANAGER_PORT,
   NODE_SIM_PORT,
   SCHEDULER_PORT,
   STORE_CLIENT_PORT,
@@ -33,6 +34,7 @@ export function listensOf(plan: ClusterPlan): Listen[] {
     if (h.role === 'stacked-master' || h.role === 'master') {
       at(APISERVER_PORT, 'api-server')
       at(SCHEDULER_PORT, 'scheduler')
+      at(CONTROLLER_MANAGER_PORT, 'controller-manager')
     }
     if (h.role === 'worker') at(NODE_SIM_PORT, 'node simulator')
     if (h.role === 'lb') {

@@ -1,8 +1,8 @@
 /**
  * `hakube status`'s data: one snapshot of the cluster, gathered from the hosts' admin sockets, the
  * store members' Maintenance.Status, the api-servers' /readyz, the balancer's /stats, the schedulers'
- * /healthz, the workers' /admin/nodes, and through the api (the balancer, else a ready api-server) the
- * schedulers' election record and the nodes. The shape is what `hakube status -o json` prints (and
+ * and controller-managers' /healthz, the workers' /admin/nodes, and through the api (the balancer,
+ * else a ready api-server) their election records, the nodes and the pods. The shape is what `hakube status -o json` prints (and
  * what the renderer in status-render.ts draws).
  */
 import { adminRequest, type HostStatus } from './admin.js'
@@ -17,7 +17,7 @@ import { type ClusterState, isHostProcess, procState } from './cluster-state.js'
 import { adminSocket } from './components.js'
 import { errorText, httpRequest, lbStats, memberStatus, readyz } from './probes.js'
 import type { ComponentStatus } from './supervisor.js'
-import { quorumOf, type Role } from './topology.js'
+import { type LockPlan, quorumOf, type Role, type SchedulerPlan } from './topology.js'
 
 /** up: supervisor answering; stopped: by `hakube stop`; down: killed or crashed; paused: SIGSTOPped. */
 export type HostState = 'up' | 'stopped' | 'down' | 'paused' | 'unreachable'
@@ -76,6 +76,8 @@ export interface ClusterSnapshot {
   }
   readonly partitions: ReadonlyArray<{ hosts: string[]; from: string[] }>
   readonly scheduler: SchedulerSnapshot
+  /** The controller-managers' election and replicas (absent from snapshots of older clusters). */
+  readonly controllerManager?: SchedulerSnapshot
   readonly nodes: NodesSection
 }
 
@@ -107,6 +109,8 @@ export interface NodesSection {
   readonly nodes: readonly NodeSnapshot[]
   readonly pendingPods: number
   readonly boundPods: number
+  /** Every pod by phase (from the same list as the nodes' pod counts). */
+  readonly podPhases?: Readonly<Record<string, number>>
 }
 
 /** The quorum facts from the members' answers: the leader most of them name, and how many agree. */
@@ -200,62 +204,70 @@ async function healthz(url: string): Promise<true | string> {
 export async function collectSnapshot(state: ClusterState): Promise<ClusterSnapshot> {
   const plan = state.plan
   const schedulers = plan.schedulers ?? []
+  const controllerManagers = plan.controllerManagers ?? []
   const workers = plan.workers ?? []
   const bases = [`http://${plan.lb.host}:${plan.lb.port}`, ...plan.apiServers]
   const heartbeatsP = Promise.all(
     workers.map((w) => workerNodes(w.url, 1000).catch(() => [] as { name: string; heartbeating: boolean }[])),
   ).then((lists) => new Map(lists.flat().map((n) => [n.name, n.heartbeating])))
-  const leaderP =
-    plan.schedulerLock === undefined
+  const readLeader = (lock: LockPlan | undefined) =>
+    lock === undefined
       ? Promise.resolve({ leader: null, error: null })
-      : throughApi(bases, (b) =>
-          readSchedulerLeader(b, plan.schedulerLock as NonNullable<typeof plan.schedulerLock>, 1500),
-        ).then(
+      : throughApi(bases, (b) => readSchedulerLeader(b, lock, 1500)).then(
           (leader) => ({ leader, error: null }),
           (err: unknown) => ({ leader: null, error: errorText(err) }),
         )
+  const leaderP = readLeader(plan.schedulerLock)
+  const cmLeaderP = readLeader(plan.controllerManagerLock)
   const nodesP = heartbeatsP.then((heartbeats) =>
     throughApi(bases, (b) => readNodes(b, workers, heartbeats, 2000)).then(
       (n) => ({ ...n, error: null }),
-      (err: unknown) => ({ nodes: [], pendingPods: 0, boundPods: 0, error: errorText(err) }),
+      (err: unknown) => ({ nodes: [], pendingPods: 0, boundPods: 0, podPhases: {}, error: errorText(err) }),
     ),
   )
-  const [hosts, members, apis, lb, healths, leaderRead, nodesRead] = await Promise.all([
-    Promise.all(plan.hosts.map((h) => hostSnapshot(state, h.name))),
-    Promise.all(
-      plan.storeMembers.map(async (m) => {
-        try {
-          const s = await memberStatus(m.clientUrl)
-          return { m, s, error: null }
-        } catch (err) {
-          return { m, s: undefined, error: errorText(err) }
-        }
-      }),
-    ),
-    Promise.all(plan.apiServers.map(async (url) => ({ url, r: await readyz(url) }))),
-    lbStats(plan.lb.host, plan.lb.statsPort).then(
-      (backends) => ({ backends, error: null }),
-      (err: unknown) => ({ backends: undefined, error: errorText(err) }),
-    ),
-    Promise.all(schedulers.map((sch) => healthz(sch.url))),
-    leaderP,
-    nodesP,
-  ])
-  const leader = leaderRead.leader
-  const replicas: SchedulerReplica[] = schedulers.map((sch, i) => {
-    const host = hosts.find((h) => h.name === sch.host)
-    const component = host?.components.find((c) => c.name === 'scheduler')
-    const health = healths[i] ?? 'not probed'
-    const leads = leader !== null && !leader.expired && leader.holderHost === sch.host
-    return {
-      host: sch.host,
-      url: sch.url,
-      component: component?.state ?? null,
-      healthy: health === true,
-      error: health === true ? null : health,
-      role: leads ? 'leader' : health === true ? 'standby' : '-',
-    }
-  })
+  const [hosts, members, apis, lb, healths, cmHealths, leaderRead, cmLeaderRead, nodesRead] =
+    await Promise.all([
+      Promise.all(plan.hosts.map((h) => hostSnapshot(state, h.name))),
+      Promise.all(
+        plan.storeMembers.map(async (m) => {
+          try {
+            const s = await memberStatus(m.clientUrl)
+            return { m, s, error: null }
+          } catch (err) {
+            return { m, s: undefined, error: errorText(err) }
+          }
+        }),
+      ),
+      Promise.all(plan.apiServers.map(async (url) => ({ url, r: await readyz(url) }))),
+      lbStats(plan.lb.host, plan.lb.statsPort).then(
+        (backends) => ({ backends, error: null }),
+        (err: unknown) => ({ backends: undefined, error: errorText(err) }),
+      ),
+      Promise.all(schedulers.map((sch) => healthz(sch.url))),
+      Promise.all(controllerManagers.map((cm) => healthz(cm.url))),
+      leaderP,
+      cmLeaderP,
+      nodesP,
+    ])
+  const replicasOf = (
+    component: string,
+    plans: readonly SchedulerPlan[],
+    health: ReadonlyArray<true | string>,
+    leader: SchedulerLeader | null,
+  ): SchedulerReplica[] =>
+    plans.map((r, i) => {
+      const c = hosts.find((h) => h.name === r.host)?.components.find((x) => x.name === component)
+      const h = health[i] ?? 'not probed'
+      const leads = leader !== null && !leader.expired && leader.holderHost === r.host
+      return {
+        host: r.host,
+        url: r.url,
+        component: c?.state ?? null,
+        healthy: h === true,
+        error: h === true ? null : h,
+        role: leads ? 'leader' : h === true ? 'standby' : '-',
+      }
+    })
   const storeMembers: MemberSnapshot[] = members.map(({ m, s, error }) => ({
     name: m.name,
     clientUrl: m.clientUrl,
@@ -294,7 +306,16 @@ export async function collectSnapshot(state: ClusterState): Promise<ClusterSnaps
       })),
     },
     partitions: state.partitions,
-    scheduler: { leader, error: leaderRead.error, replicas },
+    scheduler: {
+      leader: leaderRead.leader,
+      error: leaderRead.error,
+      replicas: replicasOf('scheduler', schedulers, healths, leaderRead.leader),
+    },
+    controllerManager: {
+      leader: cmLeaderRead.leader,
+      error: cmLeaderRead.error,
+      replicas: replicasOf('controller-manager', controllerManagers, cmHealths, cmLeaderRead.leader),
+    },
     nodes: {
       reachable: nodesRead.error === null,
       error: nodesRead.error,
@@ -302,6 +323,7 @@ export async function collectSnapshot(state: ClusterState): Promise<ClusterSnaps
       nodes: nodesRead.nodes,
       pendingPods: nodesRead.pendingPods,
       boundPods: nodesRead.boundPods,
+      podPhases: nodesRead.podPhases,
     },
   }
 }

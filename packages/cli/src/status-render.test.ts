@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { type NodeSnapshot, schedulerLeaderFrom } from './cluster-api.js'
 import { type ClusterSnapshot, type MemberSnapshot, quorumFrom } from './snapshot.js'
-import { leaderText, renderStatus } from './status-render.js'
+import { leaderText, phasesText, renderStatus } from './status-render.js'
 
 function member(name: string, id: string, leaderId: string | null, reachable = true): MemberSnapshot {
   return {
@@ -235,7 +235,7 @@ describe('renderStatus', () => {
   })
 })
 
-describe('renderStatus: schedulers and nodes', () => {
+describe('renderStatus: schedulers, controller-managers and nodes', () => {
   const at = Date.parse('2026-01-01T00:00:00.000Z')
   const record = (holderIdentity: string, renewAgeMs: number) => ({
     holderIdentity,
@@ -308,6 +308,33 @@ describe('renderStatus: schedulers and nodes', () => {
         ],
         pendingPods: 2,
         boundPods: 7,
+        podPhases: { Pending: 2, Succeeded: 1, Running: 7 },
+      },
+      controllerManager: {
+        leader: schedulerLeaderFrom(
+          'leases kube-system/kube-controller-manager',
+          record('master-3_0b1d', 3400),
+          at,
+        ),
+        error: null,
+        replicas: [
+          {
+            host: 'master-1',
+            url: 'http://127.0.1.1:10257',
+            component: 'running',
+            healthy: true,
+            error: null,
+            role: 'standby',
+          },
+          {
+            host: 'master-3',
+            url: 'http://127.0.1.3:10257',
+            component: 'running',
+            healthy: true,
+            error: null,
+            role: 'leader',
+          },
+        ],
       },
     })
     expect(text.slice(text.indexOf('SCHEDULER'))).toBe(
@@ -317,11 +344,16 @@ describe('renderStatus: schedulers and nodes', () => {
         '  master-2  http://127.0.1.2:10259  leader  healthy',
         '  master-3  http://127.0.1.3:10259  -       restarting, not healthy (connection refused)',
         '',
+        'CONTROLLER-MANAGER  leader master-3, renewed 3 s ago (lease 15 s), 3 transitions; lock leases kube-system/kube-controller-manager',
+        '  master-1  http://127.0.1.1:10257  standby  healthy',
+        '  master-3  http://127.0.1.3:10257  leader   healthy',
+        '',
         'NODES  1 of 2 Ready; 7 pods bound, 2 pending',
         '  NAME      WORKER    STATUS          LEASE RENEWED  PODS',
         '  worker-1  worker-1  Ready           2 s ago        4',
         '  worker-2  worker-2  NotReady        52 s ago       3     Lease not renewed for 52 s; heartbeat stopped (hakube fail-node)',
         '  worker-3  -         not registered  -              -',
+        'PODS  7 Running, 2 Pending, 1 Succeeded',
         '',
       ].join('\n'),
     )
@@ -360,6 +392,29 @@ describe('renderStatus: schedulers and nodes', () => {
         ],
       },
     })
+    expect(phasesText({})).toBe('none')
+    expect(phasesText({ Evicted: 1, Unknown: 2, Running: 0 })).toBe('2 Unknown, 1 Evicted')
+    expect(
+      renderStatus({
+        ...SNAPSHOT,
+        controllerManager: {
+          leader: null,
+          error: 'connection refused',
+          replicas: [
+            {
+              host: 'master-1',
+              url: 'http://127.0.1.1:10257',
+              component: 'restarting',
+              healthy: false,
+              error: 'connection refused',
+              role: '-',
+            },
+          ],
+        },
+      }),
+    ).toContain(
+      'CONTROLLER-MANAGER  leader unknown: the api does not answer (connection refused); NO REPLICA HEALTHY: nothing reconciles\n',
+    )
     expect(text).toContain(
       'SCHEDULER  no leader: released (3 transitions); a standby takes over within a retry period; NO REPLICA HEALTHY: nothing schedules\n  master-1  http://127.0.1.1:10259  -  stopped, not healthy (connection refused)\n',
     )
@@ -368,6 +423,7 @@ describe('renderStatus: schedulers and nodes', () => {
   it('a cluster without workers or schedulers (cluster.json of an older hakube) shows neither section', () => {
     const text = renderStatus({ ...SNAPSHOT, partitions: [] })
     expect(text).not.toContain('SCHEDULER')
+    expect(text).not.toContain('CONTROLLER-MANAGER')
     expect(text).not.toContain('NODES')
   })
 })

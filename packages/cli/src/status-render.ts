@@ -118,7 +118,9 @@ export function renderStatus(s: ClusterSnapshot): string {
     ),
   )
   if (s.scheduler !== undefined && s.scheduler.replicas.length > 0)
-    out.push('', ...schedulerLines(s.scheduler))
+    out.push('', ...electedLines('SCHEDULER', 'nothing schedules', s.scheduler))
+  if (s.controllerManager !== undefined && s.controllerManager.replicas.length > 0)
+    out.push('', ...electedLines('CONTROLLER-MANAGER', 'nothing reconciles', s.controllerManager))
   if (s.nodes !== undefined && (s.nodes.planned.length > 0 || s.nodes.nodes.length > 0))
     out.push('', ...nodeLines(s.nodes))
   if (s.partitions.length > 0) {
@@ -135,7 +137,7 @@ function ago(seconds: number | null): string {
   return seconds === null ? '-' : `${Math.floor(seconds)} s ago`
 }
 
-/** The headline of the scheduler's election: who leads, how fresh the record is, how often it changed. */
+/** The headline of a scheduler's or controller-manager's election: who leads, how fresh the record is, how often it changed. */
 export function leaderText(l: SchedulerLeader | null, error: string | null): string {
   if (l === null) return `leader unknown: the api does not answer (${error ?? '?'})`
   const r = l.record
@@ -149,10 +151,11 @@ export function leaderText(l: SchedulerLeader | null, error: string | null): str
   return `leader ${l.holderHost}, renewed ${ago(l.renewAgeSeconds)} (${lease}), ${transitions}; lock ${l.lock}`
 }
 
-function schedulerLines(s: SchedulerSnapshot): string[] {
-  const none = s.replicas.every((r) => !r.healthy) ? '; NO REPLICA HEALTHY: nothing schedules' : ''
+/** A leader-elected component's section: the election's headline, then each replica. */
+function electedLines(title: string, consequence: string, s: SchedulerSnapshot): string[] {
+  const none = s.replicas.every((r) => !r.healthy) ? `; NO REPLICA HEALTHY: ${consequence}` : ''
   return [
-    `SCHEDULER  ${leaderText(s.leader, s.error)}${none}`,
+    `${title}  ${leaderText(s.leader, s.error)}${none}`,
     ...table(
       s.replicas.map((r) => [
         r.host,
@@ -185,5 +188,19 @@ function nodeLines(n: NodesSection): string[] {
       ]),
       ...missing.map((name) => [name, '-', 'not registered', '-', '-', '']),
     ]),
+    ...(n.podPhases === undefined ? [] : [`PODS  ${phasesText(n.podPhases)}`]),
   ]
+}
+
+const PHASES = ['Running', 'Pending', 'Succeeded', 'Failed', 'Unknown']
+
+/** `3 Running, 1 Pending` (kube's phases first, in their order; nothing: `none`). */
+export function phasesText(phases: Readonly<Record<string, number>>): string {
+  const names = [
+    ...PHASES.filter((p) => (phases[p] ?? 0) > 0),
+    ...Object.keys(phases)
+      .filter((p) => !PHASES.includes(p) && (phases[p] ?? 0) > 0)
+      .sort(),
+  ]
+  return names.length === 0 ? 'none' : names.map((p) => `${phases[p]} ${p}`).join(', ')
 }

@@ -28,6 +28,7 @@ const BINS = {
   apiserver: '/a.js',
   lb: '/l.js',
   scheduler: '/sch.js',
+  controllerManager: '/cm.js',
   nodeSim: '/ns.js',
   etcd: '/usr/bin/etcd',
 }
@@ -56,7 +57,7 @@ describe('planCluster', () => {
     ])
     expect(p.apiServers).toEqual(['http://127.0.1.1:6443', 'http://127.0.1.2:6443', 'http://127.0.1.3:6443'])
     const m2 = specsOf(p.hosts[1]?.nodeArgs ?? [])
-    expect(m2.map((s) => s.name)).toEqual(['store', 'apiserver', 'scheduler'])
+    expect(m2.map((s) => s.name)).toEqual(['store', 'apiserver', 'scheduler', 'controller-manager'])
     expect(m2[0]?.args).toEqual([
       '/s.js',
       '--name=master-2',
@@ -110,7 +111,11 @@ describe('planCluster', () => {
       ['master-2', 'master', '127.0.1.202'],
       ['lb', 'lb', '127.0.1.250'],
     ])
-    expect(specsOf(p.hosts[3]?.nodeArgs ?? []).map((s) => s.name)).toEqual(['apiserver', 'scheduler'])
+    expect(specsOf(p.hosts[3]?.nodeArgs ?? []).map((s) => s.name)).toEqual([
+      'apiserver',
+      'scheduler',
+      'controller-manager',
+    ])
     expect(specsOf(p.hosts[3]?.nodeArgs ?? [])[0]?.args).toContain(
       '--etcd-servers=http://127.0.1.203:2379,http://127.0.1.204:2379,http://127.0.1.205:2379',
     )
@@ -134,6 +139,26 @@ describe('planCluster', () => {
     expect(p.schedulerLock).toEqual({ kind: 'endpoints', namespace: 'kube-system', name: 'kube-scheduler' })
   })
 
+  it('every master runs a controller-manager replica against its own api-server, /healthz on 10257, started last', () => {
+    const { plan: p } = plan()
+    const cm = specsOf(p.hosts[2]?.nodeArgs ?? [])[3]
+    expect(cm).toEqual({
+      name: 'controller-manager',
+      command: '/node',
+      args: ['/cm.js', '--master=http://127.0.1.3:6443', '--bind-address=127.0.1.3', '--port=10257'],
+    })
+    expect(p.controllerManagers).toEqual([
+      { host: 'master-1', url: 'http://127.0.1.1:10257' },
+      { host: 'master-2', url: 'http://127.0.1.2:10257' },
+      { host: 'master-3', url: 'http://127.0.1.3:10257' },
+    ])
+    expect(p.controllerManagerLock).toEqual({
+      kind: 'endpoints',
+      namespace: 'kube-system',
+      name: 'kube-controller-manager',
+    })
+  })
+
   it('election flags given to up reach every scheduler (and only those given); the lock kind is recorded', () => {
     const { plan: p } = plan({
       topology: 'external-etcd',
@@ -148,6 +173,13 @@ describe('planCluster', () => {
       '--leader-elect-resource-lock=leases',
     ])
     expect(p.schedulerLock?.kind).toBe('leases')
+    expect(specsOf(master?.nodeArgs ?? [])[2]?.args.slice(4)).toEqual([
+      '--leader-elect-lease-duration=4s',
+      '--leader-elect-renew-deadline=3s',
+      '--leader-elect-retry-period=1s',
+      '--leader-elect-resource-lock=leases',
+    ])
+    expect(p.controllerManagerLock?.kind).toBe('leases')
     const partial = plan({
       leaderElect: { leaseDuration: '', renewDeadline: '', retryPeriod: '500ms', resourceLock: '' },
     })

@@ -5,9 +5,10 @@
  * Layout (the default block starts at 127.0.1.1): master-1..M take the first M addresses, the external
  * store members etcd-1..E the next E (external-etcd only), the workers worker-1..W the next W, and the
  * balancer runs on its own address (127.0.0.1:6443 by default), so every api-server listens on 6443,
- * every store member on 2379/2380, every scheduler on 10259 and every node simulator on 10250 as on
- * real hosts. Each master also runs a scheduler replica that talks to its own host's api-server (as
- * kubeadm's static pods do); the workers' node simulators talk to the balancer (as kubelets do).
+ * every store member on 2379/2380, every scheduler on 10259, every controller-manager on 10257 and
+ * every node simulator on 10250 as on real hosts. Each master also runs a scheduler replica and a
+ * controller-manager replica that talk to its own host's api-server (as kubeadm's static pods do);
+ * the workers' node simulators talk to the balancer (as kubelets do).
  */
 import { parseGoDuration } from '@hakube/api/flags'
 
@@ -22,6 +23,8 @@ export const STORE_PEER_PORT = 2380
 export const APISERVER_PORT = 6443
 /** kube-scheduler's secure port (here plain HTTP: /healthz, /readyz, /metrics). */
 export const SCHEDULER_PORT = 10259
+/** kube-controller-manager's secure port (here plain HTTP: /healthz, /readyz, /metrics). */
+export const CONTROLLER_MANAGER_PORT = 10257
 /** The kubelet's port: the node simulator's read API and its admin endpoint. */
 export const NODE_SIM_PORT = 10250
 
@@ -29,8 +32,9 @@ export type ResourceLock = 'endpoints' | 'leases' | 'endpointsleases'
 export const RESOURCE_LOCKS: readonly ResourceLock[] = ['endpoints', 'leases', 'endpointsleases']
 
 /**
- * The schedulers' election flags, passed through as given (Go durations); empty means the
- * scheduler's default (15s, 10s, 2s, endpoints), which is what a plain `hakube up` runs.
+ * The election flags of the schedulers and controller-managers, passed through as given (Go
+ * durations); empty means their default (15s, 10s, 2s, endpoints), which is what a plain `hakube up`
+ * runs.
  */
 export interface LeaderElectFlags {
   readonly leaseDuration: string
@@ -68,7 +72,7 @@ export interface PlanInput {
   readonly workers: number
   /** Simulated nodes on each worker host. */
   readonly nodesPerWorker: number
-  /** The schedulers' election flags. */
+  /** The schedulers' and controller-managers' election flags. */
   readonly leaderElect?: LeaderElectFlags
 }
 
@@ -97,10 +101,18 @@ export interface WorkerPlan {
   readonly nodes: readonly string[]
 }
 
+/** A replica of a leader-elected master component (scheduler or controller-manager). */
 export interface SchedulerPlan {
   readonly host: string
-  /** http://address:10259 (/healthz). */
+  /** http://address:10259 (scheduler) or :10257 (controller-manager), for /healthz. */
   readonly url: string
+}
+
+/** The object holding an election record. */
+export interface LockPlan {
+  readonly kind: ResourceLock
+  readonly namespace: string
+  readonly name: string
 }
 
 export interface ClusterPlan {
@@ -116,7 +128,10 @@ export interface ClusterPlan {
   /** One scheduler replica per master (absent in a cluster.json written before schedulers existed). */
   readonly schedulers?: readonly SchedulerPlan[]
   /** The schedulers' lock: kind, namespace and name of the object holding the election record. */
-  readonly schedulerLock?: { readonly kind: ResourceLock; readonly namespace: string; readonly name: string }
+  readonly schedulerLock?: LockPlan
+  /** One controller-manager replica per master (absent in a cluster.json written before them). */
+  readonly controllerManagers?: readonly SchedulerPlan[]
+  readonly controllerManagerLock?: LockPlan
   readonly workers?: readonly WorkerPlan[]
 }
 
@@ -378,6 +393,11 @@ export function planCluster(
       lb: { host: lb.host, port: lb.port, statsPort: input.lbStatsPort },
       schedulers: masters.map((h) => ({ host: h.name, url: `http://${h.address}:${SCHEDULER_PORT}` })),
       schedulerLock: { kind: lockKind, namespace: 'kube-system', name: 'kube-scheduler' },
+      controllerManagers: masters.map((h) => ({
+        host: h.name,
+        url: `http://${h.address}:${CONTROLLER_MANAGER_PORT}`,
+      })),
+      controllerManagerLock: { kind: lockKind, namespace: 'kube-system', name: 'kube-controller-manager' },
       workers: workerHosts.map((h) => ({
         host: h.name,
         address: h.address,

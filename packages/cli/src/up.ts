@@ -3,7 +3,7 @@
  * in the directory, busy ports, a missing etcd), writes cluster.json and the kubeconfig, starts one
  * detached `hakube node` per host and waits until the cluster is healthy: store quorum, every
  * api-server ready, every balancer backend up, GET /readyz through the balancer, every scheduler's
- * /healthz with one of them holding the lock, and every planned node Ready. Progress is printed per
+ * and controller-manager's /healthz with one of each holding its lock, and every planned node Ready. Progress is printed per
  * host as it becomes ready; the cluster keeps running after `up` returns.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -42,7 +42,7 @@ export const UP_FLAGS = {
   masters: flag({
     kind: 'int',
     default: 3,
-    usage: 'Master hosts (api-server and scheduler; stacked: and a store member).',
+    usage: 'Master hosts (api-server, scheduler, controller-manager; stacked: and a store member).',
   }),
   etcd: flag({ kind: 'int', default: 3, usage: 'Store members on hosts of their own (external-etcd).' }),
   store: flag({
@@ -79,22 +79,24 @@ export const UP_FLAGS = {
   'leader-elect-lease-duration': flag({
     kind: 'string',
     default: '',
-    usage: "Advanced: the schedulers' --leader-elect-lease-duration (default theirs, 15s).",
+    usage:
+      "Advanced: the schedulers' and controller-managers' --leader-elect-lease-duration (default theirs, 15s).",
   }),
   'leader-elect-renew-deadline': flag({
     kind: 'string',
     default: '',
-    usage: "Advanced: the schedulers' --leader-elect-renew-deadline (10s).",
+    usage: "Advanced: the schedulers' and controller-managers' --leader-elect-renew-deadline (10s).",
   }),
   'leader-elect-retry-period': flag({
     kind: 'string',
     default: '',
-    usage: "Advanced: the schedulers' --leader-elect-retry-period (2s).",
+    usage: "Advanced: the schedulers' and controller-managers' --leader-elect-retry-period (2s).",
   }),
   'leader-elect-resource-lock': flag({
     kind: 'string',
     default: '',
-    usage: "Advanced: the schedulers' lock, endpoints, leases or endpointsleases (endpoints).",
+    usage:
+      "Advanced: the schedulers' and controller-managers' lock, endpoints, leases or endpointsleases (endpoints).",
   }),
   timeout: flag({ kind: 'int', default: 90, usage: 'Seconds to wait for the cluster to be healthy.' }),
 }
@@ -282,29 +284,35 @@ async function waitHealthy(
   let stage = 'hosts'
   let lastProblem = ''
   const schedulers = plan.schedulers ?? []
+  const cms = plan.controllerManagers ?? []
   const workers = plan.workers ?? []
   const nodeNames = workers.flatMap((w) => w.nodes)
   const lbUrl = `http://${plan.lb.host}:${plan.lb.port}`
   while (Date.now() < deadline) {
-    const [members, apis, backends, schedulersHealthy, leader, nodes, registered] = await Promise.all([
-      Promise.all(plan.storeMembers.map((m) => memberStatus(m.clientUrl, 1000).catch(() => undefined))),
-      Promise.all(plan.apiServers.map((u) => readyz(u, 1000))),
-      lbStats(plan.lb.host, plan.lb.statsPort, 1000).catch(() => undefined),
-      Promise.all(schedulers.map((sch) => healthy(`${sch.url}/healthz`))),
-      plan.schedulerLock === undefined || schedulers.length === 0
-        ? undefined
-        : readSchedulerLeader(lbUrl, plan.schedulerLock, 1000).catch(() => undefined),
-      !workersStarted || nodeNames.length === 0
-        ? undefined
-        : readNodes(lbUrl, workers, new Map(), 1500).catch(() => undefined),
-      // Which nodes each simulator has registered (or adopted) itself: a Node and its Lease left from
-      // before a restart look Ready in the api until their Lease runs out.
-      !workersStarted
-        ? new Set<string>()
-        : Promise.all(workers.map((w) => workerNodes(w.url, 1000).catch(() => []))).then(
-            (lists) => new Set(lists.flat().flatMap((n) => (n.registered === false ? [] : [n.name]))),
-          ),
-    ])
+    const [members, apis, backends, schedulersHealthy, leader, cmsHealthy, cmLeader, nodes, registered] =
+      await Promise.all([
+        Promise.all(plan.storeMembers.map((m) => memberStatus(m.clientUrl, 1000).catch(() => undefined))),
+        Promise.all(plan.apiServers.map((u) => readyz(u, 1000))),
+        lbStats(plan.lb.host, plan.lb.statsPort, 1000).catch(() => undefined),
+        Promise.all(schedulers.map((sch) => healthy(`${sch.url}/healthz`))),
+        plan.schedulerLock === undefined || schedulers.length === 0
+          ? undefined
+          : readSchedulerLeader(lbUrl, plan.schedulerLock, 1000).catch(() => undefined),
+        Promise.all(cms.map((cm) => healthy(`${cm.url}/healthz`))),
+        plan.controllerManagerLock === undefined || cms.length === 0
+          ? undefined
+          : readSchedulerLeader(lbUrl, plan.controllerManagerLock, 1000).catch(() => undefined),
+        !workersStarted || nodeNames.length === 0
+          ? undefined
+          : readNodes(lbUrl, workers, new Map(), 1500).catch(() => undefined),
+        // Which nodes each simulator has registered (or adopted) itself: a Node and its Lease left from
+        // before a restart look Ready in the api until their Lease runs out.
+        !workersStarted
+          ? new Set<string>()
+          : Promise.all(workers.map((w) => workerNodes(w.url, 1000).catch(() => []))).then(
+              (lists) => new Set(lists.flat().flatMap((n) => (n.registered === false ? [] : [n.name]))),
+            ),
+      ])
     const nodeReady = (name: string): boolean =>
       registered.has(name) && nodes?.nodes.some((n) => n.name === name && n.status === 'Ready') === true
     await reportCrashes(plan, crashes, out)
@@ -329,6 +337,11 @@ async function waitHealthy(
       if (sch >= 0) {
         if (schedulersHealthy[sch] !== true) continue
         parts.push('scheduler healthy')
+      }
+      const cm = cms.findIndex((x) => x.host === h.name)
+      if (cm >= 0) {
+        if (cmsHealthy[cm] !== true) continue
+        parts.push('controller-manager healthy')
       }
       if (h.role === 'worker') {
         const mine = workers.find((w) => w.host === h.name)?.nodes ?? []
@@ -364,12 +377,16 @@ async function waitHealthy(
     const unhealthy = schedulersHealthy.filter((x) => x !== true).length
     if (unhealthy > 0) problems.push(`schedulers healthy (${unhealthy} not yet)`)
     if (schedulers.length > 0 && (leader === undefined || leader.expired)) problems.push('a scheduler leader')
+    const cmUnhealthy = cmsHealthy.filter((x) => x !== true).length
+    if (cmUnhealthy > 0) problems.push(`controller-managers healthy (${cmUnhealthy} not yet)`)
+    if (cms.length > 0 && (cmLeader === undefined || cmLeader.expired))
+      problems.push('a controller-manager leader')
     const notReadyNodes = nodeNames.filter((n) => !nodeReady(n))
     if (notReadyNodes.length > 0) problems.push(`nodes Ready (${notReadyNodes.length} not yet)`)
     if (problems.length === 0) {
       const through = await readyz(lbUrl, 2000)
       if (through === true) {
-        out.write(`  ${healthySummary(plan, leader, nodes)} (${secs()})\n`)
+        out.write(`  ${healthySummary(plan, leader, nodes, cmLeader)} (${secs()})\n`)
         return true
       }
       problems.push(`/readyz through the balancer (${through})`)
@@ -398,6 +415,7 @@ export function healthySummary(
   plan: ClusterPlan,
   leader: SchedulerLeader | undefined,
   nodes: NodesSnapshot | undefined,
+  cmLeader?: SchedulerLeader,
 ): string {
   const parts = [
     'store quorum',
@@ -405,6 +423,7 @@ export function healthySummary(
     'GET /readyz through the balancer: ok',
   ]
   if (leader?.holderHost != null) parts.push(`scheduler leader ${leader.holderHost}`)
+  if (cmLeader?.holderHost != null) parts.push(`controller-manager leader ${cmLeader.holderHost}`)
   if (nodes !== undefined) {
     const ready = nodes.nodes.filter((n) => n.status === 'Ready').length
     parts.push(`${ready} node${ready === 1 ? '' : 's'} Ready`)

@@ -1,5 +1,5 @@
 /**
- * A `hakube up` cluster with schedulers and workers for the tests of this folder: started and
+ * A `hakube up` cluster with schedulers, controller-managers and workers for the tests of this folder: started and
  * driven only through the `hakube` command (the built packages/cli), read through its balancer (plain
  * HTTP for polling, the real kubectl for what a user would type), and always taken down with
  * `hakube down --purge` by `destroy()` (the hosts' process groups get SIGKILL should that fail).
@@ -13,6 +13,19 @@ import { kubectlBinary } from '@hakube/api-server/testing'
 import { HAKUBE, hakube, KUBECTL_VERSION, type Run, sleep } from '../ha/harness.js'
 
 /** What these tests read of `hakube status -o json` (packages/cli/src/snapshot.ts has it all). */
+/** One leader-elected component's section of `hakube status -o json`. */
+export interface Elected {
+  leader: {
+    lock: string
+    record: { holderIdentity: string; leaderTransitions: number; renewTime: string | null } | null
+    holderHost: string | null
+    renewAgeSeconds: number | null
+    expired: boolean
+  } | null
+  error: string | null
+  replicas: Array<{ host: string; url: string; healthy: boolean; role: string; component: string | null }>
+}
+
 export interface Status {
   hosts: Array<{
     name: string
@@ -20,17 +33,8 @@ export interface Status {
     state: string
     components: Array<{ name: string; state: string; pid: number | null; restarts: number }>
   }>
-  scheduler: {
-    leader: {
-      lock: string
-      record: { holderIdentity: string; leaderTransitions: number; renewTime: string | null } | null
-      holderHost: string | null
-      renewAgeSeconds: number | null
-      expired: boolean
-    } | null
-    error: string | null
-    replicas: Array<{ host: string; url: string; healthy: boolean; role: string; component: string | null }>
-  }
+  scheduler: Elected
+  controllerManager: Elected
   nodes: {
     reachable: boolean
     planned: string[]
@@ -44,6 +48,7 @@ export interface Status {
     }>
     pendingPods: number
     boundPods: number
+    podPhases: Record<string, number>
   }
 }
 
@@ -193,7 +198,7 @@ export class SchedulerCluster {
   logTail(chars = 1200): string {
     const out: string[] = []
     for (const host of ['master-1', 'master-2', 'master-3', 'worker-1', 'worker-2'])
-      for (const c of ['node', 'scheduler', 'node-sim', 'apiserver']) {
+      for (const c of ['node', 'scheduler', 'controller-manager', 'node-sim', 'apiserver']) {
         const f = join(this.dir, 'logs', host, `${c}.log`)
         if (existsSync(f)) out.push(`--- ${host}/${c}\n${readFileSync(f, 'utf8').slice(-chars)}`)
       }

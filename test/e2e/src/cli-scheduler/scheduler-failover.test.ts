@@ -3,15 +3,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sleep, until } from '../ha/harness.js'
 import { groupAlive, listening, SchedulerCluster, type Status } from './cluster.js'
 
-// Goal: through `hakube up` alone, every master runs a scheduler replica, exactly one of them leads
-// (named by the kube-system/kube-scheduler Endpoints annotation), the workers' simulated nodes are
+// Goal: through `hakube up` alone, every master runs a scheduler replica and a controller-manager
+// replica, exactly one of each leads (named by the kube-system/kube-scheduler and
+// kube-system/kube-controller-manager Endpoints annotations), the workers' simulated nodes are
 // Ready, pods created through the balancer get scheduled and run; killing the master host whose
 // scheduler leads hands the lock to a standby on another master within lease + 2.2 × retry, after which
-// new pods are scheduled again; `hakube fail-node` stops a node's Lease renewals; `hakube down` leaves
+// new pods are scheduled again; `hakube fail-node` stops a node's Lease renewals; a Deployment of 3
+// replicas created with the real kubectl reaches 3 Running pods, also after the loss of a master, and
+// `hakube status` shows the controller-managers' leader and the pods by phase; `hakube down` leaves
 // nothing running.
-// Method: a stacked cluster of 3 masters and 2 workers on 127.0.2.90-94, balancer 127.0.2.80:6443
-// (stats 6450), started with short election durations (`hakube up --leader-elect-lease-duration=4s
-// --leader-elect-renew-deadline=3s --leader-elect-retry-period=1s`, passed to every scheduler) so that
+// Method: a stacked cluster of 3 masters and 2 workers on 127.0.2.160-164, balancer 127.0.2.150:6443
+// (stats 6451), started with short election durations (`hakube up --leader-elect-lease-duration=4s
+// --leader-elect-renew-deadline=3s --leader-elect-retry-period=1s`, passed to every scheduler and
+// controller-manager) so that
 // a takeover takes seconds instead of 15-20 s. The lock is polled through the balancer every 100 ms;
 // the takeover time runs from the moment `hakube kill` returns (the host's processes are gone then).
 
@@ -22,7 +26,7 @@ const TAKEOVER_BOUND_S = LEASE_S + 2.2 * RETRY_S
 /** Polling (100 ms), the api's latency and a loaded 2-core machine. */
 const SLACK_S = 1.5
 
-const cluster = new SchedulerCluster('127.0.2.90', '127.0.2.80:6443', 6450)
+const cluster = new SchedulerCluster('127.0.2.160', '127.0.2.150:6443', 6451)
 const MASTERS = ['master-1', 'master-2', 'master-3']
 const NODES = ['worker-1', 'worker-2']
 
@@ -56,10 +60,15 @@ async function allRunning(namespace: string, count: number): Promise<Array<{ nam
   )
 }
 
-describe('hakube up: schedulers on every master, simulated workers', () => {
+describe('hakube up: schedulers and controller-managers on every master, simulated workers', () => {
   it('reports one scheduler leader among the masters and every node Ready, in text and JSON', async () => {
     expect(cluster.upRun?.stdout).toMatch(/worker-1 +node worker-1 Ready/)
-    expect(cluster.upRun?.stdout).toMatch(/scheduler leader master-[123], 2 nodes Ready/)
+    expect(cluster.upRun?.stdout).toMatch(
+      /master-1 +store member joined, api-server ready, scheduler healthy, controller-manager healthy/,
+    )
+    expect(cluster.upRun?.stdout).toMatch(
+      /scheduler leader master-[123], controller-manager leader master-[123], 2 nodes Ready/,
+    )
     const s = await cluster.status()
     const leader = s.scheduler.leader
     expect(leader?.lock).toBe('endpoints kube-system/kube-scheduler')
@@ -85,6 +94,33 @@ describe('hakube up: schedulers on every master, simulated workers', () => {
       ),
     )
     expect(text).toMatch(/NODES {2}2 of 2 Ready/)
+
+    // The controller-managers: one leader among the masters, the others standby, in JSON and text.
+    const cm = s.controllerManager
+    expect(cm.leader?.lock).toBe('endpoints kube-system/kube-controller-manager')
+    expect(cm.leader?.expired).toBe(false)
+    expect(MASTERS).toContain(cm.leader?.holderHost)
+    expect(cm.leader?.record?.holderIdentity).toMatch(new RegExp(`^${cm.leader?.holderHost}_[0-9a-f-]{36}$`))
+    expect(cm.replicas.map((r) => [r.host, r.url, r.healthy, r.role])).toEqual(
+      MASTERS.map((m, i) => [
+        m,
+        `http://127.0.2.${160 + i}:10257`,
+        true,
+        m === cm.leader?.holderHost ? 'leader' : 'standby',
+      ]),
+    )
+    for (const h of s.hosts.filter((h) => h.role === 'stacked-master'))
+      expect(h.components.map((c) => [c.name, c.state])).toEqual([
+        ['store', 'running'],
+        ['apiserver', 'running'],
+        ['scheduler', 'running'],
+        ['controller-manager', 'running'],
+      ])
+    expect(text).toMatch(
+      new RegExp(
+        `CONTROLLER-MANAGER  leader ${cm.leader?.holderHost}, renewed \\d+ s ago \\(lease ${LEASE_S} s\\), \\d+ transitions?; lock endpoints kube-system/kube-controller-manager`,
+      ),
+    )
   })
 
   it('schedules pods created through the balancer onto the workers, and they run', async () => {
@@ -184,6 +220,71 @@ describe('hakube up: schedulers on every master, simulated workers', () => {
     )
   }, 60_000)
 
+  it('a standby controller-manager SIGKILLed alone is restarted by its host', async () => {
+    const s = await cluster.status()
+    const standby = s.controllerManager.replicas.find((r) => r.role === 'standby')?.host as string
+    expect(standby).toBeDefined()
+    expect((await cluster.run('kill', `${standby}/controller-manager`)).trim()).toBe(
+      `${standby}/controller-manager: controller-manager restarting`,
+    )
+    await until(
+      `${standby}/controller-manager restarted and healthy`,
+      async () => {
+        const x = await cluster.status()
+        const c = x.hosts
+          .find((h) => h.name === standby)
+          ?.components.find((c) => c.name === 'controller-manager')
+        const r = x.controllerManager.replicas.find((r) => r.host === standby)
+        return c?.state === 'running' && c.restarts === 1 && r?.healthy === true ? true : undefined
+      },
+      30_000,
+      300,
+    )
+  })
+
+  it('kubectl create deployment --replicas=3 through the balancer: 3 Running pods on the workers, shown by phase in status', async () => {
+    // One master is down (killed above): a controller-manager leader on another master must act.
+    const leading = await until(
+      'a controller-manager leader on a live master',
+      async () => {
+        const x = await cluster.status()
+        const host = x.controllerManager.leader?.holderHost
+        const live = x.hosts.find((h) => h.name === host)?.state === 'up'
+        return x.controllerManager.leader?.expired === false && live ? x : undefined
+      },
+      30_000,
+      300,
+    )
+    expect(leading.controllerManager.replicas.filter((r) => r.role === 'leader')).toHaveLength(1)
+    expect((await cluster.k(['create', 'namespace', 'apps'])).code).toBe(0)
+    const created = await cluster.k([
+      'create',
+      'deployment',
+      'web',
+      '-n',
+      'apps',
+      '--image=nginx',
+      '--replicas=3',
+    ])
+    expect(created.stderr).toBe('')
+    expect(created.stdout).toBe('deployment.apps/web created\n')
+    const rollout = await cluster.k(
+      ['rollout', 'status', 'deployment/web', '-n', 'apps', '--timeout=50s'],
+      55_000,
+    )
+    expect(rollout.code, rollout.stderr).toBe(0)
+    expect(rollout.stdout).toMatch(/deployment "web" successfully rolled out\n$/)
+    const pods = await allRunning('apps', 3)
+    expect(pods.every((p) => p.name.startsWith('web-'))).toBe(true)
+    const s = await cluster.status()
+    // 10 pods of `default` from above, 3 of the Deployment; none pending.
+    expect(s.nodes.podPhases).toEqual({ Running: 13 })
+    expect(s.nodes.pendingPods).toBe(0)
+    expect(await cluster.run('status')).toMatch(/\nPODS {2}13 Running\n/)
+    const rs = await cluster.k(['get', 'replicasets', '-n', 'apps', '-o', 'name'])
+    expect(rs.stdout.trim()).toMatch(/^replicaset\.apps\/web-[0-9a-z]+$/)
+  }, 90_000)
+
   it('hakube down leaves no process and no listener behind', async () => {
     const pids = cluster.hostPids()
     const down = await cluster.run('down', '--grace-period=5')
@@ -197,17 +298,18 @@ describe('hakube up: schedulers on every master, simulated workers', () => {
     }
     expect(left).toBe('')
     const addresses: Array<[string, number]> = [
-      ['127.0.2.80', 6443],
-      ['127.0.2.80', 6450],
-      ...['127.0.2.90', '127.0.2.91', '127.0.2.92'].flatMap(
+      ['127.0.2.150', 6443],
+      ['127.0.2.150', 6451],
+      ...['127.0.2.160', '127.0.2.161', '127.0.2.162'].flatMap(
         (a): Array<[string, number]> => [
           [a, 6443],
           [a, 10259],
+          [a, 10257],
           [a, 2379],
         ],
       ),
-      ['127.0.2.93', 10250],
-      ['127.0.2.94', 10250],
+      ['127.0.2.163', 10250],
+      ['127.0.2.164', 10250],
     ]
     const open = await Promise.all(addresses.map(([h, p]) => listening(h, p)))
     expect(addresses.filter((_, i) => open[i])).toEqual([])
