@@ -3,10 +3,11 @@
  * and work queues (client/), object schemas with defaulting and validation and the resource registry
  * (objects/), label and field selectors (selectors/), Status errors (status.ts, also as the
  * `statusErrors` namespace), field errors and name rules (validation/), and command-line flags as
- * the Kubernetes binaries take them (flags/).
+ * the Kubernetes binaries take them (flags/), and what a control-plane component serves besides its
+ * work: its health and metrics endpoints (component/).
  *
  * Layers, each importing only those below it: validation/ ← status.ts ← selectors/ ← objects/, and
- * client/ (which needs only status.ts's types).
+ * client/ (which needs only status.ts's types); component/ imports nothing of the package.
  */
 export {
   ApiClient,
@@ -22,11 +23,17 @@ export {
   type DeletedFinalStateUnknown,
   type DeleteOptions,
   defaultControllerRateLimiter,
+  type EventLogger,
+  EventRecorder,
+  type EventRecorderOptions,
+  type EventSink,
+  type EventType,
   type GetOptions,
   type HttpMethod,
   Informer,
   type InformerHandlers,
   type InformerOptions,
+  type InvolvedObject,
   ItemExponentialFailureRateLimiter,
   isAlreadyExists,
   isConflict,
@@ -76,6 +83,7 @@ export {
   type WriteOptions,
   watchEventError,
 } from './client/index.js'
+export { type Check, type HealthServerOptions, startHealthServer } from './component/health-server.js'
 export {
   type FlagDef,
   type FlagType,

@@ -8,8 +8,12 @@
  * the identity as reportingInstance. Expected outcomes are typed results (`notFound`, `conflict`),
  * not exceptions; anything else throws and the controller requeues the key with backoff.
  */
+
 import {
   type ApiClient,
+  type EventSink,
+  type EventType,
+  type InvolvedObject,
   isAlreadyExists,
   isConflict,
   isNotFound,
@@ -17,7 +21,6 @@ import {
   type ResourceType,
 } from '@hakube/api'
 import type { Logger } from 'pino'
-import type { EventSink, EventType, InvolvedObject } from './events.js'
 
 export type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground'
 

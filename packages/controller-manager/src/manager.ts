@@ -3,18 +3,19 @@
  * the enabled controllers built on them, and `runLeading(signal)`, which runs every controller for
  * one leadership term and resolves once all of them have drained after the signal aborted.
  */
-import type {
-  ApiClient,
-  Clock,
-  Deployment,
-  Endpoints,
-  Lease,
-  Namespace,
-  Node,
-  Pod,
-  ReplicaSet,
-  Service,
-  ServiceAccount,
+import {
+  type ApiClient,
+  type Clock,
+  type Deployment,
+  type Endpoints,
+  EventRecorder,
+  type Lease,
+  type Namespace,
+  type Node,
+  type Pod,
+  type ReplicaSet,
+  type Service,
+  type ServiceAccount,
 } from '@hakube/api'
 import type { Logger } from 'pino'
 import { ApiActions } from './actions.js'
@@ -39,7 +40,6 @@ import {
   type ServedResource,
 } from './controllers/resources.js'
 import { ServiceAccountController } from './controllers/serviceaccount.js'
-import { EventRecorder } from './events.js'
 import { Expectations } from './expectations.js'
 import { SharedInformers } from './informers.js'
 import type { ControllerManagerMetrics } from './metrics.js'

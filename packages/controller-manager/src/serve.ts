@@ -9,12 +9,17 @@
  * kube-controller-manager does ("leaderelection lost"); a kubeconfig that cannot be used or a port
  * that cannot be bound prints one line and exits 1.
  */
-import { ApiClient, type ApiClientOptions, clientOptionsFromFlags } from '@hakube/api'
+import {
+  ApiClient,
+  type ApiClientOptions,
+  type Check,
+  clientOptionsFromFlags,
+  startHealthServer,
+} from '@hakube/api'
 import { defaultIdentity, LeaderElector } from '@hakube/leader-election'
 import pino from 'pino'
 import type { ControllerManagerConfig } from './config.js'
 import { discoverResources, type ServedResource } from './controllers/resources.js'
-import { type Check, startHealthServer } from './health-server.js'
 import { ControllerManager } from './manager.js'
 import { ControllerManagerMetrics } from './metrics.js'
 

@@ -34,7 +34,6 @@ export {
   TAINT_NODE_UNREACHABLE,
   TAINT_NODE_UNSCHEDULABLE,
 } from './cache.js'
-export { EventRecorder, type EventRecorderOptions } from './events.js'
 export {
   compilePod,
   type FilterResult,

@@ -5,11 +5,10 @@
  * message and a FailedScheduling Event, and is bound once a fitting node appears; nothing binds
  * after the leading signal aborts.
  */
-import { ApiClient, type Event, type Node, type Pod } from '@hakube/api'
+import { ApiClient, type Event, EventRecorder, type Node, type Pod } from '@hakube/api'
 import { startTestServer, stopTestServers, type TestServer } from '@hakube/api-server/testing'
 import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it, onTestFailed } from 'vitest'
-import { EventRecorder } from './events.js'
 import { milliValue } from './resources.js'
 import { Scheduler } from './scheduler.js'
 import { makeNode, makePod, seededRandom, testSeed } from './testing/objects.js'
@@ -200,16 +199,33 @@ describe('EventRecorder', () => {
   it('writes one Event per pod, reason and message, counting repeats as client-go does', async () => {
     const recorder = new EventRecorder({
       client,
-      component: 'default-scheduler',
       instance: 'replica-1',
       clock: { now: () => Date.now() },
       log: pino({ level: 'silent' }),
     })
     const pod = makePod({ name: 'p' })
-    recorder.record(pod, 'Warning', 'FailedScheduling', '0/1 nodes are available: 1 Insufficient cpu.')
+    recorder.record(
+      'default-scheduler',
+      { apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata },
+      'Warning',
+      'FailedScheduling',
+      '0/1 nodes are available: 1 Insufficient cpu.',
+    )
     await recorder.idle()
-    recorder.record(pod, 'Warning', 'FailedScheduling', '0/1 nodes are available: 1 Insufficient cpu.')
-    recorder.record(pod, 'Warning', 'FailedScheduling', '0/2 nodes are available: 2 Insufficient cpu.')
+    recorder.record(
+      'default-scheduler',
+      { apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata },
+      'Warning',
+      'FailedScheduling',
+      '0/1 nodes are available: 1 Insufficient cpu.',
+    )
+    recorder.record(
+      'default-scheduler',
+      { apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata },
+      'Warning',
+      'FailedScheduling',
+      '0/2 nodes are available: 2 Insufficient cpu.',
+    )
     await recorder.idle()
     const events = (await client.resource<Event>(EVENTS).namespace('default').list()).items
     expect(events.map((e) => [e.message, e.count]).sort()).toEqual([

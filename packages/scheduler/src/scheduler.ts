@@ -15,6 +15,8 @@ import {
   type ApiClient,
   type Clock,
   type DeletedFinalStateUnknown,
+  EventRecorder,
+  type EventType,
   Informer,
   isConflict,
   isDeletedFinalStateUnknown,
@@ -25,7 +27,6 @@ import {
 import type { Logger } from 'pino'
 import { type Scheduling, schedulePod } from './algorithm.js'
 import { isTerminal, podKey, SchedulerCache } from './cache.js'
-import { EventRecorder } from './events.js'
 import { compilePod } from './filters.js'
 import type { SchedulerMetrics } from './metrics.js'
 import { type QueuedPod, SchedulingQueue } from './scheduling-queue.js'
@@ -57,6 +58,17 @@ export class Scheduler {
   readonly cache = new SchedulerCache()
   readonly queue: SchedulingQueue
   readonly events: EventRecorder
+  /** An Event about `pod` from `default-scheduler` (fire and forget). */
+  private event(pod: Pod, type: EventType, reason: string, message: string): void {
+    this.events.record(
+      DEFAULT_SCHEDULER_NAME,
+      { apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata },
+      type,
+      reason,
+      message,
+    )
+  }
+
   private readonly podInformer: Informer<Pod>
   private readonly nodeInformer: Informer<Node>
   private readonly clock: Clock
@@ -91,7 +103,6 @@ export class Scheduler {
     }
     this.events = new EventRecorder({
       client: o.client,
-      component: DEFAULT_SCHEDULER_NAME,
       instance: o.identity,
       clock: this.clock,
       log: o.log.child({ component: 'events' }),
@@ -244,7 +255,7 @@ export class Scheduler {
           )
           this.log.info({ pod: key, node: nodeName }, 'bound')
           if (!signal.aborted)
-            this.events.record(pod, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${nodeName}`)
+            this.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${nodeName}`)
         },
         (err: unknown) => {
           this.cache.forget(qp.uid)
@@ -266,7 +277,7 @@ export class Scheduler {
           )
           this.queue.addBackoff(qp, this.clock.now())
           if (!signal.aborted)
-            this.events.record(pod, 'Warning', 'FailedScheduling', `Binding rejected: ${errorMessage(err)}`)
+            this.event(pod, 'Warning', 'FailedScheduling', `Binding rejected: ${errorMessage(err)}`)
         },
       )
       .finally(() => {
@@ -281,7 +292,7 @@ export class Scheduler {
 
   /** PodScheduled=False/Unschedulable on the pod (when it changed) and a FailedScheduling Event. */
   private reportUnschedulable(pod: Pod, message: string, signal: AbortSignal): void {
-    this.events.record(pod, 'Warning', 'FailedScheduling', message)
+    this.event(pod, 'Warning', 'FailedScheduling', message)
     const current = pod.status?.conditions?.find((c) => c.type === 'PodScheduled')
     if (current?.status === 'False' && current.reason === 'Unschedulable' && current.message === message)
       return

@@ -8,11 +8,16 @@
  * period) and exit 0; a lost lease exits 1 at once, as kube-scheduler does ("leaderelection lost");
  * a kubeconfig that cannot be used or a port that cannot be bound prints one line and exits 1.
  */
-import { ApiClient, type ApiClientOptions, clientOptionsFromFlags } from '@hakube/api'
+import {
+  ApiClient,
+  type ApiClientOptions,
+  type Check,
+  clientOptionsFromFlags,
+  startHealthServer,
+} from '@hakube/api'
 import { defaultIdentity, LeaderElector } from '@hakube/leader-election'
 import pino from 'pino'
 import type { SchedulerConfig } from './config.js'
-import { type Check, startHealthServer } from './health-server.js'
 import { SchedulerMetrics } from './metrics.js'
 import { DEFAULT_SCHEDULER_NAME, Scheduler } from './scheduler.js'
 

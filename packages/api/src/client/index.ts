@@ -9,7 +9,8 @@
  * 410 and re-watch on a closed stream; the queue never hands one key to two workers at once.
  * Non-guarantees: no automatic retries of calls, no protobuf, no client-side validation, no
  * auth other than a bearer token and TLS client certificates. `loadKubeconfig` /
- * `clientOptionsFromFlags` turn a kubeconfig (and `--master`) into the client's options.
+ * `clientOptionsFromFlags` turn a kubeconfig (and `--master`) into the client's options. `EventRecorder`
+ * writes core/v1 Events as client-go's tools/record does.
  */
 export { ApiClient, type ApiClientOptions, type TlsOptions } from './api-client.js'
 export {
@@ -25,6 +26,14 @@ export {
   TransportError,
   type TransportErrorKind,
 } from './errors.js'
+export {
+  type EventLogger,
+  EventRecorder,
+  type EventRecorderOptions,
+  type EventSink,
+  type EventType,
+  type InvolvedObject,
+} from './event-recorder.js'
 export {
   type DeletedFinalStateUnknown,
   Informer,

@@ -3,9 +3,8 @@
  * (`create serviceaccounts ns/default`, `delete configmaps default/c Background uid=u1`), answers live
  * reads from `objects` (keyed `<plural>|<ns/name>`) and lets a test script outcomes.
  */
-import type { KubeObject, ResourceType } from '@hakube/api'
+import type { EventType, InvolvedObject, KubeObject, ResourceType } from '@hakube/api'
 import type { Actions, DeleteRequest, WriteOutcome } from '../actions.js'
-import type { EventType, InvolvedObject } from '../events.js'
 
 export class FakeActions implements Actions {
   readonly identity = 'test-instance'

@@ -1,28 +1,46 @@
 /**
- * Events about pods, as client-go's core/v1 event recorder writes them (tools/record): reason,
- * message and type on an Event named `<pod>.<hex unix nanos>` in the pod's namespace, with
- * `source.component` and `reportingComponent` `default-scheduler` and `reportingInstance` the
- * scheduler's identity (so each replica's actions can be told apart). A repeat of the same event
- * (same pod, reason and message) within 10 minutes updates the existing Event's `count` and
- * `lastTimestamp` instead of creating another (the EventCorrelator's aggregation).
+ * Events, as client-go's event recorder writes them (tools/record): reason, message and type on an
+ * Event named `<object>.<hex unix nanos>` in the object's namespace (`default` for cluster-scoped
+ * objects), `source.component` and `reportingComponent` the controller's component name
+ * (`replicaset-controller`, `namespace-controller`, ...) and `reportingInstance` the acting
+ * instance's identity, so each replica's actions can be told apart. A repeat (same object, reason
+ * and message) within 10 minutes updates the existing Event's `count` and `lastTimestamp` (the
+ * EventCorrelator's aggregation).
  *
- * Sending is asynchronous and bounded: at most `maxInFlight` requests at once and `maxQueued`
- * waiting; beyond that an event is dropped and counted, as client-go's broadcaster drops when its
- * queue is full. Events never delay scheduling.
+ * Sending is asynchronous and bounded (`maxInFlight`, `maxQueued`; beyond that an event is dropped
+ * and counted, as client-go's broadcaster drops when its queue is full). Events never delay a sync.
  */
-import type { ApiClient, Clock, Pod } from '@hakube/api'
-import type { Logger } from 'pino'
+import type { ApiClient } from './api-client.js'
+import type { Clock } from './rate-limiter.js'
+import type { KubeObject } from './types.js'
+
+/** What the recorder logs with (a pino logger fits). */
+export interface EventLogger {
+  warn(obj: object, msg: string): void
+}
 
 const EVENTS = { group: '', version: 'v1', plural: 'events', namespaced: true }
 const CORRELATION_WINDOW_MS = 10 * 60 * 1000
 const CORRELATION_ENTRIES_MAX = 4096
 
+export type EventType = 'Normal' | 'Warning'
+
+/** What an Event is about: an object with its apiVersion and kind. */
+export interface InvolvedObject extends KubeObject {
+  apiVersion: string
+  kind: string
+}
+
+/** The recording half controllers see (fakes in tests). */
+export interface EventSink {
+  record(component: string, obj: InvolvedObject, type: EventType, reason: string, message: string): void
+}
+
 export interface EventRecorderOptions {
   client: ApiClient
-  component: string
   instance: string
   clock: Clock
-  log: Logger
+  log: EventLogger
   maxInFlight?: number
   maxQueued?: number
 }
@@ -31,11 +49,10 @@ interface Seen {
   name: string
   namespace: string
   count: number
-  firstTimestamp: string
   lastMs: number
 }
 
-export class EventRecorder {
+export class EventRecorder implements EventSink {
   private readonly queue: (() => Promise<void>)[] = []
   private inFlight = 0
   private seq = 0
@@ -50,8 +67,7 @@ export class EventRecorder {
     this.maxQueued = o.maxQueued ?? 1000
   }
 
-  /** Records an event about `pod` (fire and forget). */
-  record(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
+  record(component: string, obj: InvolvedObject, type: EventType, reason: string, message: string): void {
     if (this.queue.length >= this.maxQueued) {
       if (this.dropped++ % 1000 === 0)
         this.o.log.warn(
@@ -62,9 +78,9 @@ export class EventRecorder {
     }
     const nowMs = this.o.clock.now()
     const now = new Date(nowMs).toISOString().replace(/\.\d+Z$/, 'Z')
-    const meta = pod.metadata ?? {}
-    const namespace = meta.namespace ?? 'default'
-    const key = `${meta.uid}\u0000${reason}\u0000${message}`
+    const meta = obj.metadata ?? {}
+    const namespace = meta.namespace || 'default'
+    const key = `${component}\u0000${meta.uid}\u0000${reason}\u0000${message}`
     const prior = this.seen.get(key)
     const events = this.o.client.resource(EVENTS).namespace(namespace)
     if (prior !== undefined && nowMs - prior.lastMs < CORRELATION_WINDOW_MS) {
@@ -77,27 +93,27 @@ export class EventRecorder {
       return
     }
     const name = `${meta.name}.${(BigInt(nowMs) * 1_000_000n + BigInt(this.seq++ % 1_000_000)).toString(16)}`
-    this.remember(key, { name, namespace, count: 1, firstTimestamp: now, lastMs: nowMs })
+    this.remember(key, { name, namespace, count: 1, lastMs: nowMs })
     const body = {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name, namespace },
       involvedObject: {
-        kind: 'Pod',
-        namespace,
+        kind: obj.kind,
+        ...(meta.namespace ? { namespace: meta.namespace } : {}),
         name: meta.name,
         uid: meta.uid,
-        apiVersion: 'v1',
+        apiVersion: obj.apiVersion,
         resourceVersion: meta.resourceVersion,
       },
       reason,
       message,
-      source: { component: this.o.component },
+      source: { component },
       firstTimestamp: now,
       lastTimestamp: now,
       count: 1,
       type,
-      reportingComponent: this.o.component,
+      reportingComponent: component,
       reportingInstance: this.o.instance,
     }
     this.enqueue(async () => {

@@ -1,5 +1,6 @@
 /**
- * The controller-manager's plain-HTTP endpoints, as kube-controller-manager serves them on its port: `/healthz` and
+ * A control-plane component's plain-HTTP endpoints, as kube-scheduler and kube-controller-manager serve
+ * them on their port (component-base's healthz and metrics handlers): `/healthz` and
  * `/livez` (ping and the leader-election watchdog: failing when this instance believes it leads but
  * has not renewed for the lease duration plus a tolerance), `/readyz` (also the informers' first
  * sync), each answering `ok` or, with `?verbose` or on failure, kube's `[+]check ok` list; and
@@ -7,7 +8,6 @@
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Registry } from 'prom-client'
 
 export type Check = { name: string; run: () => { ok: true } | { ok: false; reason: string } }
 
@@ -16,7 +16,8 @@ export interface HealthServerOptions {
   port: number
   livez: readonly Check[]
   readyz: readonly Check[]
-  registry: Registry
+  /** Prometheus text for `/metrics` (a prom-client Registry fits). */
+  registry: { readonly contentType: string; metrics(): Promise<string> }
 }
 
 function answer(res: http.ServerResponse, checks: readonly Check[], verbose: boolean, what: string): void {

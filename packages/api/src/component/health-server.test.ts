@@ -1,5 +1,4 @@
 import type { Server } from 'node:http'
-import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Check, startHealthServer } from './health-server.js'
 
@@ -16,7 +15,11 @@ async function start(livez: Check[], readyz: Check[]): Promise<string> {
     port: 0,
     livez,
     readyz,
-    registry: new Registry(),
+    // What a prom-client Registry offers the server.
+    registry: {
+      contentType: 'text/plain; version=0.0.4; charset=utf-8',
+      metrics: async () => '# HELP up 1 when serving\n# TYPE up gauge\nup 1\n',
+    },
   })
   server = started.server
   return `http://127.0.0.1:${started.port}`
@@ -46,6 +49,8 @@ describe('health server', () => {
     expect((await fetch(`${base}/readyz`)).status).toBe(500)
     const metrics = await fetch(`${base}/metrics`)
     expect(metrics.status).toBe(200)
+    expect(metrics.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
+    expect(await metrics.text()).toContain('up 1')
     expect((await fetch(`${base}/nope`)).status).toBe(404)
   })
 })
