@@ -19,9 +19,9 @@
  *   holds for a pod bound to no node too. A pod already marked with grace 0 is removed in one write.
  * - Objects with finalizers only get `deletionTimestamp` (grace 0) and stay until the last finalizer
  *   is removed (handlers.ts). `propagationPolicy: Foreground` adds the `foregroundDeletion`
- *   finalizer (and Background/Foreground drop a stale `orphan` / `foregroundDeletion` one) as
- *   registry.deletionFinalizersForGarbageCollection does; `Orphan` is accepted but adds no `orphan`
- *   finalizer until a garbage collector exists to remove it.
+ *   finalizer, `Orphan` (or `orphanDependents: true`) the `orphan` one, and Background drops both,
+ *   as registry.deletionFinalizersForGarbageCollection does; the controller-manager's garbage
+ *   collector does the work and removes them (without one running, such an object stays, as in kube).
  * - Namespaces are only marked (`deletionTimestamp`, `status.phase: Terminating`); the namespace
  *   controller empties and removes them.
  * - The answer is the object (200), or 202 when it still exists and `orphanDependents: false` was
@@ -202,9 +202,10 @@ function beforeGracefulDelete(obj: Obj, opts: DeleteOptions, nowMs: number): Gra
 function gcFinalizers(obj: Obj, opts: DeleteOptions): string[] | undefined {
   const policy =
     opts.orphanDependents === false ? 'Background' : opts.orphanDependents ? 'Orphan' : opts.propagationPolicy
-  if (policy === undefined || policy === 'Orphan') return undefined
+  if (policy === undefined) return undefined
   const old = metaOf(obj).finalizers ?? []
   const next = old.filter((f) => f !== FOREGROUND_FINALIZER && f !== ORPHAN_FINALIZER)
+  if (policy === 'Orphan') next.push(ORPHAN_FINALIZER)
   if (policy === 'Foreground') next.push(FOREGROUND_FINALIZER)
   const same = next.length === old.length && next.every((f) => old.includes(f))
   return same ? undefined : next

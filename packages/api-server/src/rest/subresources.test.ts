@@ -398,9 +398,13 @@ describe('DeleteOptions', () => {
       deletionGracePeriodSeconds: 0,
     })
     expect((await call('GET', `${CM}/c`)).status).toBe(200)
-    // Orphan is accepted; removing the GC finalizer lets the object go.
+    // Orphan adds the `orphan` finalizer (in place of a foregroundDeletion one); removing the GC
+    // finalizers lets the objects go.
     await call('POST', CM, { metadata: { name: 'o' } })
-    expect((await call('DELETE', `${CM}/o?propagationPolicy=Orphan`)).status).toBe(200)
+    const orphan = await call('DELETE', `${CM}/o?propagationPolicy=Orphan`)
+    expect(orphan.status).toBe(200)
+    expect(orphan.body['metadata']).toMatchObject({ finalizers: ['orphan'], deletionGracePeriodSeconds: 0 })
+    await call('PATCH', `${CM}/o`, { metadata: { finalizers: null } }, 'application/merge-patch+json')
     expect((await call('GET', `${CM}/o`)).status).toBe(404)
     await call('PATCH', `${CM}/c`, { metadata: { finalizers: null } }, 'application/merge-patch+json')
     expect((await call('GET', `${CM}/c`)).status).toBe(404)

@@ -279,8 +279,12 @@ export function lifecycleCases(fx: ContractFixture): void {
     await fx.ns('l-prop')
     const p = '/api/v1/namespaces/l-prop/configmaps'
     for (const n of ['orphan', 'background', 'foreground', 'query']) await fx.call('POST', p, configMap(n))
+    // Orphan: the `orphan` finalizer holds the object for the garbage collector (none runs here).
     const orphan = await fx.call('DELETE', `${p}/orphan`, { propagationPolicy: 'Orphan' })
     expect(orphan.status).toBe(200)
+    expect(orphan.body['metadata'].finalizers).toEqual(['orphan'])
+    expect((await fx.call('GET', `${p}/orphan`)).status).toBe(200)
+    await fx.call('PATCH', `${p}/orphan`, { metadata: { finalizers: null } }, MERGE)
     expect((await fx.call('GET', `${p}/orphan`)).status).toBe(404)
     const background = await fx.call('DELETE', `${p}/background`, {
       kind: 'DeleteOptions',
