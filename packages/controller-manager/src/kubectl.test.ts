@@ -3,7 +3,8 @@
  * the serviceaccount, namespace and garbagecollector controllers: a new namespace gets its `default`
  * ServiceAccount; `kubectl delete -f` of a file holding a Namespace returns once everything is gone;
  * `kubectl delete cm --cascade=foreground` completes, for a ConfigMap alone and for one owning a
- * blocking dependent (both go). About 8 s.
+ * blocking dependent (both go); `--cascade=orphan` keeps the dependent and drops its ownerReference.
+ * About 9 s.
  */
 import { Kubectl, removeKubectlHomes } from '@hakube/api-server/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -99,5 +100,41 @@ metadata:
     const left = await k.ok(['get', 'configmaps', '-n', 'default', '-o', 'name'])
     expect(left).not.toContain('configmap/owner')
     expect(left).not.toContain('configmap/dependent')
+  })
+
+  it('kubectl delete --cascade=orphan removes the owner and keeps its dependent, without the ownerReference', async () => {
+    await k.ok(['create', 'configmap', 'parent', '-n', 'default'])
+    const uid = (
+      await k.ok(['get', 'configmap', 'parent', '-n', 'default', '-o', 'jsonpath={.metadata.uid}'])
+    ).trim()
+    const child = k.file(
+      'child.yaml',
+      `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: child
+  namespace: default
+  ownerReferences:
+  - apiVersion: v1
+    kind: ConfigMap
+    name: parent
+    uid: ${uid}
+`,
+    )
+    await k.ok(['apply', '-f', child])
+    await k.ok(['delete', 'configmap', 'parent', '-n', 'default', '--cascade=orphan', '--wait'], {
+      timeoutMs: 30_000,
+    })
+    expect((await k.run(['get', 'configmap', 'parent', '-n', 'default'])).code).toBe(1)
+    const refs = await k.ok([
+      'get',
+      'configmap',
+      'child',
+      '-n',
+      'default',
+      '-o',
+      'jsonpath={.metadata.ownerReferences}',
+    ])
+    expect(refs.trim()).toBe('')
   })
 })
