@@ -5,8 +5,14 @@
  * with zod, so `--help`, `--version` and a bad flag answer without loading any schema. A bad value is
  * one line naming the flag, for main.ts to print before exiting with code 2.
  */
-import { isIP } from 'node:net'
-import { flag, flagUsages, parseFlags } from '@hakube/api/flags'
+import {
+  type ComponentOptions,
+  componentFlags,
+  componentOptions,
+  flag,
+  flagUsages,
+  parseFlags,
+} from '@hakube/api/flags'
 import {
   type LeaderElectionOptions,
   leaderElectionFlags,
@@ -28,31 +34,7 @@ export const KNOWN_CONTROLLERS = [
 export type ControllerName = (typeof KNOWN_CONTROLLERS)[number]
 
 export const CONTROLLER_MANAGER_FLAGS = {
-  kubeconfig: flag({
-    name: 'kubeconfig',
-    type: 'string',
-    default: '',
-    usage: 'Path to kubeconfig file with authorization and master location information.',
-  }),
-  master: flag({
-    name: 'master',
-    type: 'string',
-    default: '',
-    usage: 'The address of the Kubernetes API server (overrides any value in kubeconfig).',
-  }),
-  bindAddress: flag({
-    name: 'bind-address',
-    type: 'string',
-    default: '0.0.0.0',
-    usage: 'The IP address on which to listen for the --port port (health checks and metrics).',
-  }),
-  port: flag({
-    name: 'port',
-    type: 'int',
-    default: 10257,
-    usage:
-      'The port on which to serve plain HTTP /healthz, /livez, /readyz and /metrics (0 picks a free port).',
-  }),
+  ...componentFlags(10257),
   controllers: flag({
     name: 'controllers',
     type: 'stringSlice',
@@ -113,26 +95,10 @@ export const CONTROLLER_MANAGER_FLAGS = {
     usage:
       'Number of nodes per second on which pods are deleted in case of node failure when a zone is healthy.',
   }),
-  logLevel: flag({
-    name: 'log-level',
-    type: 'string',
-    default: 'info',
-    usage: "pino log level: 'debug', 'info', 'warn', 'error'.",
-  }),
-  version: flag({
-    name: 'version',
-    type: 'bool',
-    default: false,
-    usage: 'Print version information and quit.',
-  }),
   ...leaderElectionFlags('kube-controller-manager'),
 }
 
-export interface ControllerManagerConfig {
-  readonly kubeconfig: string
-  readonly master: string
-  readonly bindAddress: string
-  readonly port: number
+export interface ControllerManagerConfig extends ComponentOptions {
   /** The controllers to run (known and enabled), in start order. */
   readonly controllers: readonly ControllerName[]
   readonly concurrentReplicasetSyncs: number
@@ -144,7 +110,6 @@ export interface ControllerManagerConfig {
   readonly nodeMonitorGracePeriodMs: number
   /** Nodes per second. */
   readonly nodeEvictionRate: number
-  readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
   readonly leaderElection: LeaderElectionOptions
 }
 
@@ -152,8 +117,6 @@ export type ControllerManagerFlagsResult =
   | { ok: true; config: ControllerManagerConfig }
   | { ok: true; exit: 'help' | 'version'; output: string }
   | { ok: false; error: string }
-
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 
 /**
  * `--controllers` as kube reads it (app.IsControllerEnabled): a name enables it, `-name` disables it
@@ -187,15 +150,8 @@ export function parseControllerManagerFlags(argv: readonly string[]): Controller
   const v = r.values
   if (v.version) return { ok: true, exit: 'version', output: CONTROLLER_MANAGER_VERSION }
   if (r.args.length > 0) return { ok: false, error: `unexpected argument ${JSON.stringify(r.args[0])}` }
-  if (v.kubeconfig === '' && v.master === '')
-    return {
-      ok: false,
-      error:
-        'invalid configuration: no configuration has been provided, try setting --kubeconfig or --master',
-    }
-  if (isIP(v.bindAddress) === 0)
-    return { ok: false, error: `--bind-address: ${JSON.stringify(v.bindAddress)} is not a valid IP address` }
-  if (v.port < 0 || v.port > 65535) return { ok: false, error: '--port must be between 0 and 65535' }
+  const component = componentOptions(v)
+  if (!component.ok) return component
   const selected = selectControllers(v.controllers)
   if (!selected.ok) return selected
   for (const [name, value] of [
@@ -216,21 +172,12 @@ export function parseControllerManagerFlags(argv: readonly string[]): Controller
       ok: false,
       error: `invalid argument ${JSON.stringify(v.nodeEvictionRate)} for "--node-eviction-rate" flag: not a non-negative float`,
     }
-  const level = LOG_LEVELS.find((l) => l === v.logLevel)
-  if (level === undefined)
-    return {
-      ok: false,
-      error: `--log-level: ${JSON.stringify(v.logLevel)} is not debug, info, warn or error`,
-    }
   const le = leaderElectionOptions(v)
   if (!le.ok) return le
   return {
     ok: true,
     config: Object.freeze({
-      kubeconfig: v.kubeconfig,
-      master: v.master,
-      bindAddress: v.bindAddress,
-      port: v.port,
+      ...component.options,
       controllers: Object.freeze(selected.controllers),
       concurrentReplicasetSyncs: v.concurrentReplicasetSyncs,
       concurrentDeploymentSyncs: v.concurrentDeploymentSyncs,
@@ -240,7 +187,6 @@ export function parseControllerManagerFlags(argv: readonly string[]): Controller
       nodeMonitorPeriodMs: v.nodeMonitorPeriod,
       nodeMonitorGracePeriodMs: v.nodeMonitorGracePeriod,
       nodeEvictionRate: rate,
-      logLevel: level,
       leaderElection: le.options,
     }),
   }
