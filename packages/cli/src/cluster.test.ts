@@ -108,9 +108,10 @@ function tmpDir(): string {
   return d
 }
 
+// `hakube down` of a whole cluster (SIGTERM, then SIGKILL after a grace) outlasts vitest's 10 s default.
 afterAll(async () => {
   for (const d of dirs) await cleanup(d)
-})
+}, 180_000)
 
 describe('hakube up, status, faults, down (stacked, 3 masters, hakube-store)', () => {
   const dir = tmpDir()
@@ -341,8 +342,10 @@ describe('hakube up --topology external-etcd --store etcd', () => {
         restarts: 0,
       })
       expect(s.apiServers.find((a) => a.host === 'master-1')?.ready).toBe(false)
-      expect((await hakube(['start', 'master-1', ...common])).stdout).toBe(
-        'master-1: apiserver running, scheduler running, controller-manager running\n',
+      // Its scheduler and controller-manager lost their own api-server meanwhile: one that led lost its
+      // lease and exited (as kube's do), so the supervisor may have restarted it.
+      expect((await hakube(['start', 'master-1', ...common])).stdout).toMatch(
+        /^master-1: apiserver running, scheduler running( \(\d+ restarts\))?, controller-manager running( \(\d+ restarts\))?\n$/,
       )
       await eventually(dir, 'master-1 ready again', (x) => x.apiServers.every((a) => a.ready))
 
