@@ -9,6 +9,8 @@ import {
   type LeaderElectFlags,
   leaderElectArgs,
   NODE_SIM_PORT,
+  type NodeMonitorFlags,
+  nodeMonitorArgs,
   type Role,
   SCHEDULER_PORT,
   STORE_CLIENT_PORT,
@@ -40,6 +42,8 @@ export interface NodeConfig {
   readonly nodes: number
   /** The scheduler's and controller-manager's election flags (empty: their defaults). */
   readonly leaderElect: LeaderElectFlags
+  /** The controller-manager's node lifecycle timing (absent or empty: its defaults). */
+  readonly nodeMonitor?: NodeMonitorFlags
 }
 
 /** Where the binaries are: node scripts for hakube's own, an executable for etcd. */
@@ -130,6 +134,7 @@ export function componentSpecs(c: NodeConfig, bins: Binaries): ComponentSpec[] {
         `--bind-address=${c.address}`,
         `--port=${CONTROLLER_MANAGER_PORT}`,
         ...leaderElectArgs(c.leaderElect),
+        ...nodeMonitorArgs(c.nodeMonitor),
       ],
     }),
     // Kubelets reach the api-servers through the balancer.

@@ -11,8 +11,10 @@ import { flag, flagUsages, parseFlags } from './flags.js'
 import { Supervisor } from './supervisor.js'
 import {
   checkLeaderElect,
+  checkNodeMonitor,
   hostGid,
   type LeaderElectFlags,
+  type NodeMonitorFlags,
   ROLES,
   type Role,
   type StoreKind,
@@ -72,6 +74,16 @@ export const NODE_FLAGS = {
     usage:
       "The scheduler's and controller-manager's lock: endpoints, leases or endpointsleases (empty: endpoints).",
   }),
+  'node-monitor-period': flag({
+    kind: 'string',
+    default: '',
+    usage: "The controller-manager's --node-monitor-period (Go duration; empty: its default, 5s).",
+  }),
+  'node-monitor-grace-period': flag({
+    kind: 'string',
+    default: '',
+    usage: "The controller-manager's --node-monitor-grace-period (empty: 40s).",
+  }),
   'grace-period': flag({
     kind: 'int',
     default: 10,
@@ -123,6 +135,12 @@ export function nodeConfigFromArgs(
   }
   const electionErrors = checkLeaderElect(leaderElect)
   if (electionErrors.length > 0) return { error: electionErrors[0] as string }
+  const nodeMonitor: NodeMonitorFlags = {
+    period: v['node-monitor-period'],
+    gracePeriod: v['node-monitor-grace-period'],
+  }
+  const monitorErrors = checkNodeMonitor(nodeMonitor)
+  if (monitorErrors.length > 0) return { error: monitorErrors[0] as string }
   if (v['grace-period'] < 1) return { error: `--grace-period must be at least 1 (got ${v['grace-period']})` }
   const config: NodeConfig = {
     role,
@@ -138,6 +156,7 @@ export function nodeConfigFromArgs(
     master: v.master,
     nodes: v.nodes,
     leaderElect,
+    nodeMonitor,
   }
   return { config, graceMs: v['grace-period'] * 1000 }
 }

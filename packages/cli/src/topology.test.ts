@@ -188,6 +188,41 @@ describe('planCluster', () => {
     ])
   })
 
+  it('node monitor flags given to up reach every controller-manager, and only those given', () => {
+    const { plan: p } = plan({ nodeMonitor: { period: '1s', gracePeriod: '5s' } })
+    for (const master of p.hosts.filter((h) => h.role === 'stacked-master')) {
+      const [, , sched, cm] = specsOf(master.nodeArgs)
+      expect(cm?.args.slice(4)).toEqual(['--node-monitor-period=1s', '--node-monitor-grace-period=5s'])
+      expect(sched?.args.slice(4)).toEqual([])
+    }
+    const partial = plan({ nodeMonitor: { period: '', gracePeriod: '8s' } })
+    expect(specsOf(partial.plan.hosts[0]?.nodeArgs ?? [])[3]?.args.slice(4)).toEqual([
+      '--node-monitor-grace-period=8s',
+    ])
+    // Empty values are the controller-manager's defaults: the plan is the same as without the flags.
+    expect(plan({ nodeMonitor: { period: '', gracePeriod: '' } }).plan).toEqual(plan().plan)
+    const errors = (nodeMonitor: { period: string; gracePeriod: string }) => {
+      const r = planCluster({ ...BASE, nodeMonitor })
+      return 'errors' in r ? r.errors : []
+    }
+    expect(errors({ period: '', gracePeriod: '40' })).toEqual([
+      'invalid argument "40" for "--node-monitor-grace-period" flag: time: missing unit in duration "40"',
+    ])
+    expect(errors({ period: '0s', gracePeriod: '' })).toEqual([
+      '--node-monitor-period must be greater than 0',
+    ])
+    const node = nodeConfigFromArgs([
+      '--role=lb',
+      '--name=lb',
+      '--address=127.0.0.1',
+      '--backends=http://a:1',
+      '--node-monitor-period=-1s',
+    ])
+    expect(node !== 'help' && 'error' in node ? node.error : undefined).toBe(
+      '--node-monitor-period must be greater than 0',
+    )
+  })
+
   it('refuses election flags the scheduler would refuse, with its rule', () => {
     const errors = (leaderElect: Partial<NonNullable<PlanInput['leaderElect']>>) => {
       const r = planCluster({

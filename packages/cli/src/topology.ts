@@ -74,6 +74,8 @@ export interface PlanInput {
   readonly nodesPerWorker: number
   /** The schedulers' and controller-managers' election flags. */
   readonly leaderElect?: LeaderElectFlags
+  /** The controller-managers' node lifecycle timing. */
+  readonly nodeMonitor?: NodeMonitorFlags
 }
 
 export interface HostPlan {
@@ -242,6 +244,44 @@ export function leaderElectArgs(f: LeaderElectFlags | undefined): string[] {
   return out
 }
 
+/**
+ * The controller-managers' `--node-monitor-period` and `--node-monitor-grace-period`, passed through as
+ * given (Go durations); empty means their default (5s, 40s). Short values let a test see a failed node
+ * tainted and its pods evicted in seconds.
+ */
+export interface NodeMonitorFlags {
+  readonly period: string
+  readonly gracePeriod: string
+}
+
+/** Checks the node monitor flags as the controller-manager will (Go durations above zero). */
+export function checkNodeMonitor(f: NodeMonitorFlags): string[] {
+  const errors: string[] = []
+  for (const [text, flagName] of [
+    [f.period, '--node-monitor-period'],
+    [f.gracePeriod, '--node-monitor-grace-period'],
+  ] as const) {
+    if (text === '') continue
+    try {
+      if (!(parseGoDuration(text) > 0)) errors.push(`${flagName} must be greater than 0`)
+    } catch (err) {
+      errors.push(
+        `invalid argument ${JSON.stringify(text)} for "${flagName}" flag: ${(err as Error).message}`,
+      )
+    }
+  }
+  return errors
+}
+
+/** The node monitor flags given, as `hakube node` (and the controller-manager) take them. */
+export function nodeMonitorArgs(f: NodeMonitorFlags | undefined): string[] {
+  if (f === undefined) return []
+  const out: string[] = []
+  if (f.period !== '') out.push(`--node-monitor-period=${f.period}`)
+  if (f.gracePeriod !== '') out.push(`--node-monitor-grace-period=${f.gracePeriod}`)
+  return out
+}
+
 /** The simulated nodes of worker host `host`: its own name alone, or `host-1`... `host-M`. */
 export function workerNodeNames(host: string, nodesPerWorker: number): string[] {
   return nodesPerWorker === 1 ? [host] : Array.from({ length: nodesPerWorker }, (_, i) => `${host}-${i + 1}`)
@@ -297,6 +337,8 @@ export function planCluster(
     return { errors: [`--nodes-per-worker must be at least 1 (got ${input.nodesPerWorker})`] }
   const electionErrors = checkLeaderElect(input.leaderElect ?? DEFAULT_LEADER_ELECT)
   if (electionErrors.length > 0) return { errors: electionErrors }
+  const monitorErrors = input.nodeMonitor === undefined ? [] : checkNodeMonitor(input.nodeMonitor)
+  if (monitorErrors.length > 0) return { errors: monitorErrors }
   const external = input.topology === 'external-etcd' ? input.etcd : 0
   const total = input.masters + external + input.workers
   const last = first + total - 1
@@ -355,7 +397,11 @@ export function planCluster(
     const role: Role = input.topology === 'stacked' ? 'stacked-master' : 'master'
     const args = common(h.name, role, h.address)
     if (role === 'stacked-master') args.push(`--initial-cluster=${initialCluster}`)
-    args.push(`--etcd-servers=${etcdServers}`, ...leaderElectArgs(input.leaderElect))
+    args.push(
+      `--etcd-servers=${etcdServers}`,
+      ...leaderElectArgs(input.leaderElect),
+      ...nodeMonitorArgs(input.nodeMonitor),
+    )
     hosts.push({ name: h.name, role, address: h.address, nodeArgs: args })
   }
   hosts.push({

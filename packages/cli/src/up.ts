@@ -98,6 +98,17 @@ export const UP_FLAGS = {
     usage:
       "Advanced: the schedulers' and controller-managers' lock, endpoints, leases or endpointsleases (endpoints).",
   }),
+  'node-monitor-period': flag({
+    kind: 'string',
+    default: '',
+    usage: "Advanced: the controller-managers' --node-monitor-period (default theirs, 5s).",
+  }),
+  'node-monitor-grace-period': flag({
+    kind: 'string',
+    default: '',
+    usage:
+      "Advanced: the controller-managers' --node-monitor-grace-period (40s): how long a silent node stays Ready.",
+  }),
   timeout: flag({ kind: 'int', default: 90, usage: 'Seconds to wait for the cluster to be healthy.' }),
 }
 
@@ -192,6 +203,7 @@ export async function runUp(
       retryPeriod: v['leader-elect-retry-period'],
       resourceLock: v['leader-elect-resource-lock'],
     },
+    nodeMonitor: { period: v['node-monitor-period'], gracePeriod: v['node-monitor-grace-period'] },
   })
   if ('errors' in planned) throw new UserError(planned.errors.join('\n'))
   if (v.topology === 'stacked' && p.set.has('etcd'))
