@@ -3,8 +3,9 @@
  * hakube-store: the binary. Parses etcd's flags; `--help`/`--version` print and exit, bad flags print one
  * line and exit 2, both without loading the server (serve.ts, imported only to serve: the binary answers
  * at once and starts serving sooner). `hakube-store snapshot ...` runs etcdctl's offline snapshot commands.
+ * The YAML parser is loaded only when a config file may be named (config/config-file.ts).
  */
-import { parseStoreFlags } from './config/index.js'
+import { mayNameConfigFile, parseStoreArgs } from './config/parse.js'
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2)
@@ -13,7 +14,9 @@ async function main(): Promise<void> {
     const { runSnapshotCommand } = await import('./restore/cli.js')
     process.exit(await runSnapshotCommand(argv.slice(1), process))
   }
-  const parsed = parseStoreFlags(argv, process.env)
+  const parsed = mayNameConfigFile(argv, process.env)
+    ? (await import('./config/config-file.js')).parseStoreFlags(argv, process.env)
+    : parseStoreArgs(argv, process.env, () => 'internal error: no config file loader')
   if (!parsed.ok) {
     process.stderr.write(`hakube-store: ${parsed.error}\n`)
     process.exit(2)

@@ -10,13 +10,15 @@
  * 3. Without a config file: a command-line flag wins over its `ETCD_<FLAG>` variable, which wins
  *    over the default. Empty variables are ignored; unknown ETCD_* variables only warn.
  *
- * The result is checked by {@link storeFlagsSchema}; an error is one line naming the flag (and where
+ * The result is checked by {@link checkStoreValues}; an error is one line naming the flag (and where
  * its value came from), for the binary to print before exiting with code 2.
+ *
+ * This module reads no file format: the config file is read and decoded by the caller's loader
+ * (config-file.ts: YAML), so the binary's flag path loads the YAML parser only when a config file is
+ * named (main.ts).
  */
-import { readFileSync } from 'node:fs'
-import { LineCounter, parseDocument } from 'yaml'
-import { applyEnv, flagToEnv, type RawFlags, readArgv, readConfigObject, storeHelpText } from './flags.js'
-import { checkFlagValues, type StoreConfig, storeFlagsSchema } from './schema.js'
+import { applyEnv, flagToEnv, type RawFlags, type RawValue, readArgv, storeHelpText } from './flags.js'
+import { checkFlagValues, checkStoreValues, type StoreConfig } from './schema.js'
 
 /** hakube-store's own version (package.json). */
 export const STORE_VERSION = '0.1.0'
@@ -29,12 +31,10 @@ export type StoreFlagsResult =
   | { ok: true; exit: 'help' | 'version'; output: string }
   | { ok: false; error: string }
 
-export interface StoreFlagsIo {
-  /** Reads the config file (default: fs.readFileSync as UTF-8). */
-  readFile(path: string): string
-}
-
-const defaultIo: StoreFlagsIo = { readFile: (p) => readFileSync(p, 'utf8') }
+/**
+ * Reads a config file into raw values (warnings appended to `warnings`), or returns the one-line error.
+ */
+export type ConfigFileLoader = (path: string, warnings: string[]) => RawFlags | string
 
 export function storeVersionText(): string {
   return `hakube-store version ${STORE_VERSION} (etcd API ${ETCD_API_VERSION})\n`
@@ -48,38 +48,18 @@ function deepFreeze<T>(o: T): T {
   return o
 }
 
-function oneLine(s: string): string {
+export function oneLine(s: string): string {
   return (s.split('\n').find((l) => l.trim() !== '') ?? s).trim()
-}
-
-function loadConfigFile(path: string, io: StoreFlagsIo, warnings: string[]): RawFlags | string {
-  let text: string
-  try {
-    text = io.readFile(path)
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException
-    return `--config-file ${path}: cannot read: ${err.code ?? oneLine(String(err.message))}`
-  }
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter })
-  const yamlError = doc.errors[0]
-  if (yamlError) {
-    const pos = lineCounter.linePos(yamlError.pos[0])
-    const at = pos ? ` at line ${pos.line}, column ${pos.col}` : ''
-    return `--config-file ${path}: invalid YAML${at}: ${oneLine(yamlError.message)}`
-  }
-  const read = readConfigObject(doc.toJS(), path, warnings)
-  return read.ok ? read.value : read.error
 }
 
 /**
  * Parses hakube-store's command line (without the program name) and environment. Never throws for
- * bad input; reads the config file through `io` when one is given.
+ * bad input; reads the config file through `loadConfigFile` when one is given.
  */
-export function parseStoreFlags(
+export function parseStoreArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-  io: StoreFlagsIo = defaultIo,
+  loadConfigFile: ConfigFileLoader,
 ): StoreFlagsResult {
   const cmd = readArgv(argv)
   if (!cmd.ok) return { ok: false, error: cmd.error }
@@ -90,7 +70,7 @@ export function parseStoreFlags(
   const envConfigFile = env['ETCD_CONFIG_FILE']
   const configFile = cmd.value.configFile ?? (envConfigFile ? envConfigFile : undefined)
   let raw: RawFlags
-  let input: Record<string, unknown>
+  let input: Record<string, RawValue>
   if (configFile !== undefined) {
     // etcd's flag.Set has already validated each command-line value before the file replaces them.
     const bad = checkFlagValues(cmd.value.values)
@@ -99,7 +79,7 @@ export function parseStoreFlags(
     if (ignored.length > 0) {
       warnings.push(`config file ${configFile} in use: command-line flags ignored: --${ignored.join(', --')}`)
     }
-    const loaded = loadConfigFile(configFile, io, warnings)
+    const loaded = loadConfigFile(configFile, warnings)
     if (typeof loaded === 'string') return { ok: false, error: loaded }
     raw = loaded
     input = { ...raw.values, 'config-file': configFile }
@@ -110,15 +90,25 @@ export function parseStoreFlags(
     input = { ...raw.values }
   }
 
-  const parsed = storeFlagsSchema.safeParse(input)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const flag = String(issue?.path[0] ?? '')
-    const origin = raw.origin[flag]
+  const parsed = checkStoreValues(input)
+  if (!parsed.ok) {
+    const origin = raw.origin[parsed.flag]
     let where = ''
     if (configFile !== undefined) where = ` (config file ${configFile})`
-    else if (origin?.startsWith('env ')) where = ` (from ${flagToEnv(flag)})`
-    return { ok: false, error: oneLine(`${issue?.message ?? 'invalid configuration'}${where}`) }
+    else if (origin?.startsWith('env ')) where = ` (from ${flagToEnv(parsed.flag)})`
+    return { ok: false, error: oneLine(`${parsed.message}${where}`) }
   }
-  return { ok: true, config: deepFreeze({ ...parsed.data, warnings }) }
+  return { ok: true, config: deepFreeze({ ...parsed.config, warnings }) }
+}
+
+/**
+ * Whether a command line and environment may name a config file (then the binary parses them with
+ * config-file.ts's `parseStoreFlags`). Errs towards yes: any argument mentioning `config-file`, or a non-empty
+ * ETCD_CONFIG_FILE (an empty one names no file, as in parse.ts).
+ */
+export function mayNameConfigFile(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): boolean {
+  return argv.some((a) => a.includes('config-file')) || Boolean(env['ETCD_CONFIG_FILE'])
 }

@@ -1,10 +1,10 @@
 /**
- * The zod schema of hakube-store's flags: per-flag parsing (etcd's Go flag types), etcd's defaults
- * and defaulting rules, the cross-field rules of etcd 3.4's `embed.Config.Validate` and
+ * hakube-store's flag values checked: per-flag parsing (etcd's Go flag types), etcd's defaults and
+ * defaulting rules, the cross-field rules of etcd 3.4's `embed.Config.Validate` and
  * `etcdserver.ServerConfig.VerifyBootstrap` (etcd's messages, which name the flags), and the derived
- * values the server needs.
+ * values the server needs. Plain functions rather than a zod schema: this runs on every start, before
+ * the server loads, and zod alone took longer to load than the rest of the flag path.
  */
-import { z } from 'zod'
 import { type FlagSpec, parseGoBool, type RawValue, STORE_FLAGS } from './flags.js'
 import {
   clusterString,
@@ -88,17 +88,15 @@ function show(v: RawValue): string {
   return typeof v === 'string' ? JSON.stringify(v) : String(v)
 }
 
-const raw = z.union([z.string(), z.number(), z.boolean()])
+/** A flag's parser: its value, or an error naming the flag. */
+type FieldParser = (v: RawValue) => Parsed<unknown>
 
-/** One flag: undefined stays undefined (not given); a value is parsed or reported naming the flag. */
-function field<T>(name: string, parse: (v: RawValue) => Parsed<T>) {
-  return raw.optional().transform((v, ctx): T | undefined => {
-    if (v === undefined) return undefined
+/** One flag: a value is parsed, or reported in one line naming the flag. */
+function field(name: string, parse: (v: RawValue) => Parsed<unknown>): FieldParser {
+  return (v) => {
     const r = parse(v)
-    if (r.ok) return r.value
-    ctx.addIssue({ code: 'custom', message: `invalid value ${show(v)} for --${name}: ${r.error}` })
-    return z.NEVER
-  })
+    return r.ok ? r : { ok: false, error: `invalid value ${show(v)} for --${name}: ${r.error}` }
+  }
 }
 
 function asString(v: RawValue): Parsed<string> {
@@ -149,39 +147,88 @@ function spec(name: string): FlagSpec {
   if (!s) throw new Error(`no flag ${name}`)
   return s
 }
-const f = <T>(name: string) => field(name, specParser(spec(name)) as (v: RawValue) => Parsed<T>)
-const urls = (name: string) => f<readonly ParsedUrl[]>(name)
 const defaultUrls = (s: string): readonly ParsedUrl[] => {
   const r = parseUrlList(s)
   if (!r.ok) throw new Error(r.error)
   return r.value
 }
 
-/** Input: flag name → raw value (absent = not given), and the config file when values came from one. */
-const fieldsSchema = z.object({
-  'config-file': z.string().optional(),
-  name: f<string>('name'),
-  'data-dir': f<string>('data-dir'),
-  'snapshot-count': f<number>('snapshot-count'),
-  'heartbeat-interval': f<number>('heartbeat-interval'),
-  'election-timeout': f<number>('election-timeout'),
-  'initial-election-tick-advance': f<boolean>('initial-election-tick-advance'),
-  'listen-peer-urls': urls('listen-peer-urls'),
-  'listen-client-urls': urls('listen-client-urls'),
-  'quota-backend-bytes': f<number>('quota-backend-bytes'),
-  'max-txn-ops': f<number>('max-txn-ops'),
-  'max-request-bytes': f<number>('max-request-bytes'),
-  'initial-advertise-peer-urls': urls('initial-advertise-peer-urls'),
-  'initial-cluster': f<Record<string, string[]>>('initial-cluster'),
-  'initial-cluster-state': f<'new' | 'existing'>('initial-cluster-state'),
-  'initial-cluster-token': f<string>('initial-cluster-token'),
-  'advertise-client-urls': urls('advertise-client-urls'),
-  'strict-reconfig-check': f<boolean>('strict-reconfig-check'),
-  'pre-vote': f<boolean>('pre-vote'),
-  'log-level': f<LogLevel>('log-level'),
-})
+/** The flags the configuration reads, in the order they are checked (the first bad one is reported). */
+const FIELD_NAMES = [
+  'name',
+  'data-dir',
+  'snapshot-count',
+  'heartbeat-interval',
+  'election-timeout',
+  'initial-election-tick-advance',
+  'listen-peer-urls',
+  'listen-client-urls',
+  'quota-backend-bytes',
+  'max-txn-ops',
+  'max-request-bytes',
+  'initial-advertise-peer-urls',
+  'initial-cluster',
+  'initial-cluster-state',
+  'initial-cluster-token',
+  'advertise-client-urls',
+  'strict-reconfig-check',
+  'pre-vote',
+  'log-level',
+] as const
+const FIELD_PARSERS: ReadonlyMap<string, FieldParser> = new Map(
+  FIELD_NAMES.map((name) => [name, field(name, specParser(spec(name)))]),
+)
 
-type Fields = z.output<typeof fieldsSchema>
+/** Each flag's parsed value (absent = not given), and the config file when values came from one. */
+interface Fields {
+  'config-file'?: string
+  name?: string
+  'data-dir'?: string
+  'snapshot-count'?: number
+  'heartbeat-interval'?: number
+  'election-timeout'?: number
+  'initial-election-tick-advance'?: boolean
+  'listen-peer-urls'?: readonly ParsedUrl[]
+  'listen-client-urls'?: readonly ParsedUrl[]
+  'quota-backend-bytes'?: number
+  'max-txn-ops'?: number
+  'max-request-bytes'?: number
+  'initial-advertise-peer-urls'?: readonly ParsedUrl[]
+  'initial-cluster'?: Record<string, string[]>
+  'initial-cluster-state'?: 'new' | 'existing'
+  'initial-cluster-token'?: string
+  'advertise-client-urls'?: readonly ParsedUrl[]
+  'strict-reconfig-check'?: boolean
+  'pre-vote'?: boolean
+  'log-level'?: LogLevel
+}
+
+/** A value that did not check: the flag it is about and etcd's one-line message. */
+export interface FlagViolation {
+  readonly ok: false
+  readonly flag: string
+  readonly message: string
+}
+
+/** Parses every given flag (keys other than the flags read are ignored); the first bad one fails. */
+function parseFields(
+  input: Readonly<Record<string, RawValue | undefined>>,
+): { ok: true; value: Fields } | FlagViolation {
+  const out: Record<string, unknown> = {}
+  const file = input['config-file']
+  if (file !== undefined) {
+    if (typeof file !== 'string') return { ok: false, flag: 'config-file', message: 'expected a string' }
+    out['config-file'] = file
+  }
+  for (const [name, parse] of FIELD_PARSERS) {
+    const v = input[name]
+    if (v === undefined) continue
+    const r = parse(v)
+    if (!r.ok) return { ok: false, flag: name, message: r.error }
+    out[name] = r.value
+  }
+  return { ok: true, value: out as Fields }
+}
 
 /** Values after etcd's defaults; `listenClientUrlsSet` drives etcd's advertise-client-urls rule. */
 interface Defaulted {
@@ -327,11 +374,6 @@ function firstViolation(c: Defaulted): readonly [flag: string, message: string] 
   return undefined
 }
 
-function crossFieldRules(c: Defaulted, ctx: z.RefinementCtx): void {
-  const v = firstViolation(c)
-  if (v) ctx.addIssue({ code: 'custom', path: [v[0]], message: v[1] })
-}
-
 function derive(c: Defaulted): StoreConfig {
   const electionTicks = Math.floor(c.electionMs / c.heartbeatMs)
   const acurls = hrefs(c.acurls ?? [])
@@ -371,18 +413,23 @@ function derive(c: Defaulted): StoreConfig {
 }
 
 /**
- * The schema: raw values keyed by etcd flag name (from argv + ETCD_* or from a config file, never
- * mixed) → a validated, derived {@link StoreConfig}. Each issue's path is the flag it is about.
+ * Raw values keyed by etcd flag name (from argv + ETCD_* or from a config file, never mixed, plus
+ * `config-file` when from a file) → a validated, derived {@link StoreConfig}, or the first violation
+ * (the flag it is about and etcd's message).
  */
-export const storeFlagsSchema = fieldsSchema
-  .transform(applyDefaults)
-  .superRefine(crossFieldRules)
-  .transform(derive)
-
-export type StoreFlagsInput = z.input<typeof storeFlagsSchema>
+export function checkStoreValues(
+  input: Readonly<Record<string, RawValue | undefined>>,
+): { ok: true; config: StoreConfig } | FlagViolation {
+  const fields = parseFields(input)
+  if (!fields.ok) return fields
+  const defaulted = applyDefaults(fields.value)
+  const v = firstViolation(defaulted)
+  if (v) return { ok: false, flag: v[0], message: v[1] }
+  return { ok: true, config: derive(defaulted) }
+}
 
 /** Per-flag checks alone (etcd validates command-line values even when --config-file wins). */
 export function checkFlagValues(values: Record<string, RawValue>): string | undefined {
-  const r = fieldsSchema.safeParse(values)
-  return r.success ? undefined : (r.error.issues[0]?.message ?? 'invalid flags')
+  const r = parseFields(values)
+  return r.ok ? undefined : r.message
 }
