@@ -409,6 +409,14 @@ headings['node-sim'] = '## Node simulator'
 // Section: hakube-scheduler's pods/s bound with 1,000 nodes, memory and etcd3 (test/bench/scheduler-bench.mjs).
 sections.scheduler = () => schedulerSection({ runs, quick: args.quick })
 headings.scheduler = '## Scheduler'
+// Section: a Deployment of 1,000 replicas on 100 simulated nodes through the whole control plane, memory
+// and etcd3 (test/bench/controller-manager-bench.mjs).
+sections['controller-manager'] = async () =>
+  (await import('../test/bench/controller-manager-bench.mjs')).controllerManagerSection({
+    runs,
+    quick: args.quick,
+  })
+headings['controller-manager'] = '## Controller manager'
 const selected = args.only === undefined ? Object.keys(sections) : [args.only]
 for (const name of selected) {
   if (!(name in sections)) {
