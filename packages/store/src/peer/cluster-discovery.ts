@@ -5,7 +5,7 @@
  * lists this member (it was added with `etcdctl member add` first).
  */
 import type { NodeId } from '@hakube/raft'
-import { request } from 'undici'
+import { undici } from './lazy-undici.js'
 import { PEER_PATH_CLUSTER } from './peer-protocol.js'
 import type { ClusterInfo } from './peer-server.js'
 
@@ -46,6 +46,7 @@ export async function discoverCluster(
 
 async function askOne(url: string, o: DiscoverOptions): Promise<DiscoveredCluster> {
   const origin = new URL(url).origin
+  const { request } = await undici()
   const res = await request(`${origin}${PEER_PATH_CLUSTER}`, {
     method: 'GET',
     signal: AbortSignal.timeout(o.requestTimeoutMs ?? 1000),

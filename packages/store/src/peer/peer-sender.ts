@@ -21,7 +21,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Message, NodeId, SnapshotStatus } from '@hakube/raft'
-import { Pool } from 'undici'
+import type { Pool } from 'undici'
+import { type UndiciApi, undici } from './lazy-undici.js'
 import { encodeMessage, encodeMessages, estimateMessageBytes } from './message-codec.js'
 import {
   CONTENT_TYPE,
@@ -348,7 +349,14 @@ export class PeerSender {
     const origin = this.urls[this.urlIndex % Math.max(1, this.urls.length)]
     if (origin === undefined)
       throw new PeerTransportError('PEER_ERR_UNREACHABLE', `member ${this.peerId} has no URL`)
-    const pool = this.pool(pools, origin)
+    const { Pool: PoolClass } = await undici()
+    if (this.closing.signal.aborted) {
+      throw new PeerTransportError(
+        'PEER_ERR_CLOSED',
+        `${what} aborted: transport to member ${this.peerId} closed`,
+      )
+    }
+    const pool = this.pool(PoolClass, pools, origin)
     const timeout = AbortSignal.timeout(timeoutMs)
     const signal = AbortSignal.any([this.closing.signal, timeout])
     let res: Awaited<ReturnType<Pool['request']>>
@@ -398,11 +406,11 @@ export class PeerSender {
     )
   }
 
-  private pool(pools: Map<string, Pool>, origin: string): Pool {
+  private pool(PoolClass: UndiciApi['Pool'], pools: Map<string, Pool>, origin: string): Pool {
     let pool = pools.get(origin)
     if (pool === undefined) {
       const snapshot = pools === this.snapshotPools
-      pool = new Pool(origin, {
+      pool = new PoolClass(origin, {
         connections: snapshot ? 1 : this.config.connectionsPerPeer,
         pipelining: 1,
         keepAliveTimeout: 30_000,

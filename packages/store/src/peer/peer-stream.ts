@@ -19,7 +19,8 @@
  */
 import type { ServerResponse } from 'node:http'
 import type { Message, NodeId } from '@hakube/raft'
-import { Client } from 'undici'
+import type { Client } from 'undici'
+import { type UndiciApi, undici } from './lazy-undici.js'
 import { decodeMessages, encodeMessages } from './message-codec.js'
 import {
   HEADER_CLUSTER_ID,
@@ -230,10 +231,10 @@ export class StreamReader {
     }
   }
 
-  private clientFor(origin: string): Client {
+  private clientFor(ClientClass: UndiciApi['Client'], origin: string): Client {
     if (this.client !== undefined && this.clientOrigin === origin) return this.client
     void this.client?.destroy().catch(() => undefined)
-    this.client = new Client(origin, {
+    this.client = new ClientClass(origin, {
       connect: { timeout: this.opts.dialTimeoutMs },
       // A client option: undici's connector ignores `connect.localAddress`.
       ...(this.opts.localAddress === undefined ? {} : { localAddress: this.opts.localAddress }),
@@ -247,11 +248,13 @@ export class StreamReader {
 
   /** One stream's life; false if it could not be established. */
   private async readOnce(origin: string): Promise<boolean> {
+    const { Client: ClientClass } = await undici()
+    if (this.closedFlag) return false
     const abort = new AbortController()
     this.abort = abort
     const { peerId, memberId } = this.opts
     try {
-      const res = await this.clientFor(origin).request({
+      const res = await this.clientFor(ClientClass, origin).request({
         method: 'GET',
         path: PEER_PATH_STREAM,
         headers: {
