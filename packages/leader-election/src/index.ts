@@ -42,6 +42,12 @@
  * of the leader's other writes. See election-core.ts.
  */
 export {
+  type ComponentContext,
+  type ElectedComponentOptions,
+  type ElectedWork,
+  runElectedComponent,
+} from './component.js'
+export {
   ElectionCore,
   type ElectionCoreConfig,
   type ElectionEvent,

@@ -62,7 +62,9 @@ describe('flags', () => {
 
   it('refuses bad input with one line naming the flag', () => {
     const m = ['--master=http://x:1']
-    expect(err([])).toBe('one of --kubeconfig or --master is required')
+    expect(err([])).toBe(
+      'invalid configuration: no configuration has been provided, try setting --kubeconfig or --master',
+    )
     expect(err([...m, '--nodes=0'])).toBe('--nodes must be at least 1')
     expect(err([...m, '--node-taints=a=b:Sometimes'])).toMatch(
       /^--node-taints: "a=b:Sometimes": the effect must be/,
@@ -78,7 +80,8 @@ describe('flags', () => {
     )
     expect(err([...m, '--pod-start-delay=soon'])).toMatch(/invalid argument "soon" for "--pod-start-delay"/)
     expect(err([...m, '--config=f.yaml', '--nodes=2'])).toMatch(/^--config describes the node groups/)
-    expect(err([...m, '--bind-address=1.2.3'])).toBe('--bind-address: "1.2.3" is not a valid IPv4 address')
+    expect(err([...m, '--bind-address=1.2.3'])).toBe('--bind-address: "1.2.3" is not a valid IP address')
+    expect(err([...m, '--bind-address=::1'])).toBe('--bind-address: "::1" is not a valid IPv4 address')
   })
 
   it('--config: a YAML list of groups', () => {

@@ -4,24 +4,28 @@
  * exits 2. Node groups come from the `--node-*` flags (one group) or from `--config FILE` (YAML: a list
  * of groups), read by `loadNodeGroupsFile` (node-groups.ts), which serve.ts calls.
  */
-import { flag, flagUsages, parseFlags } from '@hakube/api/flags'
+import { isIPv4 } from 'node:net'
+import { componentFlags, componentOptions, flag, flagUsages, parseFlags } from '@hakube/api/flags'
 
 export const NODE_SIM_VERSION = 'hakube-node-sim v0.1.0'
 /** What every node reports as `nodeInfo.kubeletVersion` (the kubelet this emulates, and us). */
 export const KUBELET_VERSION = 'v1.33.0-hakube'
 
 export const NODE_SIM_FLAGS = {
-  kubeconfig: flag({
-    name: 'kubeconfig',
+  // --kubeconfig, --master, --bind-address, --port, --log-level, --version: as every component's.
+  ...componentFlags(10250),
+  bindAddress: flag({
+    name: 'bind-address',
     type: 'string',
-    default: '',
-    usage: 'Path to a kubeconfig file with the api-server (or load balancer) and credentials.',
+    default: '0.0.0.0',
+    usage:
+      "The IP address the kubelet API listens on, and every node's InternalIP (0.0.0.0 advertises 127.0.0.1).",
   }),
-  master: flag({
-    name: 'master',
-    type: 'string',
-    default: '',
-    usage: 'The address of the api-server (overrides any value in --kubeconfig).',
+  port: flag({
+    name: 'port',
+    type: 'int',
+    default: 10250,
+    usage: 'Port of the kubelet read API and the admin endpoint (0 picks a free port).',
   }),
   nodes: flag({ name: 'nodes', type: 'int', default: 1, usage: 'How many nodes to simulate.' }),
   nodeNamePrefix: flag({
@@ -63,19 +67,6 @@ export const NODE_SIM_FLAGS = {
     default: '',
     usage:
       'A YAML file listing node groups (count, prefix, labels, taints, capacity) instead of the --node-* flags.',
-  }),
-  bindAddress: flag({
-    name: 'bind-address',
-    type: 'string',
-    default: '0.0.0.0',
-    usage:
-      "The IP address the kubelet API listens on, and every node's InternalIP (0.0.0.0 advertises 127.0.0.1).",
-  }),
-  port: flag({
-    name: 'port',
-    type: 'int',
-    default: 10250,
-    usage: 'Port of the kubelet read API and the admin endpoint (0 picks a free port).',
   }),
   failNodes: flag({
     name: 'fail-nodes',
@@ -145,18 +136,6 @@ export const NODE_SIM_FLAGS = {
     type: 'int',
     default: 64,
     usage: 'Most heartbeat and pod status requests in flight at once, over all nodes.',
-  }),
-  logLevel: flag({
-    name: 'log-level',
-    type: 'string',
-    default: 'info',
-    usage: "pino log level: 'debug', 'info', 'warn', 'error'.",
-  }),
-  version: flag({
-    name: 'version',
-    type: 'bool',
-    default: false,
-    usage: 'Print version information and quit.',
   }),
 }
 
@@ -295,8 +274,6 @@ export function checkUniqueNames(groups: readonly NodeGroup[]): void {
   if (seen.size === 0) throw new ConfigError('no nodes to simulate')
 }
 
-const LEVELS = ['debug', 'info', 'warn', 'error'] as const
-
 export function parseNodeSimFlags(argv: readonly string[]): NodeSimFlagsResult {
   const r = parseFlags(NODE_SIM_FLAGS, argv)
   if (!r.ok) return r
@@ -315,11 +292,11 @@ export function parseNodeSimFlags(argv: readonly string[]): NodeSimFlagsResult {
 type Values = Extract<ReturnType<typeof parseFlags<typeof NODE_SIM_FLAGS>>, { help: false }>
 
 function configFrom(v: Values['values'], set: Values['set']): NodeSimConfig {
-  if (v.kubeconfig === '' && v.master === '')
-    throw new ConfigError('one of --kubeconfig or --master is required')
-  if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(v.bindAddress) || v.bindAddress.split('.').some((o) => Number(o) > 255))
+  const component = componentOptions(v)
+  if (!component.ok) throw new ConfigError(component.error)
+  // Every node's InternalIP: IPv4 only here.
+  if (!isIPv4(v.bindAddress))
     throw new ConfigError(`--bind-address: ${JSON.stringify(v.bindAddress)} is not a valid IPv4 address`)
-  if (v.port < 0 || v.port > 65535) throw new ConfigError('--port must be between 0 and 65535')
   if (v.nodes < 1) throw new ConfigError('--nodes must be at least 1')
   const nodeFlags = [
     'nodes',
@@ -358,8 +335,6 @@ function configFrom(v: Values['values'], set: Values['set']): NodeSimConfig {
   if (v.crashBackoffMax < v.crashBackoff)
     throw new ConfigError('--crash-backoff-max must not be shorter than --crash-backoff')
   if (v.maxRequestsInflight < 1) throw new ConfigError('--max-requests-inflight must be at least 1')
-  if (!(LEVELS as readonly string[]).includes(v.logLevel))
-    throw new ConfigError(`--log-level: ${JSON.stringify(v.logLevel)} is not debug, info, warn or error`)
   let groups: NodeGroup[] | undefined
   if (v.config === '') {
     checkCapacity(v.nodeCpu, v.nodeMemory, v.nodePods, '--node-')
@@ -398,7 +373,7 @@ function configFrom(v: Values['values'], set: Values['set']): NodeSimConfig {
     nodeStatusUpdateFrequencyMs: v.nodeStatusUpdateFrequency,
     nodeStatusReportFrequencyMs: v.nodeStatusReportFrequency,
     maxRequestsInflight: v.maxRequestsInflight,
-    logLevel: v.logLevel as NodeSimConfig['logLevel'],
+    logLevel: component.options.logLevel,
   })
 }
 

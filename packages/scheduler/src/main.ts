@@ -1,25 +1,9 @@
 #!/usr/bin/env node
 /**
- * hakube-scheduler: the binary. Flags (config.ts); `--help`/`--version` print and exit, bad flags
- * print one line and exit 2, all without loading the scheduler (serve.ts, imported only to serve).
+ * hakube-scheduler: the binary. Flags (config.ts); `--help`/`--version` print and exit, bad flags print one
+ * line and exit 2, all without loading the scheduler (serve.ts, imported only to serve).
  */
-import { helpText, parseSchedulerFlags } from './config.js'
+import { runBinary } from '@hakube/api/flags'
+import { parseSchedulerFlags } from './config.js'
 
-async function main(): Promise<void> {
-  const parsed = parseSchedulerFlags(process.argv.slice(2))
-  if (!parsed.ok) {
-    process.stderr.write(`hakube-scheduler: ${parsed.error}\n`)
-    process.exit(2)
-  }
-  if (!('config' in parsed)) {
-    process.stdout.write(`${parsed.exit === 'help' ? helpText() : parsed.output}\n`)
-    process.exit(0)
-  }
-  const { serve } = await import('./serve.js')
-  await serve(parsed.config)
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`hakube-scheduler: ${err instanceof Error ? err.message : String(err)}\n`)
-  process.exit(1)
-})
+runBinary({ name: 'hakube-scheduler', parse: parseSchedulerFlags, load: () => import('./serve.js') })

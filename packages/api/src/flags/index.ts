@@ -2,6 +2,7 @@
  * Command-line flags as the Kubernetes binaries take them (pflag syntax, Go durations), for
  * hakube-apiserver, -controller-manager, -scheduler and the other components.
  */
+export { type BinaryFlagsResult, type BinaryOptions, runBinary } from './binary.js'
 export {
   type ComponentLogLevel,
   type ComponentOptions,
