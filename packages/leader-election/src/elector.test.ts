@@ -71,8 +71,13 @@ class SwitchedLock implements ResourceLock {
     const e = await this.gate(options)
     return e === undefined ? this.inner.get(options) : { kind: 'error', message: e }
   }
-  /** When the last write that succeeded was sent (others saw it no earlier). */
+  /**
+   * When the last write that succeeded and changed the record was sent (others saw it no earlier).
+   * A renewal within the same second as the one before writes the same Endpoints annotation
+   * (RFC 3339 seconds, as client-go's): the others observe no change, so it does not count.
+   */
   lastOkWriteSentAt = 0
+  private lastRaw: string | undefined
   async create(record: LeaderElectionRecord, options: CallOptions): Promise<WriteOutcome> {
     return this.write(() => this.inner.create(record, options), options)
   }
@@ -84,7 +89,10 @@ class SwitchedLock implements ResourceLock {
     if (e !== undefined) return { kind: 'error', message: e }
     const sentAt = Date.now()
     const outcome = await send()
-    if (outcome.kind === 'ok') this.lastOkWriteSentAt = Math.max(this.lastOkWriteSentAt, sentAt)
+    if (outcome.kind === 'ok' && outcome.raw !== this.lastRaw) {
+      this.lastRaw = outcome.raw
+      this.lastOkWriteSentAt = Math.max(this.lastOkWriteSentAt, sentAt)
+    }
     return outcome
   }
   async recordEvent(message: string, options: EventOptions): Promise<void> {
