@@ -94,6 +94,11 @@ export interface BackendStats {
   readonly lastStateChange: string
 }
 
+/** What BackendPool.onUpdate reports. */
+export type PoolUpdate =
+  | { readonly kind: 'set' }
+  | { readonly kind: 'check' | 'passive'; readonly backend: Backend; readonly error: string | undefined }
+
 export interface BackendPoolOptions {
   readonly backends: readonly URL[]
   readonly balance: BalanceAlgorithm
@@ -115,6 +120,14 @@ export class BackendPool {
   private readonly now: () => number
   /** Fires on every state change (stats listeners, tests). */
   onChange: ((b: Backend, health: BackendHealth) => void) | undefined
+  /**
+   * Fires after every observation (a check, a passive failure) and every change of the set, changed
+   * or not: a multi-worker primary sends the new state to its workers, a worker reports its passive
+   * failures to the primary (cluster-*.ts).
+   */
+  onUpdate: ((event: PoolUpdate) => void) | undefined
+  /** Fires when what is in flight on a backend is cut (it was found dead or hung). */
+  onCut: ((b: Backend, reason: string) => void) | undefined
 
   constructor(opts: BackendPoolOptions) {
     this.opts = opts
@@ -154,6 +167,7 @@ export class BackendPool {
       this.opts.log.info({ backend: gone.key }, 'backend removed')
     }
     this.list = next
+    this.onUpdate?.({ kind: 'set' })
   }
 
   /**
@@ -189,6 +203,7 @@ export class BackendPool {
     const t = observeCheck(b.state, error, this.now(), this.opts.thresholds)
     this.apply(b, t.state, t.changed, error, dead)
     if (t.changed === undefined && dead && !b.up && b.inFlight.size > 0) this.cut(b, error)
+    this.onUpdate?.({ kind: 'check', backend: b, error })
   }
 
   /** A proxied connection was refused or reset. */
@@ -196,6 +211,7 @@ export class BackendPool {
     b.busy = false
     const t = observePassiveFailure(b.state, error, this.now(), this.opts.thresholds)
     this.apply(b, t.state, t.changed, error, true)
+    this.onUpdate?.({ kind: 'passive', backend: b, error })
   }
 
   /** Some backend is up and not suspect: a request that found none to try met failures, not an outage. */
@@ -258,11 +274,16 @@ export class BackendPool {
     if (changed === 'down' && dead) this.cut(b, error)
   }
 
-  /** The backend is dead or hung: cut what is in flight on it and its pooled sockets. */
-  private cut(b: Backend, error: string | undefined): void {
+  /**
+   * The backend is dead or hung: cut what is in flight on it and its pooled sockets. Public for a
+   * worker told so by its primary, which runs the checks.
+   */
+  cut(b: Backend, error: string | undefined): void {
     // Drop pooled sockets too: a reused socket to a hung process would hang the next request.
     b.agent.destroy()
-    for (const f of [...b.inFlight]) f.abort(`backend ${b.key} is down: ${error ?? 'unknown error'}`)
+    const reason = `backend ${b.key} is down: ${error ?? 'unknown error'}`
+    for (const f of [...b.inFlight]) f.abort(reason)
+    this.onCut?.(b, error ?? 'unknown error')
   }
 
   private newAgent(u: URL): http.Agent {

@@ -1,4 +1,5 @@
 /** Goal: hakube-lb's flags parse with defaults and Go durations; every bad value is one line naming the flag. */
+import { availableParallelism } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { helpText, parseLbFlags } from './config.js'
 
@@ -20,6 +21,7 @@ describe('parseLbFlags', () => {
       tls: undefined,
       backendCaFile: undefined,
       logLevel: 'info',
+      workers: 1,
     })
     expect(r.config.backends.map((u) => u.origin)).toEqual(['http://127.0.0.1:6443', 'https://10.0.0.2:6443'])
     expect(Object.isFrozen(r.config)).toBe(true)
@@ -96,10 +98,28 @@ describe('parseLbFlags', () => {
       ['--backends=http://a:1', '--mode=tcp', '--balance=leastconn'],
       '--mode tcp balances only --balance roundrobin',
     ],
+    [
+      ['--backends=http://a:1', '--workers=-1'],
+      `--workers: "-1" is not 'auto' or a number of processes from 0 to 64`,
+    ],
+    [
+      ['--backends=http://a:1', '--workers=65'],
+      `--workers: "65" is not 'auto' or a number of processes from 0 to 64`,
+    ],
     [['--backends=http://a:1', '--nope'], 'unknown flag: --nope'],
     [['--backends=http://a:1', 'extra'], 'unexpected argument "extra"'],
   ])('%j fails: %s', (argv, error) => {
     expect(parseLbFlags(argv)).toEqual({ ok: false, error })
+  })
+
+  it('takes --workers as a count, 0 and auto meaning one per CPU', () => {
+    const workers = (v: string): unknown => {
+      const r = parseLbFlags(['--backends=http://a:1', `--workers=${v}`])
+      return r.ok && 'config' in r ? r.config.workers : r
+    }
+    expect(workers('3')).toBe(3)
+    expect(workers('0')).toBe(availableParallelism())
+    expect(workers('auto')).toBe(availableParallelism())
   })
 
   it('answers --help and --version', () => {

@@ -4,6 +4,7 @@
  * for the binary to print before exiting with code 2.
  */
 import { isIP } from 'node:net'
+import { availableParallelism } from 'node:os'
 import { flag, flagUsages, parseFlags } from '@hakube/api/flags'
 import { z } from 'zod'
 
@@ -129,6 +130,13 @@ export const LB_FLAGS = {
     usage:
       'CA bundle that verifies https:// backends (in tcp mode without it, health checks do not verify certificates).',
   }),
+  workers: flag({
+    name: 'workers',
+    type: 'string',
+    default: '1',
+    usage:
+      "Proxy worker processes sharing the listening socket (one health checker for all); 0 or 'auto' is one per CPU.",
+  }),
   logLevel: flag({
     name: 'log-level',
     type: 'string',
@@ -167,7 +175,15 @@ export interface LbConfig {
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined
   readonly backendCaFile: string | undefined
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /**
+   * Proxy processes. 1: this process serves alone (no cluster module loaded). More: a primary runs the
+   * health checks and the stats server, and that many workers (node:cluster) proxy (cluster-*.ts).
+   */
+  readonly workers: number
 }
+
+/** The most --workers takes (a typo such as 1000 would fork a thousand processes). */
+export const MAX_WORKERS = 64
 
 const port = (name: string) =>
   z
@@ -226,6 +242,18 @@ const ConfigSchema = z
     tlsCertFile: z.string(),
     tlsPrivateKeyFile: z.string(),
     backendCaFile: z.string(),
+    workers: z.string().transform((s, ctx) => {
+      if (s === 'auto') return 0
+      const n = /^\d+$/.test(s) ? Number(s) : Number.NaN
+      if (!Number.isInteger(n) || n > MAX_WORKERS) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `--workers: ${JSON.stringify(s)} is not 'auto' or a number of processes from 0 to ${MAX_WORKERS}`,
+        })
+        return z.NEVER
+      }
+      return n
+    }),
     logLevel: z.enum(['debug', 'info', 'warn', 'error'], {
       error: (i) => `--log-level: ${JSON.stringify(i.input)} is not debug, info, warn or error`,
     }),
@@ -280,6 +308,7 @@ export function parseLbFlags(argv: readonly string[]): LbFlagsResult {
       tls: v.tlsCertFile === '' ? undefined : { certFile: v.tlsCertFile, keyFile: v.tlsPrivateKeyFile },
       backendCaFile: v.backendCaFile === '' ? undefined : v.backendCaFile,
       logLevel: v.logLevel,
+      workers: v.workers === 0 ? Math.min(MAX_WORKERS, availableParallelism()) : v.workers,
     }),
   }
 }

@@ -20,6 +20,8 @@
  *   request is sent gets a 502 (it may have been read), as Go's transport decides.
  * - TCP mode retries only the connection; after that bytes are piped and a backend's death closes
  *   the client's connection.
+ * - With --workers above 1, a worker's counts since the last stats request are lost if it crashes, and
+ *   the kernel, not round robin, spreads connections over the workers (each balances its own).
  */
 export {
   Backend,
@@ -27,6 +29,7 @@ export {
   type BackendPoolOptions,
   type BackendStats,
   type InFlight,
+  type PoolUpdate,
 } from './backend-pool.js'
 export {
   type BackendHealth,
@@ -38,6 +41,18 @@ export {
   type Transition,
 } from './backend-state.js'
 export { type Candidate, type Choice, chooseBackend } from './balancer.js'
+export {
+  aggregateStats,
+  applySnapshot,
+  type BackendSnapshot,
+  retire,
+  snapshotPool,
+  sumCounters,
+  type ToPrimary,
+  type ToWorker,
+  type WorkerReport,
+  workerReport,
+} from './cluster-protocol.js'
 export {
   type BalanceAlgorithm,
   helpText,
@@ -78,5 +93,6 @@ export {
   type StatsBody,
   type StatsSource,
   statsBody,
+  type WorkerStats,
 } from './stats-server.js'
 export { TcpBalancer, type TcpBalancerOptions } from './tcp-balancer.js'

@@ -2,6 +2,9 @@
  * One running hakube-lb: the listener (HTTP, HTTPS when terminating TLS, or raw TCP), the backend
  * pool with its health checks, the optional stats server, and the SIGTERM drain: stop accepting,
  * end watches, let other requests finish for up to the grace period, then cut what is left.
+ *
+ * As one of several workers (--workers, cluster-worker.ts) it has no health checks, no stats server and
+ * logs no backend state change: its primary runs the checks and sends it the states.
  */
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
@@ -29,37 +32,22 @@ export class LoadBalancer {
   readonly backendCa: Buffer | undefined
   private readonly config: LbConfig
   private readonly log: Logger
-  private readonly checker: HealthChecker
+  private readonly checker: HealthChecker | undefined
+  private readonly role: 'single' | 'worker'
   private readonly http: HttpBalancer | undefined
   private readonly tcp: TcpBalancer | undefined
   private readonly server: net.Server
   private statsServer: http.Server | undefined
   private closing: Promise<void> | undefined
 
-  constructor(config: LbConfig, log: Logger) {
+  constructor(config: LbConfig, log: Logger, role: 'single' | 'worker' = 'single') {
     this.config = config
     this.log = log
-    const ca = config.backendCaFile === undefined ? undefined : readFileSync(config.backendCaFile)
+    this.role = role
+    const { pool, checker, ca } = createCheckedPool(config, log, role === 'single')
     this.backendCa = ca
-    let checker: HealthChecker | undefined
-    this.pool = new BackendPool({
-      backends: [],
-      balance: config.balance,
-      thresholds: { fall: config.fall, rise: config.rise },
-      idleTimeoutMs: config.idleTimeoutMs,
-      ca,
-      log: log.child({ component: 'pool' }),
-      onAdded: (b) => checker?.watch(b),
-    })
-    checker = new HealthChecker(this.pool, {
-      path: config.healthPath,
-      intervalMs: config.healthIntervalMs,
-      timeoutMs: config.healthTimeoutMs,
-      ca,
-      verify: config.mode === 'http' || ca !== undefined,
-    })
+    this.pool = pool
     this.checker = checker
-    this.pool.setBackends(config.backends)
     if (config.mode === 'tcp') {
       const tcp = new TcpBalancer({
         pool: this.pool,
@@ -104,7 +92,7 @@ export class LoadBalancer {
     const balancer = this.http ?? this.tcp
     this.stats = {
       mode: config.mode,
-      pool: this.pool,
+      backends: () => this.pool.stats(),
       counters: () => ({ ...(balancer as HttpBalancer | TcpBalancer).counters }),
     }
   }
@@ -113,7 +101,7 @@ export class LoadBalancer {
   async start(): Promise<ListeningPorts> {
     await listen(this.server, this.config.port, this.config.bindAddress)
     let statsPort: number | undefined
-    if (this.config.statsPort !== 0) {
+    if (this.config.statsPort !== 0 && this.role === 'single') {
       // Loaded only when asked for: prom-client is the slowest module to load, and hakube-lb must
       // serve within half a second of its start.
       const { createStatsServer } = await import('./stats-server.js')
@@ -148,7 +136,7 @@ export class LoadBalancer {
     this.http?.abortAll()
     this.tcp?.abortAll()
     if (this.server instanceof http.Server) this.server.closeAllConnections()
-    this.checker.stop()
+    this.checker?.stop()
     this.pool.close()
     await closed
     if (this.statsServer !== undefined) {
@@ -161,7 +149,39 @@ export class LoadBalancer {
   }
 }
 
-function listen(server: net.Server, port: number, host: string): Promise<void> {
+/**
+ * The backend pool, with its health checker when `checks` (a single process, or a multi-worker
+ * primary; a worker's pool is driven by its primary's states and logs nothing about them).
+ */
+export function createCheckedPool(
+  config: LbConfig,
+  log: Logger,
+  checks: boolean,
+): { pool: BackendPool; checker: HealthChecker | undefined; ca: Buffer | undefined } {
+  const ca = config.backendCaFile === undefined ? undefined : readFileSync(config.backendCaFile)
+  let checker: HealthChecker | undefined
+  const pool = new BackendPool({
+    backends: [],
+    balance: config.balance,
+    thresholds: { fall: config.fall, rise: config.rise },
+    idleTimeoutMs: config.idleTimeoutMs,
+    ca,
+    log: checks ? log.child({ component: 'pool' }) : log.child({ component: 'pool' }, { level: 'silent' }),
+    onAdded: (b) => checker?.watch(b),
+  })
+  if (checks)
+    checker = new HealthChecker(pool, {
+      path: config.healthPath,
+      intervalMs: config.healthIntervalMs,
+      timeoutMs: config.healthTimeoutMs,
+      ca,
+      verify: config.mode === 'http' || ca !== undefined,
+    })
+  pool.setBackends(config.backends)
+  return { pool, checker, ca }
+}
+
+export function listen(server: net.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err)
     server.once('error', onError)

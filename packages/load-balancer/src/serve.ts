@@ -2,7 +2,8 @@
  * hakube-lb's serving half, loaded by main.ts once the flags ask to serve (`--help`, `--version` and bad
  * flags never load it): the pino root logger, the balancer (load-balancer.ts), the Endpoints follower
  * when asked, and SIGTERM/SIGINT draining to exit 0. A port that cannot be bound prints one line and
- * exits 1.
+ * exits 1. With --workers above 1 the process is a node:cluster primary (cluster-primary.ts) or one of
+ * its workers (cluster-worker.ts); with 1, node:cluster is not even loaded.
  */
 import pino from 'pino'
 import type { LbConfig } from './config.js'
@@ -12,6 +13,17 @@ import { LoadBalancer } from './load-balancer.js'
 /** Serves until a signal stops it (the process then exits). */
 export async function serve(config: LbConfig): Promise<void> {
   const log = pino({ level: config.logLevel, base: { name: 'hakube-lb' } })
+  if (config.workers > 1) {
+    const { default: cluster } = await import('node:cluster')
+    if (cluster.isPrimary) {
+      const { servePrimary } = await import('./cluster-primary.js')
+      await servePrimary(config, log.child({ role: 'primary' }), cluster)
+    } else {
+      const { serveWorker } = await import('./cluster-worker.js')
+      serveWorker(config, log.child({ worker: cluster.worker?.id }))
+    }
+    return
+  }
   const lb = new LoadBalancer(config, log)
   let ports: Awaited<ReturnType<LoadBalancer['start']>>
   try {

@@ -2,11 +2,12 @@
  * Observability: `GET /stats` (JSON: each backend's state, last check, consecutive failures, active
  * connections, requests, errors, time of the last state change, plus the balancer's own counters) and
  * `GET /metrics` (Prometheus text, prom-client), on --stats-port. Values are read from the pool when
- * scraped, so nothing is counted twice.
+ * scraped, so nothing is counted twice. With --workers above 1 the primary serves them, summing what its
+ * workers count (cluster-primary.ts gathers their counts before each answer).
  */
 import http from 'node:http'
 import { Counter, Gauge, Registry } from 'prom-client'
-import type { BackendPool, BackendStats } from './backend-pool.js'
+import type { BackendStats } from './backend-pool.js'
 
 export interface BalancerCounters {
   readonly retries: number
@@ -15,20 +16,38 @@ export interface BalancerCounters {
   readonly aborted: number
 }
 
+/** One worker process (--workers above 1): what it has in flight and sent, and its view of each backend. */
+export interface WorkerStats {
+  readonly id: number
+  readonly pid: number | undefined
+  readonly inFlight: number
+  readonly backends: ReadonlyArray<{
+    readonly url: string
+    readonly state: string
+    readonly requests: number
+  }>
+}
+
 export interface StatsSource {
   readonly mode: 'http' | 'tcp'
-  readonly pool: BackendPool
+  backends(): BackendStats[]
   counters(): BalancerCounters
+  /** With --workers above 1: each worker (its counts are in backends() and counters() already). */
+  workers?(): WorkerStats[]
+  /** Runs before each answer, so that backends() and counters() read fresh values (workers' counts). */
+  refresh?(): Promise<void>
 }
 
 export interface StatsBody {
   readonly mode: 'http' | 'tcp'
   readonly backends: BackendStats[]
   readonly counters: BalancerCounters
+  readonly workers?: WorkerStats[]
 }
 
 export function statsBody(src: StatsSource): StatsBody {
-  return { mode: src.mode, backends: src.pool.stats(), counters: src.counters() }
+  const body = { mode: src.mode, backends: src.backends(), counters: src.counters() }
+  return src.workers === undefined ? body : { ...body, workers: src.workers() }
 }
 
 /** A Registry with hakube-lb's metrics, collected from `src` at each scrape. */
@@ -42,7 +61,7 @@ export function metricsRegistry(src: StatsSource): Registry {
       registers: [registry],
       collect() {
         this.reset()
-        for (const b of src.pool.stats()) this.set({ backend: b.url }, value(b))
+        for (const b of src.backends()) this.set({ backend: b.url }, value(b))
       },
     })
   }
@@ -63,7 +82,7 @@ export function metricsRegistry(src: StatsSource): Registry {
       labelNames: ['backend'],
       registers: [registry],
       collect() {
-        for (const b of src.pool.stats()) {
+        for (const b of src.backends()) {
           const v = value(b)
           this.inc({ backend: b.url }, Math.max(0, v - (last.get(b.url) ?? 0)))
           last.set(b.url, v)
@@ -126,11 +145,20 @@ export function metricsRegistry(src: StatsSource): Registry {
 export function createStatsServer(src: StatsSource): http.Server {
   const registry = metricsRegistry(src)
   return http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end()
       return
     }
+    if (src.refresh === undefined) answer(req, res)
+    else
+      src.refresh().then(
+        () => answer(req, res),
+        (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err)),
+      )
+  })
+
+  function answer(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0]
     if (path === '/stats') {
       const body = JSON.stringify(statsBody(src), null, 2)
       res.writeHead(200, { 'content-type': 'application/json' }).end(body)
@@ -144,10 +172,10 @@ export function createStatsServer(src: StatsSource): http.Server {
       return
     }
     if (path === '/healthz') {
-      const anyUp = src.pool.backends.some((b) => b.up)
+      const anyUp = src.backends().some((b) => b.state === 'up')
       res.writeHead(anyUp ? 200 : 503, { 'content-type': 'text/plain' }).end(anyUp ? 'ok' : 'no backend up')
       return
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /stats or /metrics')
-  })
+  }
 }
