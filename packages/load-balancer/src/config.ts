@@ -84,7 +84,8 @@ export const LB_FLAGS = {
     name: 'max-connections',
     type: 'int',
     default: 10000,
-    usage: 'The maximum number of client connections at once; more are refused. 0 means no limit.',
+    usage:
+      'The maximum number of client connections at once (over all --workers, each taking its share); more are refused. 0 means no limit.',
   }),
   connectTimeout: flag({
     name: 'connect-timeout',

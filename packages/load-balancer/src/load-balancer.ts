@@ -88,7 +88,10 @@ export class LoadBalancer {
       server.on('clientError', (_err, socket) => socket.destroy())
       this.server = server
     }
-    if (config.maxConnections > 0) this.server.maxConnections = config.maxConnections
+    // --max-connections bounds the whole balancer: each of N workers takes its share.
+    if (config.maxConnections > 0)
+      this.server.maxConnections =
+        role === 'worker' ? Math.ceil(config.maxConnections / config.workers) : config.maxConnections
     const balancer = this.http ?? this.tcp
     this.stats = {
       mode: config.mode,
