@@ -176,7 +176,8 @@ describe('deployment controller on a real api-server with kubectl', () => {
           minReady = Math.min(minReady, items.filter((p) => p.status?.phase === 'Running').length)
         }
         for (const p of items)
-          if (p.status?.phase !== 'Running')
+          // Pods labelled stall=yes never start (a rollout that cannot progress).
+          if (p.status?.phase !== 'Running' && p.metadata?.labels?.['stall'] !== 'yes')
             await pods
               .updateStatus({
                 ...p,
@@ -266,4 +267,35 @@ describe('deployment controller on a real api-server with kubectl', () => {
       20_000,
     )
   }, 120_000)
+
+  it('reports a rollout stalled past progressDeadlineSeconds, as kubectl rollout status expects', async () => {
+    const manifest = k.file(
+      'stuck.yaml',
+      [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata: {name: stuck}',
+        'spec:',
+        '  replicas: 2',
+        '  progressDeadlineSeconds: 2',
+        '  selector: {matchLabels: {app: stuck}}',
+        '  template:',
+        '    metadata: {labels: {app: stuck, stall: "yes"}}',
+        '    spec: {containers: [{name: c, image: nginx}]}',
+      ].join('\n'),
+    )
+    await k.ok(['apply', '-f', manifest])
+    const r = await k.run(['rollout', 'status', 'deployment/stuck', '--timeout=30s'], { timeoutMs: 40_000 })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('deployment "stuck" exceeded its progress deadline')
+    const reason = await k.ok([
+      'get',
+      'deployment',
+      'stuck',
+      '-o',
+      'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}',
+    ])
+    expect(reason).toBe('ProgressDeadlineExceeded')
+    await k.ok(['delete', 'deployment', 'stuck'])
+  }, 60_000)
 })

@@ -15,14 +15,14 @@
  * - Old ReplicaSets scaled to 0 beyond `revisionHistoryLimit` are deleted, oldest first, once the
  *   rollout is complete.
  * - Status: replicas, updatedReplicas, readyReplicas, availableReplicas, unavailableReplicas,
- *   observedGeneration, and the Available (MinimumReplicasAvailable / MinimumReplicasUnavailable) and
- *   Progressing (ReplicaSetUpdated, NewReplicaSetAvailable, DeploymentPaused) conditions, so
+ *   observedGeneration, and the Available (MinimumReplicasAvailable / MinimumReplicasUnavailable),
+ *   Progressing (with the progress deadline: deployment-progress.ts) and ReplicaFailure conditions, so
  *   `kubectl rollout status` and `kubectl wait --for=condition=Available` work; `kubectl rollout
  *   undo` (client-side in kubectl) finds each ReplicaSet's revision annotation.
  * - Events: ScalingReplicaSet ("Scaled up replica set X from A to B"), source `deployment-controller`.
  *
- * Not built: the NewReplicaSetCreated / FoundNewReplicaSet reasons, proportional scaling of several active ReplicaSets mid-rollout (the new one absorbs a
- * change), progressDeadlineSeconds (ProgressDeadlineExceeded), the deprecated rollback annotation.
+ * Not built: proportional scaling of several active ReplicaSets mid-rollout (the new one absorbs a
+ * change), the deprecated rollback annotation.
  */
 import {
   type Clock,
@@ -38,6 +38,12 @@ import type { Actions } from '../actions.js'
 import type { ControllerSpec, SyncResult } from '../controller.js'
 import { controllerRefOf } from '../pods.js'
 import {
+  deploymentComplete,
+  hasProgressDeadline,
+  rolloutConditions,
+  startingConditions,
+} from './deployment-progress.js'
+import {
   computeHash,
   DESIRED_REPLICAS_ANNOTATION,
   equalIgnoreHash,
@@ -51,6 +57,8 @@ import {
   sum,
 } from './deployment-util.js'
 import { DEPLOYMENTS, REPLICA_SETS } from './resources.js'
+
+type Condition = NonNullable<NonNullable<Deployment['status']>['conditions']>[number]
 
 export interface DeploymentView {
   deployment(namespace: string, name: string): Deployment | undefined
@@ -293,7 +301,14 @@ async function rolloutRolling(
   return all
 }
 
-function calculateStatus(d: Deployment, newRS: ReplicaSet | undefined, all: ReplicaSet[], nowIso: string) {
+/** calculateStatus: the counts and the Available condition, over `conditions`. */
+function calculateStatus(
+  d: Deployment,
+  newRS: ReplicaSet | undefined,
+  all: ReplicaSet[],
+  conditions: Condition[],
+  nowIso: string,
+) {
   const replicas = d.spec?.replicas ?? 1
   const { maxUnavailable } = resolveFenceposts(d)
   const status = {
@@ -304,7 +319,7 @@ function calculateStatus(d: Deployment, newRS: ReplicaSet | undefined, all: Repl
     availableReplicas: sum(all, (rs) => rs.status?.availableReplicas ?? 0),
     unavailableReplicas: 0,
     ...(d.status?.collisionCount !== undefined && { collisionCount: d.status.collisionCount }),
-    conditions: d.status?.conditions ?? [],
+    conditions,
   }
   status.unavailableReplicas = Math.max(0, sum(all, specReplicas) - status.availableReplicas)
   const available = status.availableReplicas >= replicas - maxUnavailable
@@ -325,35 +340,7 @@ function calculateStatus(d: Deployment, newRS: ReplicaSet | undefined, all: Repl
         },
     nowIso,
   )
-  const complete =
-    status.updatedReplicas === replicas &&
-    status.replicas === replicas &&
-    status.availableReplicas === replicas
-  if (d.spec?.paused === true)
-    status.conditions = setCondition(
-      status.conditions,
-      { type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' },
-      nowIso,
-    )
-  else if (newRS !== undefined)
-    status.conditions = setCondition(
-      status.conditions,
-      complete
-        ? {
-            type: 'Progressing',
-            status: 'True',
-            reason: 'NewReplicaSetAvailable',
-            message: `ReplicaSet "${newRS.metadata?.name}" has successfully progressed.`,
-          }
-        : {
-            type: 'Progressing',
-            status: 'True',
-            reason: 'ReplicaSetUpdated',
-            message: `ReplicaSet "${newRS.metadata?.name}" is progressing.`,
-          },
-      nowIso,
-    )
-  return { status, complete }
+  return status
 }
 
 export async function syncDeployment(
@@ -396,6 +383,7 @@ export async function syncDeployment(
     return { requeueAfterMs: 0 }
   }
   let newRS = found.newRS
+  let createdRS = found.created
   const olds = rss.filter((rs) => rs.metadata?.uid !== newRS?.metadata?.uid)
   let all = newRS === undefined ? olds : [newRS, ...olds]
   if (!paused) {
@@ -404,14 +392,25 @@ export async function syncDeployment(
       if (active.length > 0) {
         for (const rs of active) await scaleReplicaSet(d, rs, 0, actions)
       } else if (sum(olds, (rs) => rs.status?.replicas ?? 0) === 0) {
-        if (newRS === undefined) newRS = (await newReplicaSet(d, rss, true, actions)).newRS
+        if (newRS === undefined) {
+          const made = await newReplicaSet(d, rss, true, actions)
+          newRS = made.newRS
+          createdRS = made.created
+        }
         if (newRS !== undefined) newRS = await scaleReplicaSet(d, newRS, d.spec?.replicas ?? 1, actions)
         all = newRS === undefined ? olds : [newRS, ...olds]
       }
     } else if (newRS !== undefined) all = await rolloutRolling(d, newRS, olds, actions)
   }
-  const { status, complete } = calculateStatus(d, newRS, all, nowIso)
-  if (complete && !paused) {
+  const start = startingConditions(d, newRS, createdRS, nowIso)
+  const status = calculateStatus(d, newRS, all, start, nowIso)
+  let requeueAfterMs: number | undefined
+  if (!paused) {
+    const r = rolloutConditions(d, newRS, all, status.conditions, status, nowMs, nowIso)
+    status.conditions = r.conditions
+    requeueAfterMs = r.requeueAfterMs
+  }
+  if (deploymentComplete(d, status) && !paused) {
     // cleanupDeployment: old sets at 0 beyond revisionHistoryLimit, oldest first.
     const limit = d.spec?.revisionHistoryLimit ?? 10
     const idle = olds
@@ -437,7 +436,17 @@ export async function syncDeployment(
     })
     if (!r.ok && r.reason === 'Conflict')
       throw new Error(`deployment ${key} changed while setting revision ${revision}`)
-    return undefined // the update comes back through the informer; the status follows then
+    // The status follows once the update comes back through the informer; a creation is recorded
+    // now (getNewReplicaSet's NewReplicaSetCreated), as the next sync would find the set instead.
+    if (createdRS && hasProgressDeadline(d))
+      await actions.patch(
+        DEPLOYMENTS,
+        ns,
+        d.metadata?.name ?? '',
+        { status: { conditions: start } },
+        'status',
+      )
+    return undefined
   }
   if (JSON.stringify({ ...d.status, ...status }) !== JSON.stringify(d.status ?? {})) {
     const r = await actions.update<Deployment>(
@@ -449,7 +458,7 @@ export async function syncDeployment(
     if (!r.ok && r.reason === 'Conflict')
       throw new Error(`deployment ${key} changed while updating its status`)
   }
-  return undefined
+  return requeueAfterMs === undefined ? undefined : { requeueAfterMs }
 }
 
 export class DeploymentController implements ControllerSpec {

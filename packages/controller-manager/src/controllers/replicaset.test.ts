@@ -148,6 +148,42 @@ describe('syncReplicaSet', () => {
     expect(a.calls.filter((c) => c.startsWith('patch pods'))).toEqual([])
   })
 
+  it('records a failed creation as the ReplicaFailure condition, and removes it once a sync succeeds', async () => {
+    const a = new FakeActions()
+    const quota = 'pods "web-" is forbidden: exceeded quota'
+    a.outcomes.set('create pods ns/', new Error(quota))
+    await expect(
+      syncReplicaSet('ns/web', view(rs(2), []), a, { expectations: new Expectations(clock), nowMs: NOW }),
+    ).rejects.toThrow(/quota/)
+    const written = a.updates.at(-1) as ReplicaSet
+    expect(written.status?.conditions).toEqual([
+      {
+        type: 'ReplicaFailure',
+        status: 'True',
+        reason: 'FailedCreate',
+        message: quota,
+        lastTransitionTime: '2026-01-01T00:10:00Z',
+      },
+    ])
+    // The failure stays while creations fail (no rewrite), and goes once a sync manages without error.
+    const again = new FakeActions()
+    again.outcomes.set('create pods ns/', new Error(quota))
+    const failing = rs(2, { status: { ...written.status } })
+    await expect(
+      syncReplicaSet('ns/web', view(failing, []), again, {
+        expectations: new Expectations(clock),
+        nowMs: NOW,
+      }),
+    ).rejects.toThrow(/quota/)
+    expect(again.calls.filter((c) => c.startsWith('update'))).toEqual([])
+    const ok = new FakeActions()
+    await syncReplicaSet('ns/web', view(failing, []), ok, {
+      expectations: new Expectations(clock),
+      nowMs: NOW,
+    })
+    expect((ok.updates.at(-1) as ReplicaSet).status?.conditions).toBeUndefined()
+  })
+
   it('writes replicas, ready, available and observedGeneration to /status when they change', async () => {
     const a = new FakeActions()
     const pods = [pod('a', { node: 'n', ready: true }), pod('b', { node: 'n', ready: false })]

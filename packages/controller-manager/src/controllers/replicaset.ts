@@ -130,6 +130,17 @@ function podFromTemplate(rs: ReplicaSet): Pod {
   } as Pod
 }
 
+/** A failure of manageReplicas: the ReplicaFailure condition's reason and message come from it. */
+class ManageReplicasError extends Error {
+  constructor(
+    context: string,
+    readonly reason: 'FailedCreate' | 'FailedDelete',
+    readonly detail: string,
+  ) {
+    super(`${context}: ${detail}`)
+  }
+}
+
 /** manageReplicas: creates or deletes toward spec.replicas; throws the first failure after recording it. */
 async function manageReplicas(
   key: string,
@@ -175,7 +186,7 @@ async function manageReplicas(
       if (failed > 0) {
         // The batches not attempted will not appear either.
         for (let i = 0; i < remaining; i++) deps.expectations.creationObserved(key)
-        throw new Error(`creating pods for ${key}: ${firstError}`)
+        throw new ManageReplicasError(`creating pods for ${key}`, 'FailedCreate', firstError ?? '')
       }
       batch = Math.min(remaining, 2 * batch)
     }
@@ -207,8 +218,39 @@ async function manageReplicas(
         }
       }),
     )
-    if (firstError !== undefined) throw new Error(`deleting pods of ${key}: ${firstError}`)
+    if (firstError !== undefined)
+      throw new ManageReplicasError(`deleting pods of ${key}`, 'FailedDelete', firstError)
   }
+}
+
+type RSCondition = NonNullable<NonNullable<ReplicaSet['status']>['conditions']>[number]
+
+/**
+ * The ReplicaFailure condition as kube's calculateStatus keeps it: set (FailedCreate / FailedDelete,
+ * the first error's message) when creating or deleting pods failed and none is set, removed once a
+ * sync manages its replicas without error, left as it is otherwise.
+ */
+function failureConditions(rs: ReplicaSet, err: unknown, nowMs: number): RSCondition[] | undefined {
+  const conditions = rs.status?.conditions ?? []
+  const failure = conditions.find((c) => c.type === 'ReplicaFailure')
+  if (err instanceof ManageReplicasError && failure === undefined) {
+    const at = new Date(nowMs).toISOString().replace(/\.\d+Z$/, 'Z')
+    return [
+      ...conditions,
+      {
+        type: 'ReplicaFailure',
+        status: 'True',
+        reason: err.reason,
+        message: err.detail,
+        lastTransitionTime: at,
+      } as RSCondition,
+    ]
+  }
+  if (err === undefined && failure !== undefined) {
+    const rest = conditions.filter((c) => c !== failure)
+    return rest.length === 0 ? undefined : rest
+  }
+  return rs.status?.conditions
 }
 
 export async function syncReplicaSet(
@@ -245,9 +287,15 @@ export async function syncReplicaSet(
     readyReplicas: active.filter(isPodReady).length,
     availableReplicas: active.filter((p) => isPodAvailable(p, minReady, deps.nowMs)).length,
     observedGeneration: rs.metadata?.generation ?? rs.status?.observedGeneration,
+    conditions: failureConditions(rs, manageError, deps.nowMs),
   }
+  if (status.conditions === undefined) delete status.conditions
   const old = rs.status ?? {}
-  const changed = (Object.keys(status) as (keyof typeof status)[]).some((k) => status[k] !== old[k])
+  const changed = [...new Set([...Object.keys(status), ...Object.keys(old)])].some(
+    (k) =>
+      JSON.stringify((status as Record<string, unknown>)[k]) !==
+      JSON.stringify((old as Record<string, unknown>)[k]),
+  )
   if (changed) {
     let r = await actions.update<ReplicaSet>(REPLICA_SETS, ns, { ...rs, status }, 'status')
     if (!r.ok && r.reason === 'Conflict') {

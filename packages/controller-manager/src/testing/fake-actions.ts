@@ -15,6 +15,8 @@ export class FakeActions implements Actions {
   /** Scripted outcomes of writes, by the call's string; default ok. */
   readonly outcomes = new Map<string, 'NotFound' | 'Conflict' | 'AlreadyExists' | 'pending' | Error>()
   readonly patches: unknown[] = []
+  /** The objects given to update(), in order. */
+  readonly updates: KubeObject[] = []
 
   private key(type: ResourceType, namespace: string | undefined, name: string): string {
     return `${type.plural}|${type.namespaced && namespace !== undefined ? `${namespace}/` : ''}${name}`
@@ -63,6 +65,7 @@ export class FakeActions implements Actions {
     obj: T,
     subresource?: string,
   ) {
+    this.updates.push(obj)
     const sub = subresource === undefined ? '' : `/${subresource}`
     return this.outcome(`update ${type.plural}${sub} ${this.where(namespace, obj.metadata?.name ?? '')}`, obj)
   }
