@@ -120,10 +120,13 @@ export class SchedulerCluster {
     return (await res.json()) as T
   }
 
-  /** The schedulers' election record in the kube-system/kube-scheduler Endpoints annotation. */
-  async lock(): Promise<LeaderRecord | undefined> {
+  /**
+   * The election record in the kube-system/NAME Endpoints annotation: the schedulers' by default,
+   * `kube-controller-manager` for the controller-managers'.
+   */
+  async lock(name = 'kube-scheduler'): Promise<LeaderRecord | undefined> {
     const ep = await this.get<{ metadata: { annotations?: Record<string, string> } }>(
-      '/api/v1/namespaces/kube-system/endpoints/kube-scheduler',
+      `/api/v1/namespaces/kube-system/endpoints/${name}`,
     )
     const text = ep.metadata.annotations?.['control-plane.alpha.kubernetes.io/leader']
     return text === undefined ? undefined : (JSON.parse(text) as LeaderRecord)
@@ -197,7 +200,9 @@ export class SchedulerCluster {
 
   logTail(chars = 1200): string {
     const out: string[] = []
-    for (const host of ['master-1', 'master-2', 'master-3', 'worker-1', 'worker-2'])
+    const logs = join(this.dir, 'logs')
+    const hosts = existsSync(logs) ? readdirSync(logs).sort() : []
+    for (const host of hosts)
       for (const c of ['node', 'scheduler', 'controller-manager', 'node-sim', 'apiserver']) {
         const f = join(this.dir, 'logs', host, `${c}.log`)
         if (existsSync(f)) out.push(`--- ${host}/${c}\n${readFileSync(f, 'utf8').slice(-chars)}`)
