@@ -1,7 +1,9 @@
 /**
- * Loads hakube-store's etcd v3 proto definitions (`packages/store/proto`) with @grpc/proto-loader, from
- * their JSON descriptor generated at build time (etcd-proto.generated.ts, scripts/gen-etcd-proto.mjs):
- * the same definitions, without parsing the .proto files on each start or finding them on disk.
+ * Loads hakube-store's etcd v3 proto definitions (`packages/store/proto`) as @grpc/proto-loader's
+ * `fromJSON` would, from their JSON descriptor generated at build time (etcd-proto.generated.ts,
+ * scripts/gen-etcd-proto.mjs): the same definitions, without parsing the .proto files on each start or
+ * finding them on disk, and with the parts that depend only on the protos computed at build time too
+ * (package-definition.ts).
  *
  * Options chosen for exactness at the edge: int64/uint64 decode as decimal strings (`longs: String`, no
  * precision loss for lease ids), enums as their names, bytes as Buffers, proto field names kept
@@ -10,9 +12,11 @@
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { type GrpcObject, loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js'
-import { fromJSON, Long, type MessageTypeDefinition, type PackageDefinition } from '@grpc/proto-loader'
+import type { MessageTypeDefinition, PackageDefinition } from '@grpc/proto-loader'
+import protobuf from 'protobufjs'
 import { ETCD_PROTO_JSON } from './etcd-proto.generated.js'
 import { GogoUnmarshal } from './gogo-unmarshal.js'
+import { etcdPackageDefinition } from './package-definition.js'
 
 /** Where the .proto files live (same relative path from src/grpc and dist/grpc); the descriptor's source. */
 export const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url))
@@ -86,29 +90,29 @@ function tolerant(def: ServiceDefinition, gogo: GogoUnmarshal): ServiceDefinitio
 /** The largest uint64, which a double cannot hold. */
 const MAX_UINT64 = '18446744073709551615'
 
-/** Whether proto-loader's protobufjs reads and writes a uint64 without going through a double. */
+/** Whether protobufjs reads and writes a uint64 without going through a double. */
 function int64Exact(): boolean {
-  const def = fromJSON({ nested: { P: { fields: { v: { type: 'uint64', id: 1 } } } } }, { longs: String })
-  const t = def['P'] as MessageTypeDefinition<unknown, unknown>
-  const back = t.deserialize(t.serialize({ v: MAX_UINT64 })) as { v?: unknown }
-  return back.v === MAX_UINT64
+  const t = protobuf.Root.fromJSON({
+    nested: { P: { fields: { v: { type: 'uint64', id: 1 } } } },
+  }).lookupType('P')
+  const back = t.toObject(t.decode(t.encode(t.fromObject({ v: MAX_UINT64 })).finish()), { longs: String })
+  return back['v'] === MAX_UINT64
 }
 
 /**
  * NB: protobufjs finds Long.js with a CommonJS `require` that fails under some loaders (vitest's among
  * them); it then decodes int64 through doubles and loses precision (lease ids are random 63-bit
  * numbers). Checked with a round trip first: where protobufjs found it (plain Node, and a bundle, whose
- * protobufjs is not the one in node_modules), nothing is touched. Otherwise hand the protobufjs instance
- * proto-loader uses the Long class proto-loader exports; if that did not fix it, fail rather than
- * serve lease ids through doubles.
+ * protobufjs is not the one in node_modules), nothing is touched. Otherwise hand protobufjs the Long
+ * class proto-loader depends on; if that did not fix it, fail rather than serve lease ids through doubles.
  */
 function ensureLongPrecision(): void {
   if (int64Exact()) return
   const requireFromLoader = createRequire(createRequire(import.meta.url).resolve('@grpc/proto-loader'))
-  const pb = requireFromLoader('protobufjs') as { util: { Long: unknown }; configure(): void }
+  const long = requireFromLoader('long') as { default?: unknown; fromNumber?: unknown }
   // The ESM/CJS interop may wrap the class in a namespace object.
-  const wrapped = Long as unknown as { default?: unknown; fromNumber?: unknown }
-  const LongClass = typeof wrapped.fromNumber === 'function' ? Long : wrapped.default
+  const LongClass = typeof long.fromNumber === 'function' ? long : long.default
+  const pb = protobuf as unknown as { util: { Long: unknown }; configure(): void }
   if (pb.util.Long !== LongClass) {
     pb.util.Long = LongClass
     pb.configure()
@@ -120,7 +124,7 @@ export function loadEtcdProto(): EtcdProto {
   if (cached !== undefined) return cached
   ensureLongPrecision()
   // keepCase is the generator's parse option (the descriptor keeps the proto field names).
-  const packageDefinition = fromJSON(ETCD_PROTO_JSON, {
+  const packageDefinition = etcdPackageDefinition(ETCD_PROTO_JSON, {
     keepCase: true,
     longs: String,
     enums: String,
