@@ -175,8 +175,8 @@ describe('deployment controller on a real api-server with kubectl', () => {
           )
           minReady = Math.min(minReady, items.filter((p) => p.status?.phase === 'Running').length)
         }
+        // Pods labelled stall=yes never start (a rollout that cannot progress).
         for (const p of items)
-          // Pods labelled stall=yes never start (a rollout that cannot progress).
           if (p.status?.phase !== 'Running' && p.metadata?.labels?.['stall'] !== 'yes')
             await pods
               .updateStatus({

@@ -21,8 +21,10 @@
  *   undo` (client-side in kubectl) finds each ReplicaSet's revision annotation.
  * - Events: ScalingReplicaSet ("Scaled up replica set X from A to B"), source `deployment-controller`.
  *
- * Not built: proportional scaling of several active ReplicaSets mid-rollout (the new one absorbs a
- * change), the deprecated rollback annotation.
+ * - Scaling (deployment-scale.ts): a changed replica count, or a paused Deployment, is applied to
+ *   the ReplicaSets (proportionally mid-rollout) before any rollout step.
+ *
+ * Not built: the deprecated rollback annotation.
  */
 import {
   type Clock,
@@ -43,6 +45,7 @@ import {
   rolloutConditions,
   startingConditions,
 } from './deployment-progress.js'
+import { isScalingEvent, scaleTargets } from './deployment-scale.js'
 import {
   computeHash,
   DESIRED_REPLICAS_ANNOTATION,
@@ -368,9 +371,12 @@ export async function syncDeployment(
     return undefined
   }
   const rss = await claimReplicaSets(d, view.replicaSets(ns), actions)
-  const paused = d.spec?.paused === true || d.metadata?.deletionTimestamp !== undefined
+  const deleting = d.metadata?.deletionTimestamp !== undefined
+  const paused = d.spec?.paused === true || deleting
   const recreate = d.spec?.strategy?.type === 'Recreate'
-  const found = await newReplicaSet(d, rss, !paused && !recreate, actions)
+  // A paused Deployment, or one whose replicas changed, is scaled (no rollout in this sync).
+  const scaling = !deleting && (d.spec?.paused === true || isScalingEvent(d, rss))
+  const found = await newReplicaSet(d, rss, !paused && !recreate && !scaling, actions)
   if (found.collision) {
     const r = await actions.patch(
       DEPLOYMENTS,
@@ -386,7 +392,13 @@ export async function syncDeployment(
   let createdRS = found.created
   const olds = rss.filter((rs) => rs.metadata?.uid !== newRS?.metadata?.uid)
   let all = newRS === undefined ? olds : [newRS, ...olds]
-  if (!paused) {
+  if (scaling) {
+    const scaled = new Map<ReplicaSet, ReplicaSet>()
+    for (const [rs, n] of scaleTargets(d, newRS, olds))
+      scaled.set(rs, await scaleReplicaSet(d, rs, n, actions))
+    if (newRS !== undefined) newRS = scaled.get(newRS) ?? newRS
+    all = all.map((rs) => scaled.get(rs) ?? rs)
+  } else if (!paused) {
     if (recreate) {
       const active = olds.filter((rs) => specReplicas(rs) > 0)
       if (active.length > 0) {
@@ -405,7 +417,7 @@ export async function syncDeployment(
   const start = startingConditions(d, newRS, createdRS, nowIso)
   const status = calculateStatus(d, newRS, all, start, nowIso)
   let requeueAfterMs: number | undefined
-  if (!paused) {
+  if (!paused && !scaling) {
     const r = rolloutConditions(d, newRS, all, status.conditions, status, nowMs, nowIso)
     status.conditions = r.conditions
     requeueAfterMs = r.requeueAfterMs
