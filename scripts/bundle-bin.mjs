@@ -15,13 +15,95 @@
  * Loaded from node_modules one file at a time, grpc-js and proto-loader cost more than the rest of a
  * store's start.
  *
+ * Three npm packages load, when imported, code a server uses only on request; the bundle defers it (the
+ * `lazy-requires` plugin below rewrites a few `require`s of theirs into requires on first use, the
+ * build failing if their text is no longer found): prom-client's index (its Pushgateway loads https and
+ * zlib, its AggregatorRegistry cluster), and fastify's default schema compilers (ajv, fast-json-stringify:
+ * used only by routes with a JSON schema). Their exports and behaviour are the same.
+ *
  * The output depends only on the sources (no paths, times or hashes of anything else), so builds stay
  * byte-reproducible (scripts/repeat-build.mjs). An unbundled dist/main.js (tsc run alone, as some tests
  * do) still works: it imports dist/serve.js.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { build } from 'esbuild'
+
+/**
+ * `require`s loaded on first use instead of at import: file (path end) → [text, replacement]. Those of
+ * fastify's schema compilers stay out of the bundle (EXTERNAL: ajv and fast-json-stringify, ~370 kB a
+ * start would compile for nothing) and load from node_modules if a route ever has a schema.
+ */
+const LAZY_REQUIRES = [
+  [
+    '/node_modules/prom-client/index.js',
+    [
+      [
+        "exports.Pushgateway = require('./lib/pushgateway');",
+        "Object.defineProperty(exports, 'Pushgateway', { enumerable: true, get: () => require('./lib/pushgateway') });",
+      ],
+      [
+        "exports.AggregatorRegistry = require('./lib/cluster');",
+        "Object.defineProperty(exports, 'AggregatorRegistry', { enumerable: true, get: () => require('./lib/cluster') });",
+      ],
+    ],
+  ],
+  [
+    '/node_modules/@fastify/ajv-compiler/index.js',
+    [
+      [
+        "const ValidatorCompiler = require('./lib/validator-compiler')",
+        "function ValidatorCompiler (...args) { return new (require('@fastify/ajv-compiler/lib/validator-compiler.js'))(...args) }",
+      ],
+      [
+        "const SerializerCompiler = require('./lib/serializer-compiler')",
+        "function SerializerCompiler (...args) { return new (require('@fastify/ajv-compiler/lib/serializer-compiler.js'))(...args) }",
+      ],
+      [
+        "module.exports.StandaloneValidator = require('./standalone')",
+        "Object.defineProperty(module.exports, 'StandaloneValidator', { enumerable: true, get: () => require('@fastify/ajv-compiler/standalone.js') })",
+      ],
+    ],
+  ],
+  [
+    '/node_modules/@fastify/fast-json-stringify-compiler/standalone.js',
+    [
+      [
+        "const fastJsonStringify = require('fast-json-stringify')",
+        "const fastJsonStringify = (...args) => require('fast-json-stringify')(...args)",
+      ],
+    ],
+  ],
+]
+
+const EXTERNAL = [
+  '@fastify/ajv-compiler/lib/validator-compiler.js',
+  '@fastify/ajv-compiler/lib/serializer-compiler.js',
+  '@fastify/ajv-compiler/standalone.js',
+  'fast-json-stringify',
+]
+
+/** esbuild plugin: applies LAZY_REQUIRES (a text not found fails the build: the package changed) and EXTERNAL. */
+const lazyRequires = {
+  name: 'lazy-requires',
+  setup(b) {
+    // Exactly these paths (esbuild's `external` option would take their packages' other files too).
+    b.onResolve({ filter: /^(@fastify\/ajv-compiler|fast-json-stringify)/ }, (args) =>
+      EXTERNAL.includes(args.path) ? { path: args.path, external: true } : undefined,
+    )
+    b.onLoad({ filter: /[\\/]node_modules[\\/](prom-client|@fastify)[\\/]/ }, (args) => {
+      const path = args.path.replaceAll('\\', '/')
+      const entry = LAZY_REQUIRES.find(([end]) => path.endsWith(end))
+      if (entry === undefined) return undefined
+      let contents = readFileSync(args.path, 'utf8')
+      for (const [text, replacement] of entry[1]) {
+        if (!contents.includes(text)) throw new Error(`bundle-bin: ${entry[0]} no longer contains: ${text}`)
+        contents = contents.replace(text, replacement)
+      }
+      return { contents, loader: 'js', resolveDir: dirname(args.path) }
+    })
+  },
+}
 
 const pkgDir = process.cwd()
 const dist = join(pkgDir, 'dist')
@@ -48,6 +130,7 @@ const result = await build({
   sourcemap: true,
   sourcesContent: false,
   logLevel: 'warning',
+  plugins: [lazyRequires],
   write: false,
 })
 
