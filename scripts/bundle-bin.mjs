@@ -15,11 +15,13 @@
  * Loaded from node_modules one file at a time, grpc-js and proto-loader cost more than the rest of a
  * store's start.
  *
- * Three npm packages load, when imported, code a server uses only on request; the bundle defers it (the
+ * Some npm packages load, when imported, code a server uses only on request; the bundle defers it (the
  * `lazy-requires` plugin below rewrites a few `require`s of theirs into requires on first use, the
  * build failing if their text is no longer found): prom-client's index (its Pushgateway loads https and
- * zlib, its AggregatorRegistry cluster), and fastify's default schema compilers (ajv, fast-json-stringify:
- * used only by routes with a JSON schema). Their exports and behaviour are the same.
+ * zlib, its AggregatorRegistry cluster) and its CPU metric (OpenTelemetry, for exemplars only), fastify's
+ * default schema compilers (ajv, fast-json-stringify: used only by routes with a JSON schema) and its
+ * plugin version check (semver, for plugins that name a fastify version), and pino's transports
+ * (thread-stream, worker threads). Their exports and behaviour are the same.
  *
  * The output depends only on the sources (no paths, times or hashes of anything else), so builds stay
  * byte-reproducible (scripts/repeat-build.mjs). An unbundled dist/main.js (tsc run alone, as some tests
@@ -45,6 +47,33 @@ const LAZY_REQUIRES = [
       [
         "exports.AggregatorRegistry = require('./lib/cluster');",
         "Object.defineProperty(exports, 'AggregatorRegistry', { enumerable: true, get: () => require('./lib/cluster') });",
+      ],
+    ],
+  ],
+  [
+    '/node_modules/prom-client/lib/metrics/processCpuTotal.js',
+    [
+      [
+        "const OtelApi = require('@opentelemetry/api');",
+        "const OtelApi = { get trace() { return require('@opentelemetry/api').trace }, get context() { return require('@opentelemetry/api').context } };",
+      ],
+    ],
+  ],
+  [
+    '/node_modules/fastify/lib/plugin-utils.js',
+    [
+      [
+        "const semver = require('semver')",
+        "const semver = { gt: (...a) => require('semver').gt(...a), coerce: (...a) => require('semver').coerce(...a), satisfies: (...a) => require('semver').satisfies(...a) }",
+      ],
+    ],
+  ],
+  [
+    '/node_modules/pino/lib/transport.js',
+    [
+      [
+        "const ThreadStream = require('thread-stream')",
+        "function ThreadStream (...args) { return new (require('thread-stream'))(...args) }",
       ],
     ],
   ],
@@ -91,7 +120,7 @@ const lazyRequires = {
     b.onResolve({ filter: /^(@fastify\/ajv-compiler|fast-json-stringify)/ }, (args) =>
       EXTERNAL.includes(args.path) ? { path: args.path, external: true } : undefined,
     )
-    b.onLoad({ filter: /[\\/]node_modules[\\/](prom-client|@fastify)[\\/]/ }, (args) => {
+    b.onLoad({ filter: /[\\/]node_modules[\\/](prom-client|@fastify|fastify|pino)[\\/]/ }, (args) => {
       const path = args.path.replaceAll('\\', '/')
       const entry = LAZY_REQUIRES.find(([end]) => path.endsWith(end))
       if (entry === undefined) return undefined
