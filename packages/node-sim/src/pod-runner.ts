@@ -11,7 +11,9 @@
  * from the informer's cache. While the api-servers are unreachable the pods go on in
  * memory; the informer relists when they return and every changed status is written then. After a
  * restart of the simulator, pods already running are adopted from their status (start times,
- * restarts, pod IP), not started over.
+ * restarts, pod IP), not started over. A pod whose readiness someone else changed (the node
+ * lifecycle controller marks a lost node's pods not Ready) gets its status written again, as the
+ * kubelet's status manager reconciles with the api-server.
  */
 import {
   type ApiClient,
@@ -57,6 +59,16 @@ export interface NodeDirectory {
   isHeartbeating(name: string): boolean
 }
 
+/** The status of a pod status's Ready condition ('' when it has none). */
+function readyOf(status: unknown): string {
+  const conditions = (status as { conditions?: unknown } | undefined)?.conditions
+  if (!Array.isArray(conditions)) return ''
+  const ready = conditions.find((c) => (c as { type?: unknown })?.type === 'Ready') as
+    | { status?: unknown }
+    | undefined
+  return typeof ready?.status === 'string' ? ready.status : ''
+}
+
 export interface PodRunnerOptions extends PodTimings {
   readonly jobRunTimeMs: number
 }
@@ -72,6 +84,9 @@ interface PodEntry {
   lastWritten: string | undefined
   /** The phase of the last status written. */
   writtenPhase: string | undefined
+  /** The Ready condition's status in the last status written, and the resourceVersion it made. */
+  writtenReady: string | undefined
+  writtenRV: number | undefined
   writing: boolean
   again: boolean
   retries: number
@@ -196,6 +211,8 @@ export class PodRunner {
         podIP,
         lastWritten: undefined,
         writtenPhase: undefined,
+        writtenReady: undefined,
+        writtenRV: undefined,
         writing: false,
         again: false,
         retries: 0,
@@ -204,6 +221,12 @@ export class PodRunner {
         gone: false,
       }
       this.entries.set(key, e)
+    }
+    // The status manager's reconcile: someone else changed the pod's readiness since our last write
+    // (the node lifecycle controller marks a lost node's pods not Ready): write ours again.
+    if (e.writtenReady !== undefined && readyOf(pod.status) !== e.writtenReady) {
+      const rv = Number(pod.metadata?.resourceVersion)
+      if (e.writtenRV === undefined || !Number.isFinite(rv) || rv > e.writtenRV) e.lastWritten = undefined
     }
     e.pod = pod
     e.facts = facts
@@ -255,9 +278,12 @@ export class PodRunner {
       .submit('pods', async () => {
         if (e.gone) return
         if (needWrite) {
-          await pods.patch(e.facts.name, { status }, 'merge', { subresource: 'status' })
+          const written = await pods.patch(e.facts.name, { status }, 'merge', { subresource: 'status' })
           e.lastWritten = text
           e.writtenPhase = String(status['phase'])
+          e.writtenReady = readyOf(status)
+          const rv = Number(written?.metadata?.resourceVersion)
+          e.writtenRV = Number.isFinite(rv) ? rv : undefined
         }
         if (deletable && !e.deleteSent) {
           await pods.delete(e.facts.name, { gracePeriodSeconds: 0, preconditions: { uid: e.uid } })

@@ -209,6 +209,34 @@ describe('NodeSimulator against an in-process api-server', () => {
     )
   }, 30_000)
 
+  it("sets a pod Ready again when someone else marked it not Ready (the status manager's reconcile)", async () => {
+    const t = await startTestServer({ namespaces: ['default', 'kube-node-lease'] })
+    await startSim(t.base, ['--node-name=solo'])
+    const pods = `${t.base}/api/v1/namespaces/default/pods`
+    expect((await call('POST', pods, pod('web', 'solo'))).status).toBe(201)
+    const readyOf = (p: Json) =>
+      p['status']?.['conditions']?.find((c: Json) => c['type'] === 'Ready')?.['status']
+    const running = await until('Ready', async () => {
+      const p = await get(`${pods}/web`)
+      return readyOf(p) === 'True' ? p : undefined
+    })
+    // What the node lifecycle controller does to the pods of a node it lost.
+    const conditions = running['status']['conditions'].map((c: Json) =>
+      c['type'] === 'Ready' ? { ...c, status: 'False' } : c,
+    )
+    const marked = await call('PUT', `${pods}/web/status`, {
+      ...running,
+      status: { ...running['status'], conditions },
+    })
+    expect(marked.status).toBe(200)
+    expect(readyOf(marked.body)).toBe('False')
+    await until(
+      'Ready again',
+      async () => (readyOf(await get(`${pods}/web`)) === 'True' ? true : undefined),
+      10_000,
+    )
+  }, 30_000)
+
   it('a failed node stops renewing its Lease, its pods stay as they were; recover resumes', async () => {
     const t = await startTestServer({ namespaces: ['default', 'kube-node-lease'] })
     const sim = await startSim(t.base, ['--nodes=2', '--node-name-prefix=n'])

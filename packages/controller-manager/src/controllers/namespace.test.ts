@@ -30,6 +30,19 @@ describe('syncNamespace', () => {
     expect(a.calls).toEqual([])
   })
 
+  it('leaves the content alone for 5 s after the namespace was deleted (kube: namespaceDeletionGracePeriod)', async () => {
+    const a = new FakeActions()
+    const fresh = {
+      ...terminating,
+      metadata: { ...terminating.metadata, deletionTimestamp: '2026-01-01T00:00:08Z' },
+    }
+    a.objects.set('namespaces|doomed', fresh)
+    a.objects.set('configmaps|doomed/c', { metadata: { name: 'c', namespace: 'doomed' } })
+    const r = await syncNamespace('doomed', { namespace: () => fresh }, served, a, NOW)
+    expect(r).toEqual({ requeueAfterMs: 3000 })
+    expect(a.calls.filter((c) => !c.startsWith('get'))).toEqual([])
+  })
+
   it('deletes each non-empty collection, then requeues while content remains', async () => {
     const a = new FakeActions()
     a.objects.set('namespaces|doomed', terminating)

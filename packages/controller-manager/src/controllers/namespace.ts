@@ -4,7 +4,7 @@
  * `spec.finalizers` is emptied, every namespaced resource the api-server serves, then the finalizer
  * is removed and the namespace goes.
  *
- * Each pass reads the namespace live (the cache may lag, as kube's deleter re-reads it), then per
+ * The content is left alone for 5 s after the namespace's deletion, as kube does. Each pass reads the namespace live (the cache may lag, as kube's deleter re-reads it), then per
  * resource lists the namespace's objects and deletes the collection (Background propagation, as
  * kube) if anything in it is not yet being deleted. Objects still there (pods in their grace period,
  * objects with finalizers the garbage collector will clear) requeue the namespace: after the shortest
@@ -19,6 +19,8 @@ import type { ControllerSpec, SyncResult } from '../controller.js'
 import { NAMESPACES, type ServedResource } from './resources.js'
 
 export const KUBERNETES_FINALIZER = 'kubernetes'
+/** How long after its deletion a namespace's content starts to go (kube's namespaceDeletionGracePeriod). */
+const DELETION_GRACE_MS = 5000
 /** The longest wait between two passes over a namespace whose content is still going. */
 const RECHECK_MS_MAX = 1000
 
@@ -43,6 +45,11 @@ export async function syncNamespace(
   if (ns?.metadata?.deletionTimestamp === undefined) return undefined
   const finalizers = ns.spec?.finalizers ?? []
   if (!finalizers.includes(KUBERNETES_FINALIZER)) return undefined
+  // kube's namespaceDeletionGracePeriod: the content waits 5 s after the namespace's deletion, so
+  // that a client deleting the namespace's objects itself (`kubectl delete -f` of a file with the
+  // Namespace first) finds them still there, and other controllers' caches catch up.
+  const graceLeftMs = Date.parse(ns.metadata.deletionTimestamp) + DELETION_GRACE_MS - nowMs
+  if (graceLeftMs > 0) return { requeueAfterMs: Math.min(graceLeftMs, DELETION_GRACE_MS) }
 
   let remaining = 0
   let recheckMs = RECHECK_MS_MAX

@@ -94,6 +94,38 @@ describe('syncNode', () => {
     })
   })
 
+  it("marks a lost node's Ready pods not Ready, with Events on the node and the pods", async () => {
+    const readyPod = (name: string, status: string): Pod =>
+      ({
+        ...pod(name, 300),
+        status: {
+          phase: 'Running',
+          conditions: [
+            { type: 'PodScheduled', status: 'True' },
+            { type: 'Ready', status, lastTransitionTime: iso(T0) },
+          ],
+        },
+      }) as Pod
+    const state = new Map<string, NodeHealth>([['n1', { probeMs: T0, heartbeat: iso(T0), renew: undefined }]])
+    const view = {
+      node: () => node('True'),
+      lease: () => undefined,
+      podsOn: () => [readyPod('a', 'True'), readyPod('b', 'False')],
+    }
+    const a = new FakeActions()
+    await syncNode('n1', view, a, state, new EvictionLimiter(1), opts, T0 + 41_000)
+    expect(a.calls.filter((c) => c.startsWith('update pods'))).toEqual(['update pods/status ns/a'])
+    const marked = a.updates.find((o) => o.metadata?.name === 'a') as Pod
+    expect(marked.status?.conditions).toEqual([
+      { type: 'PodScheduled', status: 'True' },
+      { type: 'Ready', status: 'False', lastTransitionTime: iso(T0 + 41_000) },
+    ])
+    expect(a.events).toEqual([
+      'Normal NodeNotReady Node/n1: Node n1 status is now: NodeNotReady',
+      'Warning NodeNotReady Pod/a: Node is not ready',
+    ])
+  })
+
   it('evicts pods that do not tolerate the taint at once, the others after tolerationSeconds', async () => {
     const tainted = node('Unknown', [
       { key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule', timeAdded: iso(T0) },

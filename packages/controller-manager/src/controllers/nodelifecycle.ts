@@ -12,6 +12,10 @@
  *   `node.kubernetes.io/unreachable`, each NoExecute and NoSchedule; Ready=True removes them. Adding
  *   the NoExecute taint is rate-limited to `--node-eviction-rate` nodes per second (a token bucket,
  *   burst 1, as kube's zone tainter in a healthy zone); removing is not.
+ * - Pods: while a node is Unknown its pods' Ready condition is set False (MarkPodsNotReady, Event
+ *   NodeNotReady on each), so Endpoints drop them at once; the node gets the Event NodeNotReady when
+ *   this controller takes it out of Ready. The kubelet (hakube-node-sim) sets them Ready again once
+ *   it is back.
  * - Evictions (taint manager): a pod on a node with NoExecute taints it does not tolerate is deleted
  *   at once; one that tolerates them all with `tolerationSeconds` is deleted that long after the
  *   taint's `timeAdded` (the smallest of its matching tolerations); without tolerationSeconds, never.
@@ -93,6 +97,27 @@ export function evictionTimeMs(pod: Pod, taints: readonly Taint[], nowMs: number
   return at
 }
 
+async function markPodsNotReady(pods: readonly Pod[], actions: Actions, nowMs: number): Promise<void> {
+  for (const pod of pods) {
+    const conditions = pod.status?.conditions ?? []
+    const ready = conditions.find((c) => c.type === 'Ready')
+    if (ready === undefined || ready.status !== 'True' || pod.metadata?.deletionTimestamp !== undefined)
+      continue
+    const next = conditions.map((c) =>
+      c === ready ? { ...c, status: 'False', lastTransitionTime: rfc3339(nowMs) } : c,
+    )
+    const ns = pod.metadata?.namespace ?? ''
+    const r = await actions.update<Pod>(
+      PODS,
+      ns,
+      { ...pod, status: { ...pod.status, conditions: next } },
+      'status',
+    )
+    if (!r.ok) continue // gone, or changed meanwhile: the next check sees it again
+    actions.event({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Warning', 'NodeNotReady', 'Node is not ready')
+  }
+}
+
 export async function syncNode(
   name: string,
   view: NodeLifecycleView,
@@ -142,9 +167,22 @@ export async function syncNode(
       'status',
     )
     if (!r.ok) throw new Error(`node ${name}: ${r.reason} while marking it Unknown`)
+    if (ready?.status === 'True')
+      // RecordNodeStatusChange (reported once, when this controller takes the node out of Ready).
+      actions.event(
+        { apiVersion: 'v1', kind: 'Node', metadata: { name, uid: name } },
+        'Normal',
+        'NodeNotReady',
+        `Node ${name} status is now: NodeNotReady`,
+      )
     node = r.object
     readyStatus = 'Unknown'
   }
+
+  // MarkPodsNotReady: while the node is Unknown (only this controller writes that), its pods are
+  // not Ready, so Services stop sending to them long before they are evicted. Pods already not
+  // Ready are left alone; a failure is retried at the next check.
+  if (readyStatus === 'Unknown') await markPodsNotReady(view.podsOn(name), actions, nowMs)
 
   // A node that never posted a Ready condition is left alone until the grace period marks it.
   if ((node.status?.conditions ?? []).every((c) => c.type !== 'Ready')) return { requeueAfterMs: requeueMs }
