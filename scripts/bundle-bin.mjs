@@ -19,8 +19,9 @@
  * `lazy-requires` plugin below rewrites a few `require`s of theirs into requires on first use, the
  * build failing if their text is no longer found): prom-client's index (its Pushgateway loads https and
  * zlib, its AggregatorRegistry cluster) and its CPU metric (OpenTelemetry, for exemplars only), fastify's
- * default schema compilers (ajv, fast-json-stringify: used only by routes with a JSON schema) and its
- * plugin version check (semver, for plugins that name a fastify version), and pino's transports
+ * default schema compilers (ajv, fast-json-stringify: used only by routes with a JSON schema), its
+ * plugin version check (semver, for plugins that name a fastify version) and its https and http2
+ * servers (Node's tls and http2 modules, for servers with those options), and pino's transports
  * (thread-stream, worker threads). Their exports and behaviour are the same.
  *
  * The output depends only on the sources (no paths, times or hashes of anything else), so builds stay
@@ -56,6 +57,19 @@ const LAZY_REQUIRES = [
       [
         "const OtelApi = require('@opentelemetry/api');",
         "const OtelApi = { get trace() { return require('@opentelemetry/api').trace }, get context() { return require('@opentelemetry/api').context } };",
+      ],
+    ],
+  ],
+  [
+    '/node_modules/fastify/lib/server.js',
+    [
+      [
+        "const https = require('node:https')",
+        "const https = { createServer: (...a) => require('node:https').createServer(...a) }",
+      ],
+      [
+        "const http2 = require('node:http2')",
+        "const http2 = { createServer: (...a) => require('node:http2').createServer(...a), createSecureServer: (...a) => require('node:http2').createSecureServer(...a) }",
       ],
     ],
   ],
