@@ -1,7 +1,7 @@
 /**
  * The flag table of hakube-store: etcd 3.4's names, defaults (as `etcd --help` prints them) and
  * meanings, plus the three readers that turn argv, `ETCD_*` environment variables and a YAML config
- * file into raw values keyed by flag name. Values are checked by the zod schema in schema.ts.
+ * file into raw values keyed by flag name. Values are checked by schema.ts (checkStoreValues).
  *
  * Sources: etcd v3.4 etcdmain/config.go (flag set, `configFromCmdLine`, `configFromFile`),
  * etcdmain/help.go (texts), pkg/flags (ETCD_* variables), embed/config.go (YAML keys = flag names).
