@@ -10,7 +10,9 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { kubectlBinary } from '@hakube/api-server/testing'
-import { HAKUBE, hakube, KUBECTL_VERSION, type Run, sleep } from '../ha/harness.js'
+import { groupAlive, HAKUBE, hakube, KUBECTL_VERSION, type Run, sleep } from '../ha/harness.js'
+
+export { groupAlive }
 
 /** What these tests read of `hakube status -o json` (packages/cli/src/snapshot.ts has it all). */
 /** One leader-elected component's section of `hakube status -o json`. */
@@ -224,29 +226,6 @@ export class SchedulerCluster {
     await sleep(200)
     rmSync(this.dir, { recursive: true, force: true })
   }
-}
-
-/**
- * Whether any process of group `pgid` is left; zombies do not count (a killed host's processes are
- * reparented to a PID 1 that may never reap them in a container).
- */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0)
-  } catch {
-    return false
-  }
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') return true
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return false
 }
 
 /** Whether something accepts a TCP connection at host:port. */

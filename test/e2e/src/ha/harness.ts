@@ -313,7 +313,7 @@ export function processAlive(pid: number): boolean {
 }
 
 /** Whether any process of group `pgid` runs (zombies left for init to reap do not count). */
-function groupAlive(pgid: number): boolean {
+export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0)
   } catch {
