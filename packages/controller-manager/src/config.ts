@@ -88,6 +88,12 @@ export const CONTROLLER_MANAGER_FLAGS = {
     usage:
       "Amount of time which we allow running Node to be unresponsive before marking it unhealthy. Must be N times more than kubelet's nodeStatusUpdateFrequency, where N means number of retries allowed for kubelet to post node status.",
   }),
+  nodeStartupGracePeriod: flag({
+    name: 'node-startup-grace-period',
+    type: 'duration',
+    default: 60_000,
+    usage: 'Amount of time which we allow starting Node to be unresponsive before marking it unhealthy.',
+  }),
   nodeEvictionRate: flag({
     name: 'node-eviction-rate',
     type: 'string',
@@ -108,6 +114,7 @@ export interface ControllerManagerConfig extends ComponentOptions {
   readonly concurrentGcSyncs: number
   readonly nodeMonitorPeriodMs: number
   readonly nodeMonitorGracePeriodMs: number
+  readonly nodeStartupGracePeriodMs: number
   /** Nodes per second. */
   readonly nodeEvictionRate: number
   readonly leaderElection: LeaderElectionOptions
@@ -166,6 +173,8 @@ export function parseControllerManagerFlags(argv: readonly string[]): Controller
   if (!(v.nodeMonitorPeriod > 0)) return { ok: false, error: '--node-monitor-period must be greater than 0' }
   if (!(v.nodeMonitorGracePeriod > 0))
     return { ok: false, error: '--node-monitor-grace-period must be greater than 0' }
+  if (!(v.nodeStartupGracePeriod > 0))
+    return { ok: false, error: '--node-startup-grace-period must be greater than 0' }
   const rate = Number(v.nodeEvictionRate)
   if (v.nodeEvictionRate.trim() === '' || !Number.isFinite(rate) || rate < 0)
     return {
@@ -186,6 +195,7 @@ export function parseControllerManagerFlags(argv: readonly string[]): Controller
       concurrentGcSyncs: v.concurrentGcSyncs,
       nodeMonitorPeriodMs: v.nodeMonitorPeriod,
       nodeMonitorGracePeriodMs: v.nodeMonitorGracePeriod,
+      nodeStartupGracePeriodMs: v.nodeStartupGracePeriod,
       nodeEvictionRate: rate,
       leaderElection: le.options,
     }),

@@ -55,7 +55,7 @@ export interface ControllerManagerOptions {
   workers?: Partial<Record<ControllerName, number>>
   metrics?: ControllerManagerMetrics
   clock?: Clock
-  /** --node-monitor-period, --node-monitor-grace-period, --node-eviction-rate (kube's defaults if unset). */
+  /** --node-monitor-period, --node-monitor-grace-period, --node-startup-grace-period, --node-eviction-rate (kube's defaults if unset). */
   nodeLifecycle?: NodeLifecycleOptions
 }
 
@@ -125,7 +125,12 @@ export class ControllerManager {
           this.informers.informerFor<Node>(NODES),
           this.informers.informerFor<Lease>(LEASES),
           this.informers.informerFor<Pod>(PODS),
-          o.nodeLifecycle ?? { monitorPeriodMs: 5000, gracePeriodMs: 40_000, evictionRate: 0.1 },
+          o.nodeLifecycle ?? {
+            monitorPeriodMs: 5000,
+            gracePeriodMs: 40_000,
+            startupGracePeriodMs: 60_000,
+            evictionRate: 0.1,
+          },
           clock,
         )
       if (spec === undefined) throw new Error(`unknown controller ${name}`)

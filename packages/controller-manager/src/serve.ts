@@ -46,6 +46,7 @@ export async function serve(config: ControllerManagerConfig): Promise<void> {
         nodeLifecycle: {
           monitorPeriodMs: config.nodeMonitorPeriodMs,
           gracePeriodMs: config.nodeMonitorGracePeriodMs,
+          startupGracePeriodMs: config.nodeStartupGracePeriodMs,
           evictionRate: config.nodeEvictionRate,
         },
         workers: {

@@ -126,6 +126,85 @@ describe('syncNode', () => {
     ])
   })
 
+  it('taints a cordoned node and one under pressure NoSchedule, and takes the taints off again', async () => {
+    const state = new Map<string, NodeHealth>()
+    const cordoned = {
+      ...node('True'),
+      spec: { unschedulable: true, taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] },
+    } as Node
+    cordoned.status?.conditions?.push({ type: 'MemoryPressure', status: 'True' } as never)
+    const a = new FakeActions()
+    await syncNode(
+      'n1',
+      { node: () => cordoned, lease: () => undefined, podsOn: () => [] },
+      a,
+      state,
+      new EvictionLimiter(1),
+      opts,
+      T0,
+    )
+    expect(a.patches[0]).toEqual({
+      spec: {
+        taints: [
+          { key: 'dedicated', value: 'db', effect: 'NoSchedule' },
+          { key: 'node.kubernetes.io/memory-pressure', effect: 'NoSchedule', timeAdded: iso(T0) },
+          { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule', timeAdded: iso(T0) },
+        ],
+      },
+      metadata: { resourceVersion: '3' },
+    })
+    const uncordoned = { ...node('True'), spec: (a.patches[0] as { spec: Node['spec'] }).spec } as Node
+    const b = new FakeActions()
+    await syncNode(
+      'n1',
+      { node: () => uncordoned, lease: () => undefined, podsOn: () => [] },
+      b,
+      state,
+      new EvictionLimiter(1),
+      opts,
+      T0 + 1000,
+    )
+    expect(b.patches[0]).toMatchObject({
+      spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] },
+    })
+  })
+
+  it('gives a node that never posted status the startup grace period from its creation', async () => {
+    const silent = {
+      metadata: { name: 'n1', resourceVersion: '3', creationTimestamp: iso(T0) },
+      spec: {},
+      status: {},
+    } as Node
+    const view = { node: () => silent, lease: () => undefined, podsOn: () => [] }
+    const state = new Map<string, NodeHealth>()
+    const a = new FakeActions()
+    await syncNode(
+      'n1',
+      view,
+      a,
+      state,
+      new EvictionLimiter(1),
+      { ...opts, startupGracePeriodMs: 60_000 },
+      T0 + 59_000,
+    )
+    expect(a.calls).toEqual([])
+    await syncNode(
+      'n1',
+      view,
+      a,
+      state,
+      new EvictionLimiter(1),
+      { ...opts, startupGracePeriodMs: 60_000 },
+      T0 + 61_000,
+    )
+    expect(a.calls[0]).toBe('update nodes/status n1')
+    const written = a.updates[0] as Node
+    expect(written.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'Unknown',
+      reason: 'NodeStatusNeverUpdated',
+    })
+  })
+
   it('evicts pods that do not tolerate the taint at once, the others after tolerationSeconds', async () => {
     const tainted = node('Unknown', [
       { key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule', timeAdded: iso(T0) },

@@ -6,11 +6,12 @@
  *   (`lastHeartbeatTime`) changes or its Lease in `kube-node-lease` is renewed (kube's
  *   probeTimestamp). Past `--node-monitor-grace-period` without one, Ready, MemoryPressure,
  *   DiskPressure and PIDPressure become Unknown (reason NodeStatusUnknown, "Kubelet stopped posting
- *   node status."; a node that never posted one gets NodeStatusNeverUpdated after the same grace
- *   period, where kube waits --node-startup-grace-period).
+ *   node status."; a node that never posted one gets NodeStatusNeverUpdated
+ *   --node-startup-grace-period after its creation).
  * - Taints: Ready=False → `node.kubernetes.io/not-ready`, Ready=Unknown →
- *   `node.kubernetes.io/unreachable`, each NoExecute and NoSchedule; Ready=True removes them. Adding
- *   the NoExecute taint is rate-limited to `--node-eviction-rate` nodes per second (a token bucket,
+ *   `node.kubernetes.io/unreachable`, each NoExecute and NoSchedule; Ready=True removes them; the
+ *   pressure and NetworkUnavailable conditions and `spec.unschedulable` (`kubectl cordon`) give their
+ *   NoSchedule taints (kube's TaintNodesByCondition). Adding the NoExecute taint is rate-limited to `--node-eviction-rate` nodes per second (a token bucket,
  *   burst 1, as kube's zone tainter in a healthy zone); removing is not.
  * - Pods: while a node is Unknown its pods' Ready condition is set False (MarkPodsNotReady, Event
  *   NodeNotReady on each), so Endpoints drop them at once; the node gets the Event NodeNotReady when
@@ -35,6 +36,8 @@ const PRESSURE_CONDITIONS = ['MemoryPressure', 'DiskPressure', 'PIDPressure']
 export interface NodeLifecycleOptions {
   monitorPeriodMs: number
   gracePeriodMs: number
+  /** A node that never posted status gets this long from its creation (60 s if unset). */
+  startupGracePeriodMs?: number
   /** Nodes per second whose NoExecute taint may be added. */
   evictionRate: number
 }
@@ -118,6 +121,32 @@ async function markPodsNotReady(pods: readonly Pod[], actions: Actions, nowMs: n
   }
 }
 
+/** The NoSchedule taint of each condition status (kube's nodeConditionToTaintKeyStatusMap). */
+const CONDITION_TAINTS: Record<string, Record<string, string>> = {
+  Ready: { False: NOT_READY_TAINT_KEY, Unknown: UNREACHABLE_TAINT_KEY },
+  MemoryPressure: { True: 'node.kubernetes.io/memory-pressure' },
+  DiskPressure: { True: 'node.kubernetes.io/disk-pressure' },
+  NetworkUnavailable: { True: 'node.kubernetes.io/network-unavailable' },
+  PIDPressure: { True: 'node.kubernetes.io/pid-pressure' },
+}
+export const UNSCHEDULABLE_TAINT_KEY = 'node.kubernetes.io/unschedulable'
+/** The NoSchedule taints this controller owns. */
+const NO_SCHEDULE_KEYS = new Set([
+  ...Object.values(CONDITION_TAINTS).flatMap((m) => Object.values(m)),
+  UNSCHEDULABLE_TAINT_KEY,
+])
+
+/** The NoSchedule taint keys a node's conditions and spec.unschedulable call for. */
+function noScheduleTaintKeys(node: Node): Set<string> {
+  const keys = new Set<string>()
+  for (const c of node.status?.conditions ?? []) {
+    const key = CONDITION_TAINTS[c.type]?.[c.status]
+    if (key !== undefined) keys.add(key)
+  }
+  if (node.spec?.unschedulable === true) keys.add(UNSCHEDULABLE_TAINT_KEY)
+  return keys
+}
+
 export async function syncNode(
   name: string,
   view: NodeLifecycleView,
@@ -141,9 +170,16 @@ export async function syncNode(
   const health = state.get(name) as NodeHealth
   let readyStatus = ready?.status ?? 'Unknown'
   let requeueMs = o.monitorPeriodMs
+  // A node that never posted status: the startup grace period from its creation (kube's fake Ready
+  // condition at node.CreationTimestamp).
+  const created = Date.parse(node.metadata?.creationTimestamp ?? '')
+  const [probeMs, graceMs] =
+    ready === undefined
+      ? [Number.isFinite(created) ? created : health.probeMs, o.startupGracePeriodMs ?? 60_000]
+      : [health.probeMs, o.gracePeriodMs]
 
   // 1. Silent past the grace period: the conditions become Unknown.
-  if (nowMs > health.probeMs + o.gracePeriodMs && (ready === undefined || ready.status !== 'Unknown')) {
+  if (nowMs > probeMs + graceMs && (ready === undefined || ready.status !== 'Unknown')) {
     const now = rfc3339(nowMs)
     const byType = new Map((node.status?.conditions ?? []).map((c) => [c.type, c]))
     for (const type of ['Ready', ...PRESSURE_CONDITIONS]) {
@@ -184,32 +220,33 @@ export async function syncNode(
   // Ready are left alone; a failure is retried at the next check.
   if (readyStatus === 'Unknown') await markPodsNotReady(view.podsOn(name), actions, nowMs)
 
-  // A node that never posted a Ready condition is left alone until the grace period marks it.
-  if ((node.status?.conditions ?? []).every((c) => c.type !== 'Ready')) return { requeueAfterMs: requeueMs }
-
-  // 2. Taints follow readiness.
+  // 2. NoSchedule taints follow the conditions and spec.unschedulable (doNoScheduleTaintingPass).
   const taints = node.spec?.taints ?? []
-  const wantKey =
-    readyStatus === 'False'
+  const wantNoSchedule = noScheduleTaintKeys(node)
+  let next = taints.filter(
+    (t) => t.effect !== 'NoSchedule' || !NO_SCHEDULE_KEYS.has(t.key) || wantNoSchedule.has(t.key),
+  )
+  for (const key of wantNoSchedule)
+    if (!next.some((t) => t.key === key && t.effect === 'NoSchedule'))
+      next.push({ key, effect: 'NoSchedule', timeAdded: rfc3339(nowMs) })
+
+  // A node that never posted a Ready condition gets no NoExecute taint until the grace period marks it.
+  const posted = (node.status?.conditions ?? []).some((c) => c.type === 'Ready')
+  // 3. The NoExecute taint follows readiness (its additions rate-limited).
+  const wantKey = !posted
+    ? undefined
+    : readyStatus === 'False'
       ? NOT_READY_TAINT_KEY
       : readyStatus === 'Unknown'
         ? UNREACHABLE_TAINT_KEY
         : undefined
-  const ours = (t: Taint) => t.key === NOT_READY_TAINT_KEY || t.key === UNREACHABLE_TAINT_KEY
-  const kept = taints.filter((t) => !ours(t) || t.key === wantKey)
-  const next = [...kept]
-  if (wantKey !== undefined) {
-    for (const effect of ['NoSchedule', 'NoExecute']) {
-      if (kept.some((t) => t.key === wantKey && t.effect === effect)) continue
-      if (effect === 'NoExecute') {
-        const waitMs = limiter.take(nowMs)
-        if (waitMs > 0) {
-          requeueMs = Math.min(requeueMs, Number.isFinite(waitMs) ? waitMs : requeueMs)
-          continue
-        }
-      }
-      next.push({ key: wantKey, effect, timeAdded: rfc3339(nowMs) })
-    }
+  const readyTaint = (t: Taint) =>
+    t.effect === 'NoExecute' && (t.key === NOT_READY_TAINT_KEY || t.key === UNREACHABLE_TAINT_KEY)
+  if (posted) next = next.filter((t) => !readyTaint(t) || t.key === wantKey)
+  if (wantKey !== undefined && !next.some((t) => t.key === wantKey && t.effect === 'NoExecute')) {
+    const waitMs = limiter.take(nowMs)
+    if (waitMs > 0) requeueMs = Math.min(requeueMs, Number.isFinite(waitMs) ? waitMs : requeueMs)
+    else next.push({ key: wantKey, effect: 'NoExecute', timeAdded: rfc3339(nowMs) })
   }
   if (JSON.stringify(next) !== JSON.stringify(taints)) {
     const r = await actions.patch<Node>(NODES, undefined, name, {
@@ -220,7 +257,7 @@ export async function syncNode(
     node = r.object
   }
 
-  // 3. The taint manager: pods that do not tolerate the NoExecute taints go.
+  // 4. The taint manager: pods that do not tolerate the NoExecute taints go.
   const noExecute = (node.spec?.taints ?? []).filter((t) => t.effect === 'NoExecute')
   if (noExecute.length > 0) {
     for (const pod of view.podsOn(name)) {
