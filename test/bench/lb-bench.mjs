@@ -4,7 +4,9 @@
 // hakube-apiserver processes with the etcd3 backend on 127.0.1.224-226:6443, then both proxies at once:
 // hakube-lb on 127.0.1.227 (http mode on 6443, a second process in tcp mode on 6444) and one HAProxy on
 // 127.0.1.228 (an http frontend on 6443 and a tcp one on 6444), configured alike (round robin, an HTTP
-// check of /readyz every second, fall 2, rise 2, the same timeouts). The load generator is wrk (one
+// check of /readyz every second, fall 2, rise 2, the same timeouts). HAProxy runs one thread per core
+// (its default); both hakube-lb processes run as many proxy workers (`--workers N`, N read from HAProxy's
+// `show info`), and a third hakube-lb with `--workers 1` (http, port 6445) gives the single-process row. The load generator is wrk (one
 // thread, keep-alive connections); each case runs on one proxy then the other, the order swapped every
 // run. Per case: requests/s, p50/p99 latency and the proxy's CPU time per request (utime + stime from
 // /proc). Failover: steady GET load, SIGKILL of one api-server, the client-visible errors (non-2xx
@@ -12,7 +14,16 @@
 // api-server is then restarted and both proxies must see it up again before the next run. Every process
 // started here is killed on every path: `finally`, process exit, SIGINT and SIGTERM.
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
@@ -36,6 +47,9 @@ const HTTP_PORT = 6443
 const TCP_PORT = 6444
 const LB_STATS_PORT = 9090
 const LB_TCP_STATS_PORT = 9091
+/** The single-process hakube-lb (`--workers 1`) of the one row that compares it. */
+const SINGLE_PORT = 6445
+const LB_SINGLE_STATS_PORT = 9092
 const NAMESPACE = 'bench-lb'
 /** The object the GET cases read. */
 const GET_PATH = `/api/v1/namespaces/${NAMESPACE}/pods/pod-0`
@@ -63,6 +77,16 @@ export const LB_CASES = (quick) => ({
     { key: 'http-list-1', mode: 'http', op: 'list', conns: 1 },
     { key: 'http-list-32', mode: 'http', op: 'list', conns: 32 },
     { key: 'tcp-get-64', mode: 'tcp', op: 'get', conns: 64 },
+    // The same load on a hakube-lb with one process (the label, shown as the row's mode, is set once the
+    // worker count is known; a mode other than 'http' keeps the row out of the goal's ratio).
+    {
+      key: 'http-get-64-single',
+      mode: 'http, hakube-lb --workers 1',
+      target: 'http',
+      single: true,
+      op: 'get',
+      conns: 64,
+    },
   ],
 })
 
@@ -92,10 +116,25 @@ export function requireLbTools() {
   return { haproxy, wrk }
 }
 
-/** CPU time (user + system, all threads) a process has used, in microseconds, from /proc (Linux). */
+/**
+ * CPU time (user + system, all threads) a process and its children (hakube-lb's workers) have used, in
+ * microseconds, from /proc (Linux). A worker that exited takes its time with it (none does in a run).
+ */
 function cpuMicros(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS
+  let total = 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let fields
+    try {
+      fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ')
+    } catch {
+      continue
+    }
+    // fields[1] is the parent's pid; 11 and 12 are utime and stime in clock ticks.
+    if (Number(entry) === pid || Number(fields[1]) === pid)
+      total += ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS
+  }
+  return total
 }
 // USER_HZ: 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)); Node offers no binding to ask.
 const CLOCK_TICKS = 100
@@ -165,10 +204,10 @@ function startApiServer(i, store, dir) {
   )
 }
 
-/** hakube-lb in `mode`, flags matching the HAProxy configuration below. */
-function startHakubeLb(mode, dir) {
-  const port = mode === 'http' ? HTTP_PORT : TCP_PORT
-  const statsPort = mode === 'http' ? LB_STATS_PORT : LB_TCP_STATS_PORT
+/** hakube-lb in `mode` with `workers` processes, flags matching the HAProxy configuration below. */
+function startHakubeLb(mode, dir, workers, single = false) {
+  const port = single ? SINGLE_PORT : mode === 'http' ? HTTP_PORT : TCP_PORT
+  const statsPort = single ? LB_SINGLE_STATS_PORT : mode === 'http' ? LB_STATS_PORT : LB_TCP_STATS_PORT
   const h = startProc(
     process.execPath,
     [
@@ -186,9 +225,11 @@ function startHakubeLb(mode, dir) {
       `--connect-timeout=${CHECKS.connectS}s`,
       `--idle-timeout=${CHECKS.idleS}s`,
       `--stats-port=${statsPort}`,
+      `--workers=${workers}`,
     ],
-    join(dir, `hakube-lb-${mode}.log`),
+    join(dir, `hakube-lb-${mode}${single ? '-single' : ''}.log`),
   )
+  h.port = port
   h.statsUrl = `http://${LB_HOST}:${statsPort}/stats`
   return h
 }
@@ -411,8 +452,14 @@ export async function benchLoadBalancers({
     writeFileSync(cfg, `${haproxyConfig(socketPath)}\n`)
     // -db: stay in the foreground (no daemon, no master process), so the pid is the proxy's.
     procs.haproxy = startProc(tools.haproxy, ['-db', '-f', cfg], join(dir, 'haproxy.log'))
-    procs.hakube = startHakubeLb('http', dir)
-    procs.hakubeTcp = startHakubeLb('tcp', dir)
+    // hakube-lb gets as many proxy processes as HAProxy has threads (one per core, HAProxy's default).
+    const threads = await waitHaproxyThreads(socketPath, procs.haproxy)
+    procs.hakube = startHakubeLb('http', dir, threads)
+    procs.hakubeTcp = startHakubeLb('tcp', dir, threads)
+    procs.hakubeSingle = startHakubeLb('http', dir, 1, true)
+    for (const c of cases.throughput)
+      if (c.single)
+        c.mode = `http, hakube-lb --workers 1 (other rows: --workers ${threads}, HAProxy's threads)`
     /** Per proxy and mode: its pid, the URL base clients use, and its view of the backends. */
     const target = {
       hakube: {
@@ -425,6 +472,13 @@ export async function benchLoadBalancers({
           h: procs.hakubeTcp,
           base: `http://${LB_HOST}:${TCP_PORT}`,
           states: () => hakubeStates(procs.hakubeTcp.statsUrl),
+        },
+      },
+      hakubeSingle: {
+        http: {
+          h: procs.hakubeSingle,
+          base: `http://${LB_HOST}:${SINGLE_PORT}`,
+          states: () => hakubeStates(procs.hakubeSingle.statsUrl),
         },
       },
       haproxy: {
@@ -483,6 +537,7 @@ export async function benchLoadBalancers({
     for (const name of Object.keys(PROXIES))
       for (const mode of ['http', 'tcp'])
         for (const op of ['get', 'list']) await measure(target[name][mode], op, 16, cases.warmupSeconds)
+    await measure(target.hakubeSingle.http, 'get', 16, cases.warmupSeconds)
 
     // CPU at rest (health checks only): at low request rates it is much of the CPU per request.
     const restPids = {
@@ -504,7 +559,8 @@ export async function benchLoadBalancers({
       const order = r % 2 === 0 ? ['hakube', 'haproxy'] : ['haproxy', 'hakube']
       for (const c of cases.throughput) {
         for (const name of order) {
-          const res = await measure(target[name][c.mode], c.op, c.conns, cases.seconds)
+          const t = target[c.single && name === 'hakube' ? 'hakubeSingle' : name][c.target ?? c.mode]
+          const res = await measure(t, c.op, c.conns, cases.seconds)
           results[c.key][name].push(res)
           log(
             `lb: ${c.key} ${PROXIES[name].label}, run ${r + 1}/${runs}: ${Math.round(res.perSecond)} req/s, ` +
@@ -562,6 +618,7 @@ export async function benchLoadBalancers({
       ['HAProxy', procs.haproxy],
       ['hakube-lb', procs.hakube],
       ['hakube-lb tcp', procs.hakubeTcp],
+      ['hakube-lb --workers 1', procs.hakubeSingle],
     ])
       if (h.exitStatus !== undefined) throw new Error(`${name} exited (${h.exitStatus}):\n${logTail(h)}`)
     const versions = {
@@ -570,9 +627,8 @@ export async function benchLoadBalancers({
         .split('\n')[0]
         .replace(/ Copyright.*/, '')
         .trim(),
-      threads: await haproxyCommand(socketPath, 'show info').then(
-        (t) => /^Nbthread: (\d+)/m.exec(t)?.[1] ?? '?',
-      ),
+      threads: String(threads),
+      hakubeWorkers: threads,
     }
     return { versions, cases, results, failover, restCpuMsPerSecond }
   } catch (err) {
@@ -585,6 +641,20 @@ export async function benchLoadBalancers({
     liveClusters.delete(store)
     if (!failed && !keepLogs) rmSync(dir, { recursive: true, force: true })
     else log(`lb: the logs of every process are in ${dir}`)
+  }
+}
+
+/** HAProxy's thread count (`show info`), once its stats socket answers. */
+async function waitHaproxyThreads(socketPath, h, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (h.exitStatus !== undefined) throw new Error(`HAProxy exited (${h.exitStatus}):\n${logTail(h)}`)
+    try {
+      const n = Number(/^Nbthread: (\d+)/m.exec(await haproxyCommand(socketPath, 'show info'))?.[1])
+      if (n > 0) return n
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`HAProxy's stats socket did not answer:\n${logTail(h)}`)
+    await sleep(100)
   }
 }
 
