@@ -224,6 +224,8 @@ describe('errors', () => {
   })
 
   it('carries retryAfterSeconds from the Status or the Retry-After header', async () => {
+    const noRetry = new ApiClient({ baseUrl: server.url, requestTimeoutMs: 5_000, maxRetries: 0 })
+    const api = noRetry.resource<FakeObject>(pods).namespace('default')
     server.inject({ kind: 'status', code: 429, reason: 'TooManyRequests', retryAfterSeconds: 3 })
     const e1 = (await rejection(api.get('x'))) as ApiError
     expect(e1.code).toBe(429)
@@ -232,6 +234,34 @@ describe('errors', () => {
     const e2 = (await rejection(api.get('x'))) as ApiError
     expect(e2.retryAfterSeconds).toBe(7)
     expect(e2.reason).toBe('TooManyRequests')
+    await noRetry.close()
+  })
+
+  it('sends a request turned away with Retry-After again after that long, as client-go does', async () => {
+    const created = pod('retried')
+    const isPost = (r: { method: string }) => r.method === 'POST'
+    server.inject({ kind: 'status', code: 429, reason: 'TooManyRequests', retryAfterSeconds: 1 }, 2, isPost)
+    const start = Date.now()
+    const out = await api.create(created)
+    expect(out.metadata?.name).toBe('retried')
+    expect(Date.now() - start).toBeGreaterThanOrEqual(1900)
+    expect(server.requests.filter(isPost)).toHaveLength(3)
+    // A 5xx with Retry-After too (an api-server shutting down), on a GET.
+    server.inject({ kind: 'raw', code: 503, body: 'shutting down', headers: { 'retry-after': '0' } }, 1)
+    expect((await api.get('retried')).metadata?.name).toBe('retried')
+  })
+
+  it('gives up after maxRetries, and never retries an answer without Retry-After', async () => {
+    const few = new ApiClient({ baseUrl: server.url, requestTimeoutMs: 5_000, maxRetries: 2 })
+    const api = few.resource<FakeObject>(pods).namespace('default')
+    const before = server.requests.length
+    server.inject({ kind: 'status', code: 429, reason: 'TooManyRequests', retryAfterSeconds: 0 }, 3)
+    expect(((await rejection(api.get('x'))) as ApiError).code).toBe(429)
+    expect(server.requests.length - before).toBe(3)
+    server.inject({ kind: 'raw', code: 503, body: 'down' }, 1)
+    expect(((await rejection(api.get('x'))) as ApiError).code).toBe(503)
+    expect(server.requests.length - before).toBe(4)
+    await few.close()
   })
 
   it('synthesises a Status for non-Status error bodies', async () => {

@@ -9,12 +9,18 @@
  *   For streams (watch) the timeout covers only the wait for response headers.
  * - A caller's AbortSignal ends the call at once with kind `aborted`; `close()` ends every call
  *   and stream with kind `closed` and destroys the sockets.
- * - Non-2xx answers throw `ApiError` with the server's Status (see errors.ts).
- * Non-guarantees: no retries, no redirects, no request body compression; a write that failed with a
- * TransportError may or may not have been applied.
+ * - Non-2xx answers throw `ApiError` with the server's Status (see errors.ts). As client-go's
+ *   request does, a 429 or 5xx answer with `Retry-After` (a request the server turned away before
+ *   processing it: too many in flight, shutting down) is sent again after that many seconds, up to
+ *   `maxRetries` times within the call's deadline; then its ApiError is thrown.
+ * Non-guarantees: no other retries, no redirects, no request body compression; a write that failed
+ * with a TransportError may or may not have been applied.
  */
+
+import { setMaxListeners } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
-import { apiErrorFromResponse, mapError, TransportError } from './errors.js'
+import { type ApiError, apiErrorFromResponse, mapError, TransportError } from './errors.js'
 import type { OpenStream, QueryValue, Requester, RequestOptions } from './request.js'
 import { type ResourceClient, ResourceClientImpl, type ResourceType } from './resource.js'
 import type { KubeObject } from './types.js'
@@ -46,9 +52,22 @@ export interface ApiClientOptions {
   keepAliveTimeoutMs?: number
   /** `User-Agent` header. Default `hakube-api-client`. */
   userAgent?: string
+  /** Retries of an answer with `Retry-After` (429, 5xx). Default 10 (client-go's). 0 = none. */
+  maxRetries?: number
 }
 
 const requestTimeoutMsDefault = 30_000
+const maxRetriesDefault = 10
+
+/** How long to wait before sending again a request answered `status` (undefined: do not). */
+function retryAfterMs(err: ApiError, attempt: number, maxRetries: number): number | undefined {
+  if (attempt >= maxRetries || err.retryAfterSeconds === undefined) return undefined
+  if (err.code !== 429 && (err.code < 500 || err.code > 599)) return undefined
+  return Math.max(0, err.retryAfterSeconds) * 1000
+}
+
+/** Signals the client listens on (a caller may share one over many concurrent calls). */
+const unlimited = new WeakSet<AbortSignal>()
 
 interface Call {
   controller: AbortController
@@ -61,6 +80,7 @@ export class ApiClient implements Requester {
   private readonly basePath: string
   private readonly headers: Record<string, string>
   private readonly requestTimeoutMs: number
+  private readonly maxRetries: number
   private readonly active = new Set<AbortController>()
   private closed = false
 
@@ -72,6 +92,8 @@ export class ApiClient implements Requester {
     const timeoutMs = options.requestTimeoutMs ?? requestTimeoutMsDefault
     if (!(timeoutMs >= 0)) throw new Error('requestTimeoutMs must be >= 0')
     this.requestTimeoutMs = timeoutMs
+    this.maxRetries = options.maxRetries ?? maxRetriesDefault
+    if (!(this.maxRetries >= 0)) throw new Error('maxRetries must be >= 0')
     this.basePath = url.pathname.replace(/\/+$/, '')
     const tls = options.tls
     this.pool = new Pool(url.origin, {
@@ -104,17 +126,23 @@ export class ApiClient implements Requester {
   async requestJson<R>(options: RequestOptions): Promise<R> {
     const call = this.startCall(options)
     try {
-      const res = await this.dispatch(options, call.controller.signal)
-      const text = await res.body.text()
-      if (res.statusCode < 200 || res.statusCode > 299) {
-        throw apiErrorFromResponse(res.statusCode, text, headerValue(res.headers['retry-after']))
-      }
-      try {
-        return JSON.parse(text) as R
-      } catch (err) {
-        throw new TransportError('protocol', `${options.method} ${options.path}: body is not JSON`, {
-          cause: err,
-        })
+      for (let attempt = 0; ; attempt++) {
+        const res = await this.dispatch(options, call.controller.signal)
+        const text = await res.body.text()
+        if (res.statusCode < 200 || res.statusCode > 299) {
+          const err = apiErrorFromResponse(res.statusCode, text, headerValue(res.headers['retry-after']))
+          const waitMs = retryAfterMs(err, attempt, this.maxRetries)
+          if (waitMs === undefined) throw err
+          await sleep(waitMs, undefined, { signal: call.controller.signal })
+          continue
+        }
+        try {
+          return JSON.parse(text) as R
+        } catch (err) {
+          throw new TransportError('protocol', `${options.method} ${options.path}: body is not JSON`, {
+            cause: err,
+          })
+        }
       }
     } catch (err) {
       throw mapError(err, call.controller.signal.reason)
@@ -131,10 +159,14 @@ export class ApiClient implements Requester {
     const call = this.startCall(options)
     let res: Awaited<ReturnType<Pool['request']>>
     try {
-      res = await this.dispatch(options, call.controller.signal)
-      if (res.statusCode < 200 || res.statusCode > 299) {
+      for (let attempt = 0; ; attempt++) {
+        res = await this.dispatch(options, call.controller.signal)
+        if (res.statusCode >= 200 && res.statusCode <= 299) break
         const text = await res.body.text()
-        throw apiErrorFromResponse(res.statusCode, text, headerValue(res.headers['retry-after']))
+        const err = apiErrorFromResponse(res.statusCode, text, headerValue(res.headers['retry-after']))
+        const waitMs = retryAfterMs(err, attempt, this.maxRetries)
+        if (waitMs === undefined) throw err
+        await sleep(waitMs, undefined, { signal: call.controller.signal })
       }
     } catch (err) {
       call.release()
@@ -184,7 +216,14 @@ export class ApiClient implements Requester {
         new TransportError('aborted', `${what}: aborted by the caller`, { cause: signal?.reason }),
       )
     if (signal?.aborted) onAbort()
-    else signal?.addEventListener('abort', onAbort, { once: true })
+    else if (signal !== undefined) {
+      // A controller's one signal may be passed to hundreds of concurrent calls.
+      if (!unlimited.has(signal)) {
+        setMaxListeners(0, signal)
+        unlimited.add(signal)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+    }
     this.active.add(controller)
     const clearDeadline = (): void => {
       if (timer !== undefined) clearTimeout(timer)

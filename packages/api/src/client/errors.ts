@@ -9,7 +9,8 @@
  *   connection failed or broke, the body was not what the protocol says, or the client was closed.
  *   `kind` says which. Whether the server applied a write that failed this way is unknown.
  *
- * Non-guarantees: no retries happen here (a 429 with Retry-After is reported, not retried).
+ * Retries are the client's (api-client.ts): an answer with Retry-After is sent again a few times
+ * before its ApiError reaches the caller.
  */
 import type { StatusBody, StatusDetails } from './types.js'
 import { isStatus } from './types.js'
