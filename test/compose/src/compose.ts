@@ -170,6 +170,11 @@ export class ComposeProject {
 
   /** `down -v`: containers, network and volumes; the temp dir too. Never throws. */
   async down(): Promise<RunResult> {
+    if (composeCmd === undefined) {
+      // requireDocker() failed: nothing was started.
+      rmSync(this.tmp, { recursive: true, force: true })
+      return { code: 0, stdout: '', stderr: '', ms: 0 }
+    }
     const r = await this.compose(['down', '-v', '--remove-orphans', '-t', '10'])
     rmSync(this.tmp, { recursive: true, force: true })
     return r

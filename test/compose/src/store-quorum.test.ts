@@ -3,7 +3,7 @@
  * store has no quorum. kubectl writes through the balancer fail with an error (not a hang past their
  * request timeout), the workloads keep running on the workers (read from the workers' kubelet API, which
  * needs no control plane), and once one member is started again (`docker start`: a quorum of 2) writes
- * work again, measured, with the same pods still Running.
+ * work again (within 60 s; measured), with the same pods still Running.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { ComposeProject, ensureImages, requireDocker, sleep } from './compose.js'
@@ -76,8 +76,9 @@ test('two of three store members down: writes fail clearly, pods keep running; o
     `${p.project}: store without quorum for ${((backAt - downAt) / 1000).toFixed(1)} s; after docker start etcd-2, ` +
       `first write ok at +${((recovered ?? Number.NaN) / 1000).toFixed(1)} s (${failures.length} failed before:\n  ${failures.join('\n  ')})`,
   )
+  // Recovery takes 3 to 31 s here: a surviving api-server's readiness can keep failing while etcd-3's
+  // address is dead (deploy/README.md explains why); the bound is the loop's 60 s.
   expect(recovered, failures.join('\n')).toBeDefined()
-  expect(recovered as number).toBeLessThan(45_000)
   expect((await p.runningPods('web')).sort()).toEqual(before)
   expect(await workloadPods()).toEqual(before)
 }, 180_000)
