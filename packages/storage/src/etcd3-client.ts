@@ -4,8 +4,9 @@
  * endpoint and moves to the next one when the current one is unreachable or answers a transient error.
  *
  * Retry rule (the one place it lives; compare etcd clientv3's retry.go isSafeRetry{Im,M}mutableRPC):
- * - Before sending, the client waits (at most `dialTimeoutMs`) for the endpoint's channel to be READY;
- *   an endpoint that cannot connect is skipped. Nothing was sent, so every request may go to the next
+ * - Before sending, the client waits (at most `dialTimeoutMs`) for the endpoint's channel to be READY,
+ *   unless another endpoint's channel is READY already (that one is used at once); an endpoint that
+ *   cannot connect is skipped. Nothing was sent, so every request may go to the next
  *   endpoint.
  * - 'read' (Range, Status) and 'idempotent' (Compact) requests are retried on the next endpoint after
  *   any transient failure: Unavailable (connection lost, "no leader", "leader changed", "request timed
@@ -212,8 +213,20 @@ export class Etcd3Client {
         continue
       }
       tried++
-      const index = this.current
-      const conn = this.conns[index] as Client
+      let index = this.current
+      let conn = this.conns[index] as Client
+      // The current endpoint still connecting (a member whose address went silent can take seconds
+      // to fail): another whose channel is ready now serves at once, as clientv3's balancer would.
+      if (conn.getChannel().getConnectivityState(true) !== connectivityState.READY) {
+        const ready = this.conns.findIndex(
+          (c, i) => i !== index && c.getChannel().getConnectivityState(false) === connectivityState.READY,
+        )
+        if (ready >= 0) {
+          this.current = ready
+          index = ready
+          conn = this.conns[ready] as Client
+        }
+      }
       if (await this.waitReady(conn, Math.min(deadline, Date.now() + this.dialTimeoutMs))) {
         return { conn, index }
       }

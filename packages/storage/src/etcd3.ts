@@ -10,8 +10,8 @@
  *   endpoint from (last delivered revision + 1) — events are neither lost nor repeated. If no endpoint
  *   can re-establish it within `watchReconnectTimeoutMs` the watch ends with ERROR Unavailable; if the
  *   resume revision was compacted meanwhile, with ERROR TooOld (the api-server's 410 Gone).
- * - readiness(): Maintenance.Status of every member (unreachable / no leader), then a linearizable
- *   read through the cluster (quorum).
+ * - readiness(): Maintenance.Status of every member (unreachable / no leader; a quarter of the budget
+ *   each) beside a linearizable read through the cluster (quorum).
  *
  * Non-guarantees: a member that is alive but partitioned from the quorum keeps a watch stream open
  * silently on hakube-store (real etcd cancels it thanks to the `hasleader` metadata); no TLS or auth.
@@ -377,10 +377,23 @@ class Etcd3Engine implements KvEngine {
   }
 
   async readiness(opts: KvCallOptions): Promise<Readiness> {
+    // The members' Status and the quorum read run side by side: a member whose address went silent
+    // holds its Status until the deadline, and must not use up the quorum read's time as well.
+    const quorum = this.range({ key: Buffer.from('/'), limit: 1, countOnly: true }, false, opts).then(
+      () => undefined,
+      (err: unknown) => (err as Error).message,
+    )
+    // A live member answers its Status in milliseconds; one that has not within a quarter of the
+    // budget counts as unreachable (readiness fails only if none answered), so the check stays well
+    // within a balancer's health-check timeout.
+    const statusDeadline = Math.min(
+      opts.deadline,
+      Date.now() + Math.max(250, (opts.deadline - Date.now()) / 4),
+    )
     const statuses = await Promise.all(
       this.client.endpoints.map(async (ep, i) => {
         try {
-          const s = await this.client.unaryOn(i, 'Maintenance', 'Status', {}, opts.deadline)
+          const s = await this.client.unaryOn(i, 'Maintenance', 'Status', {}, statusDeadline)
           return {
             ep,
             leader: String(s['leader'] ?? '0'),
@@ -391,6 +404,7 @@ class Etcd3Engine implements KvEngine {
         }
       }),
     )
+    const quorumError = await quorum
     const answered = statuses.filter((s) => s.error === undefined)
     if (answered.length === 0) {
       return {
@@ -403,12 +417,8 @@ class Etcd3Engine implements KvEngine {
     }
     const alarms = answered.flatMap((s) => s.errors ?? [])
     if (alarms.length > 0) return { ok: false, reason: `etcd reports: ${alarms.join('; ')}` }
-    try {
-      // Quorum: a linearizable read needs the leader to confirm it still leads a majority.
-      await this.range({ key: Buffer.from('/'), limit: 1, countOnly: true }, false, opts)
-    } catch (err) {
-      return { ok: false, reason: `etcd has no quorum: ${(err as Error).message}` }
-    }
+    // Quorum: a linearizable read needs the leader to confirm it still leads a majority.
+    if (quorumError !== undefined) return { ok: false, reason: `etcd has no quorum: ${quorumError}` }
     return { ok: true }
   }
 
