@@ -1,23 +1,9 @@
-// The controller-manager benchmark used by `npm run bench` (section `controller-manager`): a Deployment
-// of 1,000 replicas (--quick: 100) on 100 simulated nodes (--quick: 10), timed from its create until all
-// its pods are Running and until the Deployment is Available and complete, with the whole control plane
-// as real processes: one hakube-apiserver (127.0.2.210:6443) with the memory backend, or with the etcd3
-// backend over a 3-member hakube-store (127.0.2.211-213, etcd's ports and flags, fresh data dirs); one
-// hakube-node-sim (127.0.2.216:10250); one hakube-scheduler (127.0.2.214) and one
-// hakube-controller-manager (127.0.2.215:10257), both with their default flags (leader election on the
-// endpoints lock, info logs). Every run starts every process afresh, waits for the nodes to be Ready and
-// for both components to hold their locks, then creates the Deployment and follows its pods through a
-// watch (created, bound, Running) and the Deployment through another; then it deletes the Deployment
-// (background propagation, kubectl's default) and times the garbage collector until no pod is left.
-// Each process's CPU (/proc/PID/stat) over the create-to-Running window and its largest RSS are taken.
-// Every process started here is killed on every way out (process-guard.mjs).
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Client, Pool } from 'undici'
-import { installExitHandlers, liveProcs } from './process-guard.mjs'
+import { call, installExitHandlers, startProc, stopProc } from './process-guard.mjs'
 
 const main = (pkg) => fileURLToPath(new URL(`../../packages/${pkg}/dist/main.js`, import.meta.url))
 const MAINS = {
@@ -47,52 +33,6 @@ const median = (xs) => {
 }
 const fmt = (n) => Math.round(n).toLocaleString('en-US')
 const fmt1 = (n) => (n === undefined ? '—' : n.toFixed(1))
-
-/** A child process; `onLine` sees every stderr line (pino JSON), `out` keeps a tail for errors. */
-function startProc(name, args, onLine) {
-  const out = []
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  liveProcs.add(proc)
-  const keep = (b) => {
-    out.push(b.toString())
-    if (out.length > 200) out.shift()
-  }
-  proc.stdout.on('data', keep)
-  let partial = ''
-  proc.stderr.on('data', (b) => {
-    keep(b)
-    if (onLine === undefined) return
-    const parts = (partial + b.toString()).split('\n')
-    partial = parts.pop() ?? ''
-    for (const line of parts) onLine(line)
-  })
-  const exited = new Promise((resolve) =>
-    proc.once('exit', (code, signal) => {
-      liveProcs.delete(proc)
-      resolve(signal ?? code)
-    }),
-  )
-  return { name, proc, out, exited, tail: () => `--- ${name} ---\n${out.join('').slice(-3000)}` }
-}
-
-async function stopProc(p) {
-  if (p === undefined) return
-  if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL')
-  await Promise.race([p.exited, sleep(5000)])
-}
-
-async function call(pool, method, path, body, expect) {
-  const r = await pool.request({
-    method,
-    path,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await r.body.text()
-  if (expect !== undefined && r.statusCode !== expect)
-    throw new Error(`${method} ${path}: HTTP ${r.statusCode} (expected ${expect}): ${text.slice(0, 300)}`)
-  return text
-}
 
 async function waitUntil(what, probe, timeoutMs, tails) {
   const deadline = Date.now() + timeoutMs

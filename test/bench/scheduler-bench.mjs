@@ -1,22 +1,9 @@
-// The scheduler benchmark used by `npm run bench` (section `scheduler`): how many pods per second one
-// hakube-scheduler binds with 1,000 nodes, on an api-server with the memory backend and on one with the
-// etcd3 backend over a 3-member hakube-store. Per backend: the store (etcd3 only; members on
-// 127.0.2.47-49, etcd's ports and flags, fresh data dirs) and one hakube-apiserver on 127.0.2.46:6443;
-// 1,000 Ready nodes (32 cpu, 256 Gi, 110 pods each, 4 label groups) created through the API. Each run
-// creates its pods first (in a namespace of its own; a third select a label group) with no scheduler
-// running, then starts a hakube-scheduler (default flags: leader election on the endpoints lock, info
-// logs) and times, from its own log, the interval from the start of scheduling (informers synced, the
-// lock held, every pod queued) to its last `bound` line; the count bound is checked against the
-// api-server afterwards. The scheduler also writes a Scheduled Event per pod, as kube-scheduler does.
-// For comparison, the same number of pods is then bound by 64 clients posting bindings directly.
-// Every process started here is killed on every way out (process-guard.mjs).
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
-import { installExitHandlers, liveProcs } from './process-guard.mjs'
+import { call, installExitHandlers, startProc, stopProc } from './process-guard.mjs'
 
 const main = (pkg) => fileURLToPath(new URL(`../../packages/${pkg}/dist/main.js`, import.meta.url))
 const MAINS = { store: main('store'), apiserver: main('api-server'), scheduler: main('scheduler') }
@@ -27,44 +14,6 @@ export const SCHEDULER_NODES = 1000
 export const SCHEDULER_PODS = (quick) => (quick ? 500 : 3000)
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-
-function startProc(name, args) {
-  const out = []
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  liveProcs.add(proc)
-  const keep = (b) => {
-    out.push(b.toString())
-    if (out.length > 400) out.shift()
-  }
-  proc.stdout.on('data', keep)
-  proc.stderr.on('data', keep)
-  const exited = new Promise((resolve) =>
-    proc.once('exit', (code, signal) => {
-      liveProcs.delete(proc)
-      resolve(signal ?? code)
-    }),
-  )
-  return { name, proc, out, exited, tail: () => `--- ${name} ---\n${out.join('').slice(-3000)}` }
-}
-
-async function stopProc(p) {
-  if (p === undefined) return
-  if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL')
-  await Promise.race([p.exited, sleep(5000)])
-}
-
-async function call(pool, method, path, body, expect) {
-  const r = await pool.request({
-    method,
-    path,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await r.body.text()
-  if (expect !== undefined && r.statusCode !== expect)
-    throw new Error(`${method} ${path}: HTTP ${r.statusCode} (expected ${expect}): ${text.slice(0, 300)}`)
-  return text
-}
 
 /** `clients` workers share items 0..n-1. */
 async function parallel(clients, n, op) {
