@@ -181,7 +181,9 @@ export class ContractFixture {
     instrumented.registerMetrics(this.server.registry)
     registerResourceRoutes(this.server, this.storage, { bookmarkIntervalMs: BOOKMARK_INTERVAL_MS })
     this.base = `http://127.0.0.1:${await this.server.listen()}`
-    this.apiClient = new ApiClient({ baseUrl: this.base, requestTimeoutMs: 10_000 })
+    // maxRetries 0: the contract is the server's answer itself (a 504 with Retry-After for a too-large
+    // resourceVersion would otherwise be sent again until the call's deadline, as client-go does).
+    this.apiClient = new ApiClient({ baseUrl: this.base, requestTimeoutMs: 10_000, maxRetries: 0 })
   }
 
   async stop(): Promise<void> {
