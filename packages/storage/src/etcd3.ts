@@ -404,7 +404,8 @@ class Etcd3Engine implements KvEngine {
         }
       }),
     )
-    const quorumError = await quorum
+    // What the Statuses already tell is answered at once (a leader left alone steps down, so "no
+    // leader" comes before the quorum read's deadline): a slow /readyz looks hung to a balancer.
     const answered = statuses.filter((s) => s.error === undefined)
     if (answered.length === 0) {
       return {
@@ -418,6 +419,7 @@ class Etcd3Engine implements KvEngine {
     const alarms = answered.flatMap((s) => s.errors ?? [])
     if (alarms.length > 0) return { ok: false, reason: `etcd reports: ${alarms.join('; ')}` }
     // Quorum: a linearizable read needs the leader to confirm it still leads a majority.
+    const quorumError = await quorum
     if (quorumError !== undefined) return { ok: false, reason: `etcd has no quorum: ${quorumError}` }
     return { ok: true }
   }
