@@ -13,6 +13,8 @@ describe('hakube-apiserver flags', () => {
       etcdServers: [],
       storageBackend: 'memory',
       etcdCompactionIntervalMs: 300_000,
+      etcdHealthcheckTimeoutMs: 2000,
+      etcdReadycheckTimeoutMs: 2000,
       bindAddress: '0.0.0.0',
       securePort: 6443,
       // No host interface given: kube would fail to find one; hakube falls back to loopback.
@@ -40,6 +42,8 @@ describe('hakube-apiserver flags', () => {
       '--max-mutating-requests-inflight=5',
       '--request-timeout=30s',
       '--etcd-compaction-interval=1m30s',
+      '--etcd-readycheck-timeout=800ms',
+      '--etcd-healthcheck-timeout=5s',
       '-v=4',
     ])
     expect(r.ok && 'config' in r && r.config).toMatchObject({
@@ -50,6 +54,8 @@ describe('hakube-apiserver flags', () => {
       maxMutatingRequestsInflight: 5,
       requestTimeoutMs: 30_000,
       etcdCompactionIntervalMs: 90_000,
+      etcdReadycheckTimeoutMs: 800,
+      etcdHealthcheckTimeoutMs: 5000,
       verbosity: 4,
     })
   })
@@ -98,6 +104,8 @@ describe('hakube-apiserver flags', () => {
     [['--max-requests-inflight=-1'], '--max-requests-inflight can not be negative value'],
     [['--request-timeout=0s'], '--request-timeout must be greater than 0'],
     [['--etcd-compaction-interval=-1s'], '--etcd-compaction-interval must not be negative'],
+    [['--etcd-readycheck-timeout=0s'], '--etcd-readycheck-timeout must be greater than 0'],
+    [['--etcd-healthcheck-timeout=-1s'], '--etcd-healthcheck-timeout must be greater than 0'],
     [
       ['--etcd-compaction-interval=5'],
       'invalid argument "5" for "--etcd-compaction-interval" flag: time: missing unit in duration "5"',

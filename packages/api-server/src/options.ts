@@ -29,6 +29,19 @@ export const APISERVER_FLAGS = {
     usage:
       'The interval of compaction requests. If 0, the compaction request from apiserver is disabled. (hakube compacts the memory backend the same way.)',
   }),
+  etcdHealthcheckTimeout: flag({
+    name: 'etcd-healthcheck-timeout',
+    type: 'duration',
+    default: 2000,
+    usage: 'The timeout to use when checking etcd health.',
+  }),
+  etcdReadycheckTimeout: flag({
+    name: 'etcd-readycheck-timeout',
+    type: 'duration',
+    default: 2000,
+    usage:
+      "The timeout to use when checking etcd readiness. (hakube: keep it below a balancer's health-check timeout, or a store that cannot answer makes this api-server look hung rather than not ready.)",
+  }),
   bindAddress: flag({
     name: 'bind-address',
     type: 'string',
@@ -135,6 +148,9 @@ export interface ApiServerConfig {
   readonly storageBackend: 'memory' | 'etcd3'
   /** --etcd-compaction-interval in ms; 0 disables compaction. */
   readonly etcdCompactionIntervalMs: number
+  /** --etcd-healthcheck-timeout (/healthz, /livez) and --etcd-readycheck-timeout (/readyz), in ms. */
+  readonly etcdHealthcheckTimeoutMs: number
+  readonly etcdReadycheckTimeoutMs: number
   readonly bindAddress: string
   readonly securePort: number
   readonly advertiseAddress: string
@@ -241,6 +257,12 @@ export function parseApiServerFlags(
     if (n < 0) return { ok: false, error: `--${name} can not be negative value` }
   }
   if (v.requestTimeout <= 0) return { ok: false, error: '--request-timeout must be greater than 0' }
+  for (const [name, ms] of [
+    ['etcd-healthcheck-timeout', v.etcdHealthcheckTimeout],
+    ['etcd-readycheck-timeout', v.etcdReadycheckTimeout],
+  ] as const) {
+    if (ms <= 0) return { ok: false, error: `--${name} must be greater than 0` }
+  }
   if ((v.tlsCertFile === '') !== (v.tlsPrivateKeyFile === ''))
     return { ok: false, error: '--tls-cert-file and --tls-private-key-file must be given together' }
   if (v.clientCaFile !== '' && v.tlsCertFile === '')
@@ -254,6 +276,8 @@ export function parseApiServerFlags(
       etcdServers: v.etcdServers,
       storageBackend: backend,
       etcdCompactionIntervalMs: v.etcdCompactionInterval,
+      etcdHealthcheckTimeoutMs: v.etcdHealthcheckTimeout,
+      etcdReadycheckTimeoutMs: v.etcdReadycheckTimeout,
       bindAddress: v.bindAddress,
       securePort: v.securePort,
       advertiseAddress:

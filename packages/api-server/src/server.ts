@@ -210,19 +210,27 @@ export class ApiServer {
   }
 
   private healthChecks(): { healthz: HealthCheck[]; livez: HealthCheck[]; readyz: HealthCheck[] } {
-    const etcd: HealthCheck = {
+    // kube's two budgets for the same store check: --etcd-healthcheck-timeout for /healthz and
+    // /livez, --etcd-readycheck-timeout for /readyz (the one a balancer polls).
+    const etcdCheck = (timeoutMs: number): HealthCheck => ({
       name: 'etcd',
       check: async () => {
-        const r = await this.opts.storage.readiness({ timeoutMs: 2000 })
+        const r = await this.opts.storage.readiness({ timeoutMs })
         return r.ok ? undefined : r.reason
       },
-    }
+    })
+    const etcd = etcdCheck(this.opts.config.etcdHealthcheckTimeoutMs)
+    const etcdReady = etcdCheck(this.opts.config.etcdReadycheckTimeoutMs)
     const shutdown: HealthCheck = {
       name: 'shutdown',
       check: async () => (this.shuttingDown ? 'process is shutting down' : undefined),
     }
     const log: HealthCheck = { name: 'log', check: async () => undefined }
-    return { healthz: [ping(), log, etcd], livez: [ping(), log, etcd], readyz: [ping(), log, etcd, shutdown] }
+    return {
+      healthz: [ping(), log, etcd],
+      livez: [ping(), log, etcd],
+      readyz: [ping(), log, etcdReady, shutdown],
+    }
   }
 
   private installFilters(): void {

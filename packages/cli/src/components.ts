@@ -96,6 +96,9 @@ export function componentsOf(role: Role): ComponentName[] {
 }
 
 /** The host's components with their command lines, in start order. */
+/** Below the balancer's default --health-timeout (1s). */
+export const APISERVER_READYCHECK_TIMEOUT = '700ms'
+
 export function componentSpecs(c: NodeConfig, bins: Binaries): ComponentSpec[] {
   const specs: Record<ComponentName, () => ComponentSpec> = {
     store: () => storeSpec(c, bins),
@@ -109,6 +112,10 @@ export function componentSpecs(c: NodeConfig, bins: Binaries): ComponentSpec[] {
         `--secure-port=${APISERVER_PORT}`,
         `--etcd-servers=${c.etcdServers.join(',')}`,
         '--endpoint-reconciler-type=lease',
+        // The balancer gives /readyz 1 s (its --health-timeout): the store check must answer within
+        // it, or an api-server whose store cannot commit looks hung (and its in-flight writes are cut
+        // with 502) instead of not ready.
+        `--etcd-readycheck-timeout=${APISERVER_READYCHECK_TIMEOUT}`,
       ],
     }),
     // kubeadm's scheduler.conf points at the local api-server: a scheduler survives the balancer's loss

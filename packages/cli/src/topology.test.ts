@@ -78,6 +78,7 @@ describe('planCluster', () => {
       '--secure-port=6443',
       '--etcd-servers=http://127.0.1.1:2379,http://127.0.1.2:2379,http://127.0.1.3:2379',
       '--endpoint-reconciler-type=lease',
+      '--etcd-readycheck-timeout=700ms',
     ])
     const lb = specsOf(p.hosts[3]?.nodeArgs ?? [])
     expect(lb).toEqual([

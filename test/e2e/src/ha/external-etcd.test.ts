@@ -180,20 +180,28 @@ describe('external-etcd: store members and masters lost', () => {
     const timeout = /^POST \S+\/configmaps\S* 504 Gateway Timeout in (\d+) milliseconds$/
     const timedOut = all.filter((p) => !p.ok && timeout.test(p.lastAnswer))
     const balancer = all.filter((p) => !p.ok && / 503 Service Unavailable /.test(p.lastAnswer))
-    const detail = all
-      .map((p) => `${seconds(p.sent - killedAt)} ${p.ok ? 'ok' : 'failed'} ${p.lastAnswer}\n${p.output}`)
-      .join('\n')
+    // A write in flight on an api-server whose /readyz did not answer within the balancer's check
+    // timeout (a machine loaded far beyond this test's own load) is cut by the balancer with its 502
+    // Status, which names the api-server: also a clear failure, never a silent one.
+    const cut = all.filter(
+      (p) => !p.ok && / 502 Bad Gateway /.test(p.lastAnswer) && /while handling the request/.test(p.output),
+    )
+    const unexplained = all.filter((p) => !p.ok && ![...timedOut, ...balancer, ...cut].includes(p))
+    const line = (p: (typeof all)[number]): string =>
+      `${seconds(p.sent - killedAt)} ${p.ok ? 'ok' : 'failed'} ${p.lastAnswer}\n${p.output}`
+    // The unexplained ones first: CI keeps only the end of a long failure message.
+    const detail = `unexplained failures:\n${unexplained.map(line).join('\n')}\n\nall:\n${all.map(line).join('\n')}`
     expect(
       probes.filter((p) => p.ok).map((p) => p.lastAnswer),
       detail,
     ).toEqual([])
-    expect(all.filter((p) => !p.ok).length, detail).toBe(timedOut.length + balancer.length)
-    expect(timedOut.length, detail).toBeGreaterThan(0)
+    expect(unexplained.map(line), detail.slice(0, 4000)).toEqual([])
+    expect(timedOut.length + cut.length, detail).toBeGreaterThan(0)
     for (const p of timedOut)
       expect(p.output).toContain(
         'Timeout: request did not complete within requested timeout - context deadline exceeded',
       )
-    const timeoutMs = Number(timeout.exec(timedOut[0]!.lastAnswer)![1])
+    const timeoutMs = timedOut.length === 0 ? Number.NaN : Number(timeout.exec(timedOut[0]!.lastAnswer)![1])
 
     // One member back: quorum (2 of 3) again, the api-servers ready, kubectl writes through.
     const startedAt = Date.now()
@@ -211,7 +219,7 @@ describe('external-etcd: store members and masters lost', () => {
     const firstOk = (await after.stop()).filter((p) => p.ok).sort((x, y) => x.answered - y.answered)[0]
     console.log(
       `[ha] external-etcd, followers ${a} and ${b} killed at once (quorum lost): of ${probes.length} kubectl writes sent after, none went through; ${timedOut.length} writes reached an api-server and got its 504 Timeout ` +
-        `after ${seconds(timeoutMs)} (its --request-timeout), ${balancer.length} got the balancer's 503 (no api-server ready); status: QUORUM LOST; ` +
+        `after ${seconds(timeoutMs)} (its --request-timeout), ${balancer.length} got the balancer's 503 (no api-server ready), ${cut.length} its 502 (cut in flight); status: QUORUM LOST; ` +
         `after hakube start ${a}, the first kubectl write went through ${firstOk === undefined ? 'never' : seconds(firstOk.answered - startedAt)} after the start ` +
         `(killed at ${seconds(startedAt - killedAt)})\n` +
         `[ha]   writes (sent+duration s from the kill, ! failed): ${timeline(all, killedAt, -2000, 10_000)}`,
