@@ -283,7 +283,13 @@ export class Etcd3Client {
         const err = e as ServiceError
         const refused = REFUSED_BEFORE_PROPOSAL.has(err.details)
         if (!TRANSIENT_CODES.has(err.code) && !refused) throw storageErrorOf(err, endpoint, false)
-        if (retry === 'write' && !refused) throw storageErrorOf(err, endpoint, true)
+        if (retry === 'write' && !refused) {
+          // Not retried (it may have been applied), but the next call starts on another endpoint: a
+          // connection that failed a write (reset, or gone silent until the deadline) is suspect, and a
+          // channel that went silent without a FIN stays READY until keepalive ends it (40 s).
+          this.markFailed(target.index)
+          throw storageErrorOf(err, endpoint, true)
+        }
         if (retry === 'write' && refused) sent = false
         last = `${endpoint}: ${err.details || err.message}`
         this.markFailed(target.index)
