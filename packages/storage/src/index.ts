@@ -14,10 +14,22 @@
  * The etcd3 backend's values are on their own entry, `@hakube/storage/etcd3` (src/etcd3-entry.ts), so
  * that this one never loads gRPC: {@link openStorage} imports the backend only when it is chosen.
  *
+ * {@link CachedStorage} (src/cache/) wraps either backend with kube-apiserver's watch cache: one store
+ * watch per resource fans out to every API watch, and lists are served from memory.
+ *
  * Non-guarantees: a write failing with `outcomeUnknown` may have been applied; the memory backend is
  * not durable; the etcd3 backend has no TLS or auth.
  */
 
+export {
+  CachedStorage,
+  type CachedStorageOptions,
+  type CachePhase,
+  DEFAULT_WATCH_CACHE_SIZE,
+  parseWatchCacheSizes,
+  type ResourceCacheStats,
+  type WatchProgressRequester,
+} from './cache/index.js'
 export { COMPACT_REV_KEY, DEFAULT_COMPACTION_INTERVAL_MS } from './compactor.js'
 export { isStorageError, STORAGE_ERRORS, StorageError, type StorageErrorCode } from './errors.js'
 export type {
