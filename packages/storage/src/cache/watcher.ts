@@ -34,6 +34,7 @@ export class CacheWatcher implements Watch {
   private done = false
   /** The revision of the last event or bookmark handed to the handler or queued. */
   private lastRevision: number
+  private lastBookmark = 0
   /** Room for the replay on top of the bound (the replay is at most the ring's size). */
   private replayRoom = 0
 
@@ -85,10 +86,15 @@ export class CacheWatcher implements Watch {
     this.deliver(this.view(ev))
   }
 
-  /** A BOOKMARK at the cache's revision, if the watcher asked for progress and it moves forward. */
+  /**
+   * A BOOKMARK at the cache's revision, if the watcher asked for progress: never behind what it got,
+   * never the same bookmark twice (the first may repeat the watch's start, as etcd's does).
+   */
   bookmark(revision: number): void {
-    if (this.done || !this.spec.progressNotify || revision <= this.lastRevision) return
+    if (this.done || !this.spec.progressNotify) return
+    if (revision < this.lastRevision || revision <= this.lastBookmark) return
     this.lastRevision = revision
+    this.lastBookmark = revision
     this.deliver({ type: 'BOOKMARK', revision })
   }
 
