@@ -23,6 +23,7 @@ interface OpenWatch {
   handler: WatchHandler
   watch: Watch
   progressNotify: boolean
+  options: WatchOptions
 }
 
 export class SpyStorage implements Storage {
@@ -47,9 +48,10 @@ export class SpyStorage implements Storage {
     return this.open.size
   }
 
-  /** Ends every open inner watch with `error`, as the store would. */
-  failWatches(error: StorageError): void {
+  /** Ends every open inner watch (or those `which` selects) with `error`, as the store would. */
+  failWatches(error: StorageError, which: (options: WatchOptions) => boolean = () => true): void {
     for (const o of [...this.open]) {
+      if (!which(o.options)) continue
       this.open.delete(o)
       o.watch.close()
       o.handler({ type: 'ERROR', error })
@@ -71,7 +73,12 @@ export class SpyStorage implements Storage {
       }
     }
     const w = await this.inner.watch<T>(options, relay)
-    entry = { handler: handler as WatchHandler, watch: w, progressNotify: options.progressNotify === true }
+    entry = {
+      handler: handler as WatchHandler,
+      watch: w,
+      progressNotify: options.progressNotify === true,
+      options,
+    }
     this.open.add(entry)
     const self = entry
     return {

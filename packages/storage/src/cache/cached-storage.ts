@@ -131,6 +131,7 @@ export class CachedStorage implements Storage {
       servable = false
     }
     if (servable) return cache.list(prefix, continueAfter, options.limit ?? 0) as ListResult<T>
+    cache.listsFromStore++
     const res = await this.inner.list<T>(options)
     cache.noteServed(res.revision)
     return res

@@ -45,6 +45,9 @@ export interface ResourceCacheStats {
   /** Inner watches opened so far (1 unless the inner watch failed and was re-established). */
   innerWatches: number
   relists: number
+  /** List answers given from the cache, and those the inner store gave (not caught up, re-initializing). */
+  listsFromCache: number
+  listsFromStore: number
 }
 
 interface Waiter {
@@ -73,6 +76,9 @@ export class ResourceCache {
   private floor = 0
   private innerWatches = 0
   private relists = 0
+  private listsFromCache = 0
+  /** Counted by the caller (CachedStorage) when it had to ask the inner store. */
+  listsFromStore = 0
 
   constructor(
     private readonly inner: Storage,
@@ -100,6 +106,8 @@ export class ResourceCache {
       watchers: this.watchers.size,
       innerWatches: this.innerWatches,
       relists: this.relists,
+      listsFromCache: this.listsFromCache,
+      listsFromStore: this.listsFromStore,
     }
   }
 
@@ -158,6 +166,7 @@ export class ResourceCache {
       result.remainingItemCount = remaining
     }
     this.noteServed(this.rev)
+    this.listsFromCache++
     return result
   }
 
