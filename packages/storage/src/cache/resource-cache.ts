@@ -285,16 +285,28 @@ export class ResourceCache {
 
   private apply(ev: Exclude<WatchEvent, { type: 'BOOKMARK' | 'ERROR' }>): void {
     if (ev.revision < this.rev) return // already applied (cannot happen with one ordered inner watch)
-    const prev = ev.type === 'ADDED' ? undefined : ev.prevObject
-    const cached: CachedEvent = {
+    const key = ev.object.key
+    // The prior object is the one the state holds: share it rather than keep the inner's second copy.
+    const held = this.state.get(key)
+    const innerPrev = ev.type === 'ADDED' ? undefined : ev.prevObject
+    const prev =
+      innerPrev === undefined
+        ? undefined
+        : held !== undefined && held.modRevision === innerPrev.modRevision
+          ? held
+          : freezeStored(innerPrev)
+    const object =
+      ev.type === 'DELETED' && prev !== undefined
+        ? Object.freeze({ ...prev, modRevision: ev.revision })
+        : freezeStored(ev.object)
+    const cached: CachedEvent = Object.freeze({
       type: ev.type,
-      object: freezeStored(ev.object),
+      object,
       revision: ev.revision,
-      ...(prev !== undefined && { prevObject: freezeStored(prev) }),
-    }
-    Object.freeze(cached)
-    if (ev.type === 'DELETED') this.state.delete(ev.object.key)
-    else this.state.put(cached.object)
+      ...(prev !== undefined && { prevObject: prev }),
+    })
+    if (ev.type === 'DELETED') this.state.delete(key)
+    else this.state.put(object)
     this.ring.push(cached)
     this.rev = ev.revision
     for (const w of this.watchers) w.offer(cached)
