@@ -13,6 +13,7 @@ import {
   type CachedStorageOptions,
   createMemoryStorage,
   type MemoryStorageOptions,
+  parseWatchCacheSizes,
   StorageError,
   type WatchEvent,
 } from '../src/index.js'
@@ -266,5 +267,39 @@ describe('CachedStorage', () => {
       value.metadata.labels['x'] = '2'
     }).toThrow(TypeError)
     expect(((await cache.get(pod('a', 'p'))).value as typeof value).metadata.labels['x']).toBe('1')
+  })
+})
+
+describe('CachedStorage configuration', () => {
+  it("parses kube's --watch-cache-sizes; size 0 leaves a resource to the store; eager caches start at once", async () => {
+    expect(parseWatchCacheSizes(['pods#1000,deployments.apps#0', ' events#5 '])).toEqual({
+      pods: 1000,
+      deployments: 0,
+      events: 5,
+    })
+    expect(() => parseWatchCacheSizes('pods=10')).toThrow(/watch-cache-sizes/)
+    const { spy, cache } = setup({ sizes: { events: 0 }, eager: ['nodes'] })
+    await until('the eager nodes cache', () => cache.stats()['nodes']?.phase === 'live')
+    expect(spy.watchesOn('/registry/nodes/')).toBe(1)
+    for (let i = 0; i < 2; i++) await cache.watch({ prefix: '/registry/events/', afterRevision: 0 }, () => {})
+    await cache.list({ prefix: '/registry/events/', consistency: 'any' })
+    expect(spy.watchesOn('/registry/events/')).toBe(2) // each to the store, no cache
+    expect(cache.stats()['events']).toBeUndefined()
+    // Keys spanning resources go to the store too.
+    await cache.watch({ prefix: '/registry/', afterRevision: 0 }, () => {})
+    expect(spy.watchesOn('/registry/')).toBe(1)
+    expect(Object.keys(cache.stats())).toEqual(['nodes'])
+  })
+
+  it('waitUntilFresh waits for the cache to reach a revision (for NotOlderThan lists)', async () => {
+    const { spy, cache } = setup({}, { progressNotifyIntervalMs: 50 })
+    await cache.list({ prefix: PODS, consistency: 'any' })
+    spy.eventDelayMs = 200
+    const c = await cache.create(pod('a', 'p'), {})
+    expect(await cache.waitUntilFresh(PODS, c.modRevision, 2_000)).toBe(true)
+    const listed = await cache.list({ prefix: PODS, consistency: 'any' })
+    expect(listed.revision).toBeGreaterThanOrEqual(c.modRevision)
+    expect(listed.items.map((i) => i.key)).toEqual([c.key])
+    expect(await cache.waitUntilFresh(PODS, c.modRevision + 1_000, 50)).toBe(false)
   })
 })

@@ -105,6 +105,18 @@ export class CachedStorage implements Storage {
     return cache
   }
 
+  /**
+   * For kube's resourceVersion=N lists (NotOlderThan, `consistency: 'any'` here): waits until the
+   * cache of `prefix`'s resource has reached `revision` (at most `timeoutMs`, default
+   * consistentReadWaitMs), as kube's cacher waits before answering "too large resource version".
+   * True when it has, or when `prefix` is not cached (the store answers such lists).
+   */
+  async waitUntilFresh(prefix: string, revision: number, timeoutMs?: number): Promise<boolean> {
+    const cache = this.cacheOf(prefix)
+    if (cache === undefined) return true
+    return cache.waitFor(revision, timeoutMs ?? this.opts.consistentReadWaitMs)
+  }
+
   private checkOpen(): void {
     if (this.closed) throw new StorageError('Unavailable', { detail: 'storage is closed' })
   }
