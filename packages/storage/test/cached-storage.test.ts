@@ -156,6 +156,25 @@ describe('CachedStorage', () => {
     expect(listed.revision).toBe(await cache.currentRevision())
     expect((spy as ProgressSpyStorage).progressRequests).toBeGreaterThanOrEqual(1)
     expect(spy.listCalls.filter((x) => x === PODS)).toHaveLength(1)
+    // Many concurrent consistent lists of several resources share a few progress requests.
+    const before = (spy as ProgressSpyStorage).progressRequests
+    for (const r of ['configmaps', 'secrets']) await cache.list({ prefix: `/registry/${r}/` })
+    await cache.create('/registry/leases/ns/l2', {})
+    const t1 = Date.now()
+    const many = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        cache.list({ prefix: `/registry/${['pods', 'configmaps', 'secrets'][i % 3]}/` }),
+      ),
+    )
+    const requests = (spy as ProgressSpyStorage).progressRequests - before
+    console.log(
+      `[cache] 30 concurrent consistent lists of 3 quiet resources: ${Date.now() - t1} ms, ${requests} progress requests`,
+    )
+    expect(requests).toBeGreaterThanOrEqual(1)
+    expect(requests).toBeLessThanOrEqual(4)
+    const now = await cache.currentRevision()
+    for (const l of many) expect(l.revision).toBe(now)
+    expect(spy.listCalls).toHaveLength(3) // the three caches' initial lists: every answer came from a cache
   })
 
   it('many watchers of a resource cost one inner watch', async () => {
@@ -197,6 +216,27 @@ describe('CachedStorage', () => {
     expect(err?.type === 'ERROR' && err.error.code).toBe('Unavailable')
     expect(err?.type === 'ERROR' && err.error.message).toMatch(/too slow/)
     expect(cache.stats()['pods']!.watchers).toBe(1)
+  })
+
+  it('a handler that returns a promise gets backpressure: events wait for it, none lost within the bound', async () => {
+    const { cache } = setup({ watcherBufferSize: 10 })
+    const got: number[] = []
+    let inFlight = 0
+    let maxInFlight = 0
+    await cache.watch({ prefix: PODS, afterRevision: 0 }, async (ev) => {
+      inFlight++
+      maxInFlight = Math.max(maxInFlight, inFlight)
+      await new Promise((r) => setTimeout(r, 2))
+      if (ev.type === 'ADDED') got.push((ev.object.value as { i: number }).i)
+      inFlight--
+    })
+    for (let i = 0; i < 30; i++) {
+      await cache.create(pod('a', `p${i}`), { i })
+      if (i % 5 === 4) await new Promise((r) => setTimeout(r, 15)) // bursts of 5: within the bound
+    }
+    await until('every event', () => got.length === 30)
+    expect(got).toEqual(Array.from({ length: 30 }, (_, i) => i))
+    expect(maxInFlight).toBe(1)
   })
 
   it('progressNotify watchers get BOOKMARKs at the cache revision; others do not', async () => {

@@ -45,6 +45,7 @@ import {
   DEFAULT_WATCHER_BUFFER_SIZE,
   resourceOf,
 } from './options.js'
+import { ProgressBatcher } from './progress.js'
 import { ResourceCache, type ResourceCacheStats } from './resource-cache.js'
 
 const isCount = (n: unknown): boolean => n === undefined || (Number.isSafeInteger(n) && (n as number) >= 0)
@@ -55,6 +56,7 @@ export class CachedStorage implements Storage {
     sizes: Readonly<Record<string, number>>
   }
   private closed = false
+  private readonly progress: ProgressBatcher | undefined
 
   constructor(
     readonly inner: Storage,
@@ -69,6 +71,7 @@ export class CachedStorage implements Storage {
       consistentListFromCache: options.consistentListFromCache ?? canRequestProgress(inner),
       retryDelayMs: options.retryDelayMs ?? 100,
     }
+    this.progress = canRequestProgress(inner) ? new ProgressBatcher(inner) : undefined
     for (const resource of options.eager ?? []) this.cacheOf(`/registry/${resource}/`)?.start()
   }
 
@@ -92,13 +95,13 @@ export class CachedStorage implements Storage {
     if (cache === undefined) {
       const size = this.opts.sizes[resource] ?? this.opts.defaultSize
       if (!(size > 0)) return undefined
-      const inner = this.inner
-      cache = new ResourceCache(inner, `/registry/${resource}/`, {
+      const progress = this.progress
+      cache = new ResourceCache(this.inner, `/registry/${resource}/`, {
         capacity: size,
         watcherBufferSize: this.opts.watcherBufferSize,
         bookmarkIntervalMs: this.opts.bookmarkIntervalMs,
         retryDelayMs: this.opts.retryDelayMs,
-        ...(canRequestProgress(inner) && { requestProgress: () => void inner.requestWatchProgress() }),
+        ...(progress !== undefined && { requestProgress: () => progress.request() }),
       })
       this.caches.set(resource, cache)
     }
@@ -229,6 +232,7 @@ export class CachedStorage implements Storage {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.progress?.close()
     for (const cache of this.caches.values()) cache.close()
     await this.inner.close()
   }

@@ -264,6 +264,7 @@ export class ResourceCache {
     this.phase = 'live'
     this.retryDelay = this.opts.retryDelayMs
     this.wake()
+    if (this.waiters.length > 0) this.opts.requestProgress?.() // consistent reads waited for us
   }
 
   private onInner(gen: number, ev: WatchEvent): void {
