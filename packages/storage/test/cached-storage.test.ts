@@ -283,7 +283,7 @@ describe('CachedStorage', () => {
     const a = await memory.create(pod('a', 'p'), { v: 1 })
     await memory.update(pod('a', 'p'), { v: 2 }, a.modRevision)
     await memory.compact(await memory.currentRevision())
-    const [ev] = await log.until(1)
+    await log.until(1)
     expect(log.summary()).toEqual(['ERROR TooOld'])
     await until('the cache to re-list', () => cache.stats()['pods']?.phase === 'live')
     expect(cache.stats()['pods']!.relists).toBe(1)

@@ -176,8 +176,15 @@ export class CachedStorage implements Storage {
     if (added === 'delegate') return this.inner.watch<T>(options, handler)
     if (added === 'tooOld') {
       const error = cache.tooOldError()
-      queueMicrotask(() => handler({ type: 'ERROR', error }))
-      return { close: () => {} }
+      let closed = false
+      queueMicrotask(() => {
+        if (!closed) handler({ type: 'ERROR', error })
+      })
+      return {
+        close: () => {
+          closed = true
+        },
+      }
     }
     return added
   }
