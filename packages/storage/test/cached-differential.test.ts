@@ -52,6 +52,7 @@ async function runSeed(seed: number): Promise<void> {
   const spy = new SpyStorage(memory)
   const cache = new CachedStorage(spy, {
     sizes: { pods: 25 },
+    eventFreshMs: 0, // fixed rings, so that the pods ring overflows
     defaultSize: 200,
     consistentListFromCache: true,
     retryDelayMs: 5,

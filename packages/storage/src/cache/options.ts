@@ -12,9 +12,14 @@ export interface CachedStorageOptions {
   sizes?: Readonly<Record<string, number>>
   /**
    * Ring size of every resource not in `sizes`: 100 as kube's `--default-watch-cache-size`; 0 caches
-   * only the resources `sizes` lists.
+   * only the resources `sizes` lists. A size is the ring's starting (and smallest) capacity: it
+   * grows while its oldest event is fresher than `eventFreshMs`, as kube's (ring.ts).
    */
   defaultSize?: number
+  /** The most events a ring grows to (kube's upper bound, 100 × 1024). */
+  maxSize?: number
+  /** A ring full of events younger than this grows instead of dropping one (kube: 75 s); 0: fixed. */
+  eventFreshMs?: number
   /** Resources whose cache starts at once (kube starts them all at startup); the rest on first use. */
   eager?: readonly string[]
   /** Events a watcher may have queued before it is ended as too slow. Default 100. */
@@ -37,6 +42,10 @@ export interface CachedStorageOptions {
 
 /** kube's `--default-watch-cache-size`. */
 export const DEFAULT_WATCH_CACHE_SIZE = 100
+/** kube's watch cache upper bound (defaultUpperBoundCapacity). */
+export const DEFAULT_MAX_WATCH_CACHE_SIZE = 100 * 1024
+/** kube's eventFreshDuration: how long an event should stay in the ring, room permitting. */
+export const DEFAULT_EVENT_FRESH_MS = 75_000
 export const DEFAULT_WATCHER_BUFFER_SIZE = 100
 export const DEFAULT_BOOKMARK_INTERVAL_MS = 60_000
 /** kube's bound on a consistent read waiting for the watch cache (`blockTimeout` 3 s). */

@@ -16,13 +16,13 @@
 import { StorageError } from '../errors.js'
 import type { ListResult, Storage, Watch, WatchEvent, WatchHandler } from '../interface.js'
 import { freezeStored } from './freeze.js'
-import { type CachedEvent, EventRing } from './ring.js'
+import { type CachedEvent, EventRing, type RingSize } from './ring.js'
 import { CacheState } from './state.js'
 import { CacheWatcher, type WatcherSpec } from './watcher.js'
 
 export interface ResourceCacheOptions {
-  /** Events kept in the ring. */
-  capacity: number
+  /** The ring's size bounds and growth (ring.ts). */
+  ring: RingSize
   /** Events a watcher may have queued before it is ended as too slow. */
   watcherBufferSize: number
   /** How often progressNotify watchers get a BOOKMARK at the cache's revision. */
@@ -40,6 +40,7 @@ export interface ResourceCacheStats {
   revision: number
   objects: number
   ringEvents: number
+  ringCapacity: number
   ringStart: number
   watchers: number
   /** Inner watches opened so far (1 unless the inner watch failed and was re-established). */
@@ -85,7 +86,7 @@ export class ResourceCache {
     readonly prefix: string,
     private readonly opts: ResourceCacheOptions,
   ) {
-    this.ring = new EventRing(opts.capacity, 0)
+    this.ring = new EventRing(opts.ring, 0)
     this.retryDelay = opts.retryDelayMs
   }
 
@@ -102,6 +103,7 @@ export class ResourceCache {
       revision: this.rev,
       objects: this.state.size,
       ringEvents: this.ring.length,
+      ringCapacity: this.ring.capacity,
       ringStart: this.ring.start,
       watchers: this.watchers.size,
       innerWatches: this.innerWatches,
@@ -237,7 +239,7 @@ export class ResourceCache {
     for (const item of listed.items) state.put(freezeStored(item))
     this.state = state
     this.rev = Math.max(this.rev, listed.revision)
-    this.ring = new EventRing(this.opts.capacity, listed.revision)
+    this.ring = new EventRing(this.opts.ring, listed.revision)
     this.phase = 'resuming'
     this.wake()
     await this.watchFrom(gen)
