@@ -297,6 +297,21 @@ describe('CachedStorage', () => {
     expect((await after.until(1))[0]?.type).toBe('DELETED')
   })
 
+  it('an undecodable change ends the watchers with InvalidObject and the cache re-lists', async () => {
+    const { memory, spy, cache } = setup({ retryDelayMs: 20 })
+    const log = new EventLog()
+    await cache.watch({ prefix: PODS, afterRevision: 0 }, log.handler)
+    await until('the inner watch', () => cache.stats()['pods']?.phase === 'live')
+    spy.failWatches(new StorageError('InvalidObject', { detail: 'stored value is not UTF-8 JSON' }))
+    expect(log.summary()).toEqual(['ERROR InvalidObject'])
+    await until('the cache to re-list', () => cache.stats()['pods']?.phase === 'live')
+    expect(cache.stats()['pods']).toMatchObject({ relists: 1, watchers: 0 })
+    const c = await memory.create(pod('a', 'p'), {})
+    expect((await cache.list({ prefix: PODS, consistency: 'any' })).revision).toBeLessThanOrEqual(
+      c.modRevision,
+    )
+  })
+
   it('objects from the cache are shared and frozen: a caller cannot corrupt them', async () => {
     const { cache } = setup()
     await cache.create(pod('a', 'p'), { metadata: { labels: { x: '1' } } })

@@ -4,11 +4,12 @@
  * recent events, and fans every change out to this resource's watchers.
  *
  * Life cycle (`phase`): 'init' (no state yet: an inner list, then the inner watch from its revision)
- * → 'live' (the inner watch runs) ⇄ 'resuming' (the inner watch ended with Unavailable or similar:
- * the state is still valid up to `rev`, the cache re-watches from `rev` with backoff and watchers
- * notice nothing) → back to 'init' when the inner watch answers TooOld (history the cache needed was
- * compacted): every watcher then gets a terminal TooOld, since its position can no longer be served,
- * and the cache re-lists. 'closed' ends everything without ERROR events.
+ * → 'live' (the inner watch runs) ⇄ 'resuming' (the inner watch ended with Unavailable: the state
+ * is still valid up to `rev`, the cache re-watches from `rev` with backoff and watchers notice
+ * nothing) → back to 'init' when the inner watch answers TooOld (history the cache needed was
+ * compacted) or InvalidObject (an undecodable change): every watcher then gets that terminal ERROR,
+ * since its position can no longer be served, and the cache re-lists. 'closed' ends everything
+ * without ERROR events.
  *
  * Revision: `rev` is the revision the cache is known complete up to: the last event's, or a later
  * one from the inner watch's progress (BOOKMARK) events. It never goes back, across re-lists too.
@@ -319,15 +320,20 @@ export class ResourceCache {
   private onInnerError(error: StorageError): void {
     const gen = ++this.gen
     this.innerWatch = undefined
-    if (error.code === 'TooOld') {
-      // The changes after `rev` are gone from the store: nobody positioned before them can go on.
+    if (error.code === 'TooOld' || error.code === 'InvalidObject') {
+      // TooOld: the changes after `rev` are gone from the store, nobody positioned before them can go
+      // on. InvalidObject: a change the cache cannot decode; re-watching would fail on it again.
+      // Either way the watchers end (as their own store watches would) and the cache re-lists.
       this.relists++
       this.phase = 'init'
-      const tooOld = new StorageError('TooOld', {
-        revision: error.revision,
-        detail: `the watch cache of ${this.prefix} lost its history and is re-initialized; list again`,
-      })
-      for (const w of [...this.watchers]) w.fail(tooOld)
+      const ending =
+        error.code === 'TooOld'
+          ? new StorageError('TooOld', {
+              revision: error.revision,
+              detail: `the watch cache of ${this.prefix} lost its history and is re-initialized; list again`,
+            })
+          : error
+      for (const w of [...this.watchers]) w.fail(ending)
       this.retry(() => void this.load())
       return
     }
