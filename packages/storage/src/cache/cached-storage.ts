@@ -144,16 +144,18 @@ export class CachedStorage implements Storage {
     if (cache === undefined) return this.inner.list<T>(options)
     this.checkOpen()
     const wait = Math.min(this.opts.consistentReadWaitMs, options.timeoutMs ?? Number.POSITIVE_INFINITY)
-    let servable: boolean
+    let minRevision: number | undefined
     if (options.consistency === 'any') {
-      servable = (await cache.waitFor(0, wait)) && cache.freshEnoughForAny()
+      if ((await cache.waitFor(0, wait)) && cache.freshEnoughForAny()) minRevision = 0
     } else if (this.opts.consistentListFromCache) {
       const current = await this.inner.currentRevision(options)
-      servable = await cache.waitFor(current, wait)
-    } else {
-      servable = false
+      if (await cache.waitFor(current, wait)) minRevision = current
     }
-    if (servable) return cache.list(prefix, continueAfter, options.limit ?? 0) as ListResult<T>
+    const cached =
+      minRevision === undefined
+        ? undefined
+        : cache.list(prefix, continueAfter, options.limit ?? 0, minRevision)
+    if (cached !== undefined) return cached as ListResult<T>
     cache.listsFromStore++
     const res = await this.inner.list<T>(options)
     cache.noteServed(res.revision)

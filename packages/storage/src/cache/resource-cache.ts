@@ -159,8 +159,17 @@ export class ResourceCache {
     if (revision > this.floor) this.floor = revision
   }
 
-  /** A list page from the cache's state at its revision (the caller checked `serves`). */
-  list(prefix: string, after: string | undefined, limit: number): ListResult {
+  /**
+   * A list page from the cache's state at its revision, at least `minRevision`; undefined if the
+   * cache does not serve that (any more: a re-list may have begun since the caller waited).
+   */
+  list(
+    prefix: string,
+    after: string | undefined,
+    limit: number,
+    minRevision: number,
+  ): ListResult | undefined {
+    if (!this.serves(minRevision)) return undefined
     const { items, remaining } = this.state.range(prefix, after, limit)
     const result: ListResult = { items, revision: this.rev }
     const last = items[items.length - 1]
@@ -174,11 +183,12 @@ export class ResourceCache {
   }
 
   /**
-   * Adds a watcher (the caller checked `serves(0)`): 'delegate' when its position is older than the
+   * Adds a watcher: 'delegate' when the cache has no state or when its position is older than the
    * cache but the ring never dropped an event (the cache simply started later: the store may still
    * have that history), 'tooOld' when the ring dropped what it needs.
    */
   addWatcher(spec: WatcherSpec, handler: WatchHandler): CacheWatcher | 'delegate' | 'tooOld' {
+    if (!this.serves(0)) return 'delegate' // a re-list began since the caller waited
     const after = spec.afterRevision === 0 ? this.rev : spec.afterRevision
     if (after < this.ring.start) return this.ring.evicted ? 'tooOld' : 'delegate'
     const w = new CacheWatcher({ ...spec, afterRevision: after }, handler, this.opts.watcherBufferSize, (x) =>
