@@ -8,57 +8,33 @@
 import { Kubectl, type KubectlResult, type KubectlVersion } from '@hakube/api-server/testing'
 import { beforeAll, beforeEach, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
+import {
+  AGE,
+  deploymentManifest,
+  eventually,
+  expectRolledOut,
+  IPV4,
+  type Json,
+  lineOf,
+  podManifest,
+  rowOf,
+  table,
+} from './suite-helpers.js'
 
-// biome-ignore lint/suspicious/noExplicitAny: objects read back from the server, field by field
-type Json = Record<string, any>
+export { table } from './suite-helpers.js'
 
 export interface SuiteTarget {
   /** `http://host:port` of the api-server kubectl talks to. */
   base: string
   /** Server and store output, for failure messages. */
   logs: () => string
-}
-
-/** The table printed by kubectl as rows of cells (columns are separated by two spaces or more). */
-export function table(out: string): string[][] {
-  return out
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => l.trim().split(/\s{2,}/))
-}
-
-/** The row whose `column`-th cell is `value`. */
-function rowOf(out: string, value: string, column = 0): string[] {
-  const row = table(out).find((r) => r[column] === value)
-  if (row === undefined) throw new Error(`no row with ${value} in column ${column}:\n${out}`)
-  return row
-}
-
-const AGE = /^(\d+s|\d+m(\d+s)?|\d+h(\d+m)?|\d+d(\d+h)?|\d+y(\d+d)?)$/
-
-function podManifest(name: string, ns: string, image = 'nginx:1.27'): Json {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: ns, labels: { app: name } },
-    spec: { containers: [{ name: 'main', image }] },
-  }
-}
-
-function deploymentManifest(name: string, image: string, replicas: number): Json {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, labels: { app: name } },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'web', image, ports: [{ containerPort: 80 }] }] },
-      },
-    },
-  }
+  /**
+   * A whole cluster: the controller-manager, the scheduler and kubelets run beside the api-server.
+   * Where a case's output depends on them, it expects what a real cluster prints (a Deployment's
+   * ReplicaSet and pods, pods scheduled and Running, namespaces finished by the namespace controller).
+   * Default false: an api-server alone, where objects stay as kubectl and the suite wrote them.
+   */
+  controllers?: boolean
 }
 
 /** Defines the cases for kubectl `version` against `target()` (resolved in beforeAll). */
@@ -69,6 +45,8 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
   let k: Kubectl
   let base: string
   let logs: () => string
+  /** SuiteTarget.controllers: the full cluster's expectations where they differ. */
+  let full = false
 
   const http = async (
     method: string,
@@ -107,11 +85,17 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
   }
   const podPath = (name: string) => `/api/v1/namespaces/${ns}/pods/${name}`
   const deployPath = `/apis/apps/v1/namespaces/${ns}/deployments/web`
+  /** Full cluster: waits until the deployment controller has rolled `web` out (kubectl's own wait). */
+  const rolledOut = async () =>
+    expect(await ok(['rollout', 'status', 'deployment/web', '-n', ns, '--timeout=120s'])).toMatch(
+      /deployment "web" successfully rolled out\n$/,
+    )
 
   beforeAll(() => {
     const t = target()
     base = t.base
     logs = t.logs
+    full = t.controllers === true
     k = new Kubectl(base, version)
   })
   // Each case starts with its own empty --cache-dir, so none relies on discovery cached by another.
@@ -154,7 +138,19 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
     expect(await ok(['create', '-f', 'pod.yaml', '-n', ns])).toBe('pod/web-0 created\n')
     const pod = await stored(podPath('web-0'))
     expect(pod['spec'].containers[0]).toMatchObject({ image: 'nginx:1.27', imagePullPolicy: 'IfNotPresent' })
-    expect(pod['metadata'].managedFields).toMatchObject([{ manager: 'kubectl-create', operation: 'Update' }])
+    if (!full)
+      expect(pod['metadata'].managedFields).toMatchObject([
+        { manager: 'kubectl-create', operation: 'Update' },
+      ])
+    else {
+      // The scheduler and the kubelet may have written already (binding, status): kubectl's entry is there.
+      expect(pod['metadata'].managedFields).toContainEqual(
+        expect.objectContaining({ manager: 'kubectl-create', operation: 'Update' }),
+      )
+      expect(await ok(['wait', '--for=condition=Ready', 'pod/web-0', '-n', ns, '--timeout=60s'])).toBe(
+        'pod/web-0 condition met\n',
+      )
+    }
   })
 
   it('apply -f a deployment, again with a change, unchanged, then --server-side', async () => {
@@ -217,18 +213,32 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
       'READINESS GATES',
     ])
     const row = rows.find((r) => r[0] === ns && r[1] === 'web-0')
-    expect(row?.slice(2, 5)).toEqual(['0/1', 'Pending', '0'])
+    if (!full) {
+      expect(row?.slice(2, 5)).toEqual(['0/1', 'Pending', '0'])
+      expect(row?.[5]).toMatch(AGE)
+      expect(row?.slice(6)).toEqual(['<none>', '<none>', '<none>', '<none>'])
+      return
+    }
+    // Scheduled on a worker, where its kubelet runs it and reports its IP.
+    const pod = await stored(podPath('web-0'))
+    expect(pod['spec'].nodeName).toMatch(/\S/)
+    expect(pod['status'].podIP).toMatch(IPV4)
+    expect(row?.slice(2, 5)).toEqual(['1/1', 'Running', '0'])
     expect(row?.[5]).toMatch(AGE)
-    expect(row?.slice(6)).toEqual(['<none>', '<none>', '<none>', '<none>'])
+    expect(row?.slice(6)).toEqual([pod['status'].podIP, pod['spec'].nodeName, '<none>', '<none>'])
   })
 
   it('get deploy,rs,po prints each kind with its own header and name prefixes', async () => {
+    if (full) await rolledOut()
     const out = await ok(['get', 'deploy,rs,po', '-n', ns])
     const deploy = rowOf(out, 'deployment.apps/web')
-    expect(deploy.slice(1, 4)).toEqual(['0/3', '0', '0'])
+    expect(deploy.slice(1, 4)).toEqual(full ? ['3/3', '3', '3'] : ['0/3', '0', '0'])
     expect(out).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/m)
     expect(out).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/m)
-    expect(rowOf(out, 'pod/web-0').slice(1, 4)).toEqual(['0/1', 'Pending', '0'])
+    expect(rowOf(out, 'pod/web-0').slice(1, 4)).toEqual(
+      full ? ['1/1', 'Running', '0'] : ['0/1', 'Pending', '0'],
+    )
+    if (full) expectRolledOut(out, 'web', 3)
   })
 
   it('get pod X -o yaml, -o json, -o jsonpath, -o custom-columns', async () => {
@@ -252,8 +262,9 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
     ])
     expect(table(cols)).toEqual([
       ['NAME', 'IMAGE', 'NODE'],
-      ['web-0', 'nginx:1.27', '<none>'],
+      ['web-0', 'nginx:1.27', full ? json['spec'].nodeName : '<none>'],
     ])
+    if (full) expect(json['spec'].nodeName).toMatch(/\S/)
   })
 
   it('get -w prints later changes as new rows', async () => {
@@ -261,11 +272,19 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
     try {
       const first = await watch.waitForLines(2)
       expect(first[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/)
-      expect(first[1]).toMatch(/^web-0\s+0\/1\s+Pending\s+0\s+\S+$/)
+      if (!full) expect(first[1]).toMatch(/^web-0\s+0\/1\s+Pending\s+0\s+\S+$/)
+      // Full cluster: web-0 is Running, then the deployment's pods are listed after it.
+      else expect(first[1]).toMatch(/^web-0\s+1\/1\s+Running\s+0\s+\S+$/)
       const created = await http('POST', `/api/v1/namespaces/${ns}/pods`, podManifest('web-1', ns))
       expect(created.status).toBe(201)
-      const lines = await watch.waitForLines(3)
-      expect(lines[2]).toMatch(/^web-1\s+0\/1\s+Pending\s+0\s+\S+$/)
+      if (full) {
+        // Created Pending, then each change as a row of its own until the kubelet runs it.
+        const pending = await lineOf(watch, /^web-1\s+0\/1\s+Pending\s+0\s+\S+$/)
+        const running = await lineOf(watch, /^web-1\s+1\/1\s+Running\s+0\s+\S+$/)
+        expect(watch.lines().indexOf(pending)).toBeLessThan(watch.lines().indexOf(running))
+      }
+      const lines = full ? watch.lines() : await watch.waitForLines(3)
+      if (!full) expect(lines[2]).toMatch(/^web-1\s+0\/1\s+Pending\s+0\s+\S+$/)
       // No second header: the watch events are one-row tables with the list's columns.
       expect(lines.filter((l) => l.startsWith('NAME'))).toHaveLength(1)
     } finally {
@@ -351,56 +370,82 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
     k.file('node.yaml', JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: node } }))
     expect(await ok(['create', '-f', 'node.yaml'])).toBe(`node/${node} created\n`)
     expect(await ok(['cordon', node])).toBe(`node/${node} cordoned\n`)
-    expect((await stored(`/api/v1/nodes/${node}`))['spec']).toEqual({ unschedulable: true })
+    // Full cluster: the node lifecycle controller taints a cordoned node (TaintNodesByCondition).
+    const unschedulableTaint = (spec: Json) =>
+      (spec['taints'] ?? []).some(
+        (t: Json) => t['key'] === 'node.kubernetes.io/unschedulable' && t['effect'] === 'NoSchedule',
+      )
+    const spec = async () => (await stored(`/api/v1/nodes/${node}`))['spec'] as Json
+    if (!full) expect(await spec()).toEqual({ unschedulable: true })
+    else {
+      expect((await spec())['unschedulable']).toBe(true)
+      await eventually('unschedulable taint', async () =>
+        unschedulableTaint(await spec()) ? true : undefined,
+      )
+    }
     expect(await ok(['cordon', node])).toBe(`node/${node} already cordoned\n`)
     expect(await ok(['uncordon', node])).toBe(`node/${node} uncordoned\n`)
-    expect((await stored(`/api/v1/nodes/${node}`))['spec'].unschedulable).toBeUndefined()
+    expect((await spec())['unschedulable']).toBeUndefined()
+    if (full)
+      await eventually('the unschedulable taint removed', async () =>
+        unschedulableTaint(await spec()) ? undefined : true,
+      )
   })
 
   it('describe pod, node, deployment and replicaset, with the pod events', async () => {
     const pod = await stored(podPath('web-0'))
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
-    const event = await http('POST', `/api/v1/namespaces/${ns}/events`, {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { name: 'web-0.scheduled' },
-      involvedObject: {
-        kind: 'Pod',
-        namespace: ns,
-        name: 'web-0',
-        uid: pod['metadata'].uid,
+    // Full cluster: the scheduler's own event, naming the node it chose; else one written as it would.
+    const assigned = full ? pod['spec'].nodeName : node
+    if (!full) {
+      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+      const event = await http('POST', `/api/v1/namespaces/${ns}/events`, {
         apiVersion: 'v1',
-      },
-      reason: 'Scheduled',
-      message: `Successfully assigned ${ns}/web-0 to ${node}`,
-      type: 'Normal',
-      source: { component: 'default-scheduler' },
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-    })
-    expect(event.status).toBe(201)
+        kind: 'Event',
+        metadata: { name: 'web-0.scheduled' },
+        involvedObject: {
+          kind: 'Pod',
+          namespace: ns,
+          name: 'web-0',
+          uid: pod['metadata'].uid,
+          apiVersion: 'v1',
+        },
+        reason: 'Scheduled',
+        message: `Successfully assigned ${ns}/web-0 to ${node}`,
+        type: 'Normal',
+        source: { component: 'default-scheduler' },
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      })
+      expect(event.status).toBe(201)
+    }
     const dp = await ok(['describe', 'pod', 'web-0', '-n', ns])
     expect(dp).toMatch(/^Name:\s+web-0$/m)
     expect(dp).toMatch(new RegExp(`^Namespace:\\s+${ns}$`, 'm'))
-    expect(dp).toMatch(/^Status:\s+Pending$/m)
+    expect(dp).toMatch(full ? /^Status:\s+Running$/m : /^Status:\s+Pending$/m)
     expect(dp).toMatch(/^\s+Image:\s+nginx:1\.27$/m)
     expect(dp).toMatch(/^\s+Type\s+Reason\s+Age\s+From\s+Message$/m)
     expect(dp).toMatch(
       new RegExp(
-        `^\\s+Normal\\s+Scheduled\\s+\\S+\\s+default-scheduler\\s+Successfully assigned ${ns}/web-0 to ${node}$`,
+        `^\\s+Normal\\s+Scheduled\\s+\\S+\\s+default-scheduler\\s+Successfully assigned ${ns}/web-0 to ${assigned}$`,
         'm',
       ),
     )
     const dn = await ok(['describe', 'node', node])
     expect(dn).toMatch(new RegExp(`^Name:\\s+${node}$`, 'm'))
     expect(dn).toMatch(/^Unschedulable:\s+false$/m)
+    if (full) await rolledOut()
     const dd = await ok(['describe', 'deployment', 'web', '-n', ns])
-    expect(dd).toMatch(/^Replicas:\s+4 desired \| 0 updated \| 0 total \| 0 available \| 0 unavailable$/m)
+    expect(dd).toMatch(
+      full
+        ? /^Replicas:\s+4 desired \| 4 updated \| 4 total \| 4 available \| 0 unavailable$/m
+        : /^Replicas:\s+4 desired \| 0 updated \| 0 total \| 0 available \| 0 unavailable$/m,
+    )
     expect(dd).toMatch(/^StrategyType:\s+RollingUpdate$/m)
     expect(dd).toMatch(/^RollingUpdateStrategy:\s+25% max unavailable, 25% max surge$/m)
     expect(dd).toMatch(/^\s+Image:\s+nginx:1\.30$/m)
-    const rs = await http('POST', `/apis/apps/v1/namespaces/${ns}/replicasets`, {
+    const rsPath = `/apis/apps/v1/namespaces/${ns}/replicasets`
+    const rs = await http('POST', rsPath, {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
       metadata: { name: 'web-5d8f', labels: { app: 'rs' } },
@@ -414,10 +459,21 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
       },
     })
     expect(rs.status).toBe(201)
+    // Full cluster: the replicaset controller makes its 2 pods, which get scheduled and run.
+    if (full)
+      await eventually('2 ready replicas of web-5d8f', async () =>
+        (await stored(`${rsPath}/web-5d8f`))['status']?.readyReplicas === 2 ? true : undefined,
+      )
     const dr = await ok(['describe', 'replicaset', 'web-5d8f', '-n', ns])
     expect(dr).toMatch(/^Name:\s+web-5d8f$/m)
-    expect(dr).toMatch(/^Replicas:\s+0 current \/ 2 desired$/m)
-    expect(dr).toMatch(/^Pods Status:\s+0 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed$/m)
+    expect(dr).toMatch(
+      full ? /^Replicas:\s+2 current \/ 2 desired$/m : /^Replicas:\s+0 current \/ 2 desired$/m,
+    )
+    expect(dr).toMatch(
+      full
+        ? /^Pods Status:\s+2 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed$/m
+        : /^Pods Status:\s+0 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed$/m,
+    )
   })
 
   it('get lease,endpoints -n kube-system', async () => {
@@ -462,7 +518,13 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
     expect(r.stdout).toMatch(/^-\s+replicas: 4$/m)
     expect(r.stdout).toMatch(/^\+\s+replicas: 7$/m)
     const after = await stored(deployPath)
-    expect(after['metadata'].resourceVersion).toBe(live['metadata'].resourceVersion)
+    // Full cluster: the deployment controller may write the status meanwhile (a new resourceVersion);
+    // what kubectl would have written, the spec (and so the generation), must be as it was.
+    if (!full) expect(after['metadata'].resourceVersion).toBe(live['metadata'].resourceVersion)
+    else {
+      expect(after['metadata'].generation).toBe(live['metadata'].generation)
+      expect(after['spec']).toEqual(live['spec'])
+    }
     expect(after['spec'].replicas).toBe(4)
   })
 
@@ -508,12 +570,46 @@ export function kubectlSuite(version: KubectlVersion, target: () => SuiteTarget)
   it('errors: Forbidden in a terminating namespace, ServiceUnavailable, MethodNotAllowed', async () => {
     const term = `${ns}-gone`
     expect(await ok(['create', 'namespace', term])).toBe(`namespace/${term} created\n`)
+    // Full cluster: the namespace controller would empty and remove the namespace at once; a ConfigMap
+    // with a finalizer of ours holds it in Terminating until we drop the finalizer.
+    const heldPath = `/api/v1/namespaces/${term}/configmaps/held`
+    if (full) {
+      const held = await http('POST', `/api/v1/namespaces/${term}/configmaps`, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'held', finalizers: ['example.com/hold'] },
+      })
+      expect(held.status).toBe(201)
+    }
     expect(await ok(['delete', 'namespace', term, '--wait=false'])).toBe(`namespace "${term}" deleted\n`)
     expect((await stored(`/api/v1/namespaces/${term}`))['status'].phase).toBe('Terminating')
     k.file('pod-anywhere.yaml', JSON.stringify({ ...podManifest('web-0', ns), metadata: { name: 'web-0' } }))
     expect((await fails(['create', '-f', 'pod-anywhere.yaml', '-n', term])).stderr).toBe(
       `Error from server (Forbidden): error when creating "pod-anywhere.yaml": pods "web-0" is forbidden: unable to create new content in namespace ${term} because it is being terminated\n`,
     )
+    if (full) {
+      // The namespace controller has asked the ConfigMap to go; once its finalizer is dropped, the
+      // namespace is finished and removed.
+      await eventually('deletion of the held ConfigMap', async () =>
+        (await stored(heldPath))['metadata'].deletionTimestamp === undefined ? undefined : true,
+      )
+      expect(
+        await ok([
+          'patch',
+          'configmap',
+          'held',
+          '-n',
+          term,
+          '--type',
+          'merge',
+          '-p',
+          '{"metadata":{"finalizers":null}}',
+        ]),
+      ).toBe('configmap/held patched\n')
+      await eventually(`namespace ${term} removed`, async () =>
+        (await http('GET', `/api/v1/namespaces/${term}`)).status === 404 ? true : undefined,
+      )
+    }
     // A Service without endpoints, reached through the services/proxy subresource.
     k.file(
       'svc.yaml',
