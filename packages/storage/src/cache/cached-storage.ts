@@ -11,7 +11,12 @@
  * - consistent lists, as kube 1.31+: the store's current revision read first, then the cache's state
  *   once it has caught up (at most `consistentReadWaitMs`, else the store answers); a first page with
  *   `limit` comes from the cache at its revision, and its continues (with `revision`) go to the store
- *   at that revision, which is the same snapshot.
+ *   at that revision, which is the same snapshot. The cache learns it has caught up from a change or
+ *   from the inner watch's progress (BOOKMARK); when nothing changes in a resource, only a progress
+ *   request makes that prompt, so this is on by default only over a {@link WatchProgressRequester}
+ *   (kube likewise needs etcd's progress requests), and requests are batched (progress.ts).
+ * Rings start at the resource's size (`--watch-cache-sizes`, default 100) and grow while their events
+ * are fresh, as kube's (ring.ts).
  * Everything else (lists at an exact revision, get, writes, compact, currentRevision, count,
  * readiness) goes to the inner storage; so do keys outside `/registry/<resource>/` and resources with
  * size 0. Caches start on first use, or at once for `eager` resources.
@@ -46,6 +51,7 @@ import {
   DEFAULT_WATCH_CACHE_SIZE,
   DEFAULT_WATCHER_BUFFER_SIZE,
   resourceOf,
+  type WatchProgressRequester,
 } from './options.js'
 import { ProgressBatcher } from './progress.js'
 import { ResourceCache, type ResourceCacheStats } from './resource-cache.js'
