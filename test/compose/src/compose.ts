@@ -109,6 +109,8 @@ export class ComposeProject {
   readonly kubeconfig: string
   private readonly tmp: string
   private readonly env: NodeJS.ProcessEnv
+  /** Container ids by service, until the next up or down (docker kill/start/network keep the id). */
+  private readonly ids = new Map<string, string>()
 
   constructor(readonly opts: ProjectOptions) {
     if (!/^172\.28\.\d{1,3}$/.test(opts.subnet))
@@ -148,6 +150,20 @@ export class ComposeProject {
     return `${this.opts.subnet}.${host}`
   }
 
+  /** A service's fixed address, by the compose files' layout (lb, master-N, worker-N, etcd-N). */
+  addressOf(service: string): string {
+    if (service === 'lb') return this.address(10)
+    const m = /^(master|worker|etcd)-(\d)$/.exec(service)
+    if (m === null) throw new Error(`${this.project}: no fixed address for ${service}`)
+    const base = { master: 10, worker: 20, etcd: 30 }[m[1] as 'master' | 'worker' | 'etcd']
+    return this.address(base + Number(m[2]))
+  }
+
+  /** The project's network, as the compose files name it (`hakube`). */
+  get network(): string {
+    return `${this.project}_hakube`
+  }
+
   compose(args: readonly string[], timeoutMs = 240_000): Promise<RunResult> {
     if (composeCmd === undefined) throw new Error('requireDocker() first')
     const [cmd, ...pre] = composeCmd as [string, ...string[]]
@@ -157,6 +173,7 @@ export class ComposeProject {
   /** `up -d` (any leftover of an earlier run removed first), then waits for `nodes` Ready nodes. */
   async up(nodes = 3, waitMs = 180_000): Promise<number> {
     const start = Date.now()
+    this.ids.clear()
     await this.compose(['down', '-v', '--remove-orphans'])
     const up = await this.compose(['up', '-d'])
     if (up.code !== 0)
@@ -170,6 +187,7 @@ export class ComposeProject {
 
   /** `down -v`: containers, network and volumes; the temp dir too. Never throws. */
   async down(): Promise<RunResult> {
+    this.ids.clear()
     if (composeCmd === undefined) {
       // requireDocker() failed: nothing was started.
       rmSync(this.tmp, { recursive: true, force: true })
@@ -182,15 +200,55 @@ export class ComposeProject {
 
   /** The container id of a service (master-1, etcd-2, lb, worker-3...). */
   async container(service: string): Promise<string> {
+    const known = this.ids.get(service)
+    if (known !== undefined) return known
     const r = await this.compose(['ps', '-q', service], 30_000)
     const id = r.stdout.trim()
     if (r.code !== 0 || id === '')
       throw new Error(`${this.project}: no container for ${service}: ${r.stderr.trim()}`)
+    this.ids.set(service, id)
     return id
   }
 
   async docker(verb: 'kill' | 'stop' | 'start' | 'pause' | 'unpause', service: string): Promise<RunResult> {
     return must('docker', [verb, await this.container(service)], { timeoutMs: 60_000 })
+  }
+
+  /**
+   * Takes a service's container off the project's network (`docker network disconnect`): it keeps
+   * running, but its address is gone; peers see silence, its own components get ENETUNREACH.
+   */
+  async disconnect(service: string): Promise<RunResult> {
+    return must('docker', ['network', 'disconnect', this.network, await this.container(service)], {
+      timeoutMs: 60_000,
+    })
+  }
+
+  /**
+   * An action on one component of a host container (`kill`, `stop`, `start`, `pause`, `resume`), as
+   * `hakube stop HOST/COMPONENT` does for local hosts: `POST /components/NAME/ACTION` on the host
+   * supervisor's admin socket, from inside the container (`docker exec node`).
+   */
+  async component(
+    service: string,
+    component: string,
+    action: 'kill' | 'stop' | 'start' | 'pause' | 'resume',
+  ): Promise<RunResult> {
+    const script =
+      'const [s, path] = process.argv.slice(1); require("http").request({ socketPath: s, method: "POST", path }, (r) => {' +
+      ' let b = ""; r.on("data", (c) => { b += c }); r.on("end", () => { process.stdout.write(b); process.exit(r.statusCode === 200 ? 0 : 1) })' +
+      ' }).on("error", (e) => { console.error(e.message); process.exit(1) }).end()'
+    const socket = `/var/lib/hakube/hosts/${service}/admin.sock`
+    const path = `/components/${component}/${action}`
+    return must('docker', ['exec', await this.container(service), 'node', '-e', script, socket, path], {
+      timeoutMs: 60_000,
+    })
+  }
+
+  /** Puts a disconnected container back on the network at its own fixed address. */
+  async connect(service: string): Promise<RunResult> {
+    const args = ['network', 'connect', '--ip', this.addressOf(service), this.network]
+    return must('docker', [...args, await this.container(service)], { timeoutMs: 60_000 })
   }
 
   async running(service: string): Promise<boolean> {
@@ -221,24 +279,87 @@ export class ComposeProject {
   }
 
   /**
-   * The store member that leads, by `POST /v3/maintenance/status` on each member's client URL (the host
-   * reaches the containers' addresses through the network's bridge).
+   * A store member's `POST /v3/maintenance/status` on its client URL (the host reaches the containers'
+   * addresses through the network's bridge); undefined when it does not answer within 3 s.
    */
+  async memberStatus(host: number): Promise<MemberStatus | undefined> {
+    try {
+      const res = await fetch(`http://${this.address(host)}:2379/v3/maintenance/status`, {
+        method: 'POST',
+        body: '{}',
+        signal: AbortSignal.timeout(3_000),
+      })
+      const body = (await res.json()) as {
+        header?: { member_id?: string; revision?: string }
+        leader?: string
+        raftIndex?: string
+      }
+      return {
+        memberId: body.header?.member_id ?? '',
+        leader: body.leader ?? '',
+        revision: Number(body.header?.revision ?? 0),
+        raftIndex: Number(body.raftIndex ?? 0),
+      }
+    } catch {
+      return undefined
+    }
+  }
+
+  /** The store member that leads, by each member's own status. */
   async storeLeader(members: readonly { service: string; host: number }[]): Promise<string> {
     for (const m of members) {
-      try {
-        const res = await fetch(`http://${this.address(m.host)}:2379/v3/maintenance/status`, {
-          method: 'POST',
-          body: '{}',
-          signal: AbortSignal.timeout(3_000),
-        })
-        const body = (await res.json()) as { header?: { member_id?: string }; leader?: string }
-        if (body.leader !== undefined && body.header?.member_id === body.leader) return m.service
-      } catch {
-        // a member that does not answer is not the leader
-      }
+      const s = await this.memberStatus(m.host)
+      if (s !== undefined && s.leader !== '' && s.memberId === s.leader) return m.service
     }
     throw new Error(`${this.project}: no store member says it leads`)
+  }
+
+  /** The balancer's `GET /stats` (stats port 6444 on its address): each api-server backend's state. */
+  async lbStats(): Promise<LbStats> {
+    const res = await fetch(`http://${this.address(10)}:6444/stats`, { signal: AbortSignal.timeout(3_000) })
+    return (await res.json()) as LbStats
+  }
+
+  /**
+   * The election record of a scheduler or controller-manager lock (`kube-scheduler`,
+   * `kube-controller-manager`): the compose files keep the default lock, an Endpoints object in
+   * kube-system whose annotation holds the record. Read through the balancer; undefined when absent.
+   */
+  async leaderRecord(name: string, requestTimeoutMs = 2_000): Promise<LeaderRecord | undefined> {
+    const r = await this.kubectl(
+      ['-n', 'kube-system', 'get', 'endpoints', name, '-o', 'json'],
+      requestTimeoutMs,
+    )
+    if (r.code !== 0) throw new Error(`kubectl get endpoints ${name}: ${r.stderr.trim()}`)
+    const ep = JSON.parse(r.stdout) as { metadata: { annotations?: Record<string, string> } }
+    const raw = ep.metadata.annotations?.['control-plane.alpha.kubernetes.io/leader']
+    return raw === undefined ? undefined : (JSON.parse(raw) as LeaderRecord)
+  }
+
+  /**
+   * A component's log in a host container (`/var/lib/hakube/logs/HOST/COMPONENT.log`, HOST being the
+   * service name), read with `docker exec node` (the image has no shell), so it works while the
+   * container is off the network: pino's JSON lines, the supervisor's, and whatever else the process
+   * wrote (a crash's stack).
+   */
+  async componentLogText(service: string, component: string): Promise<string> {
+    const file = `/var/lib/hakube/logs/${service}/${component}.log`
+    const script = 'process.stdout.write(require("fs").readFileSync(process.argv[1], "utf8"))'
+    return (await must('docker', ['exec', await this.container(service), 'node', '-e', script, file])).stdout
+  }
+
+  /** The JSON lines of a component's log (componentLogText). */
+  async componentLog(service: string, component: string): Promise<LogLine[]> {
+    return (await this.componentLogText(service, component))
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as LogLine]
+        } catch {
+          return []
+        }
+      })
   }
 
   /** The pods of a deployment's label app=NAME: name, phase, node. */
@@ -272,6 +393,43 @@ export class ComposeProject {
     }
     return list.items.map((p) => ({ name: p.metadata.name, phase: p.status?.phase ?? '' }))
   }
+}
+
+export interface MemberStatus {
+  readonly memberId: string
+  /** The member it takes for the leader; '' when it knows none. */
+  readonly leader: string
+  readonly revision: number
+  readonly raftIndex: number
+}
+
+export interface LbStats {
+  readonly backends: readonly {
+    readonly url: string
+    readonly state: 'up' | 'down' | string
+    readonly lastCheckError: string | null
+    /** ISO time of the last up/down change. */
+    readonly lastStateChange: string
+    readonly requests: number
+    readonly errors: number
+  }[]
+  readonly counters: Readonly<Record<string, number>>
+}
+
+/** client-go's LeaderElectionRecord, as the Endpoints annotation holds it (times to the second). */
+export interface LeaderRecord {
+  readonly holderIdentity: string
+  readonly leaseDurationSeconds: number
+  readonly acquireTime: string
+  readonly renewTime: string
+  readonly leaderTransitions: number
+}
+
+/** A JSON log line: `time` in ms since the epoch (pino's), `msg`, and the line's own fields. */
+export interface LogLine {
+  readonly time: number
+  readonly msg: string
+  readonly [field: string]: unknown
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
