@@ -13,7 +13,7 @@
  *   `limit` comes from the cache at its revision, and its continues (with `revision`) go to the store
  *   at that revision, which is the same snapshot. The cache learns it has caught up from a change or
  *   from the inner watch's progress (BOOKMARK); when nothing changes in a resource, only a progress
- *   request makes that prompt, so this is on by default only over a {@link WatchProgressRequester}
+ *   request makes that prompt, so this is on by default only over a WatchProgressRequester (options.ts)
  *   (kube likewise needs etcd's progress requests), and requests are batched (progress.ts).
  * Rings start at the resource's size (`--watch-cache-sizes`, default 100) and grow while their events
  * are fresh, as kube's (ring.ts).
@@ -51,7 +51,6 @@ import {
   DEFAULT_WATCH_CACHE_SIZE,
   DEFAULT_WATCHER_BUFFER_SIZE,
   resourceOf,
-  type WatchProgressRequester,
 } from './options.js'
 import { ProgressBatcher } from './progress.js'
 import { ResourceCache, type ResourceCacheStats } from './resource-cache.js'
