@@ -331,7 +331,12 @@ export async function guaranteedUpdate(
       const stored = await ctx.storage.update(key, forStorage(next), current.modRevision)
       return toWire(resource, stored)
     } catch (err) {
-      if (isStorageError(err, 'Conflict') && rv === undefined && attempt < RETRIES_MAX) continue
+      // Another write came between the read and this one: try again on the fresh object. A
+      // resourceVersion the request pinned (in a PUT's body or in a patch) is checked again above
+      // against the fresh read and then gets its 409; a patch without one is applied to the fresh
+      // object, as kube's patcher does (the patched object carries the read's resourceVersion, so
+      // looking at it here cannot tell a pinned one from an inherited one).
+      if (isStorageError(err, 'Conflict') && attempt < RETRIES_MAX) continue
       throw toStatus(err, ctx.gr, name)
     }
   }

@@ -286,6 +286,40 @@ describe('updates', () => {
     expect(mismatch.body['message']).toBe('the name of the object (p) does not match the name on the URL (q)')
   })
 
+  it('concurrent patches without a resourceVersion all apply (a conflict is retried on the fresh object); a pinned stale one gets 409', async () => {
+    // Reads held back 20 ms, so the patches all read the same revision and all but one meet a
+    // Conflict at their compare-and-swap (kubectl set image failed so against a whole cluster).
+    const inner = createMemoryStorage()
+    const slowReads: Storage = Object.assign(Object.create(inner) as Storage, {
+      get: async (key: string, opts?: Parameters<Storage['get']>[1]) => {
+        const r = await inner.get(key, opts)
+        await new Promise((res) => setTimeout(res, 20))
+        return r
+      },
+    })
+    const { base } = await startRest(slowReads)
+    await namespace(base, 'a')
+    const cm = await call('POST', `${base}/api/v1/namespaces/a/configmaps`, { metadata: { name: 'c' } })
+    expect(cm.status).toBe(201)
+    const url = `${base}/api/v1/namespaces/a/configmaps/c`
+    const merge = 'application/merge-patch+json'
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => call('PATCH', url, { data: { [`k${i}`]: String(i) } }, merge)),
+    )
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200))
+    const data = (await call('GET', url)).body['data']
+    expect(Object.keys(data).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}`).sort())
+    // A patch that names a resourceVersion is a precondition: stale, it is refused.
+    const stale = await call(
+      'PATCH',
+      url,
+      { metadata: { resourceVersion: cm.body['metadata'].resourceVersion }, data: { x: '1' } },
+      merge,
+    )
+    expect(stale.status).toBe(409)
+    expect(stale.body['reason']).toBe('Conflict')
+  })
+
   it('bumps generation on spec changes only and keeps status away from the main resource', async () => {
     const { base } = await startRest()
     await namespace(base, 'a')
