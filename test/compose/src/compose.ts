@@ -293,12 +293,14 @@ export class ComposeProject {
         header?: { member_id?: string; revision?: string }
         leader?: string
         raftIndex?: string
+        raftTerm?: string
       }
       return {
         memberId: body.header?.member_id ?? '',
         leader: body.leader ?? '',
         revision: Number(body.header?.revision ?? 0),
         raftIndex: Number(body.raftIndex ?? 0),
+        raftTerm: Number(body.raftTerm ?? 0),
       }
     } catch {
       return undefined
@@ -401,6 +403,7 @@ export interface MemberStatus {
   readonly leader: string
   readonly revision: number
   readonly raftIndex: number
+  readonly raftTerm: number
 }
 
 export interface LbStats {

@@ -16,18 +16,16 @@
  * Times come from kubectl's -v=6 request log (probes.ts); each step prints a `[compose]` line.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { ComposeProject, ensureImages, requireDocker, run, sleep } from './compose.js'
 import {
-  kubectlProbe,
+  ComposeProject,
+  ensureImages,
+  type LbStats,
   type MemberStatus,
-  type Probe,
-  probeLoop,
-  reason,
-  recoveredAfter,
-  seconds,
-  storeStatus,
-  timeline,
-} from './probes.js'
+  requireDocker,
+  run,
+  sleep,
+} from './compose.js'
+import { kubectlProbe, type Probe, probeLoop, reason, recoveredAfter, seconds, timeline } from './probes.js'
 
 const READ_WINDOW_S = Number(process.env['COMPOSE_READ_WINDOW_S'] ?? 10)
 const MASTER_WINDOW_S = Number(process.env['COMPOSE_MASTER_WINDOW_S'] ?? 5)
@@ -88,12 +86,16 @@ async function kubeletWebPods(): Promise<string[]> {
     .sort()
 }
 
+/** Each member's own status (undefined: no answer within 3 s), asked at once. */
+const storeStatus = (list: readonly { host: number }[]): Promise<(MemberStatus | undefined)[]> =>
+  Promise.all(list.map((m) => p.memberStatus(m.host)))
+
 /** Every member answers, all name the same leader in the same term: that leader's id and the term. */
-function agreed(st: readonly MemberStatus[]): { leader: string; term: number } | undefined {
-  const [first] = st
-  if (first?.leader === undefined || first.term === undefined) return undefined
-  const same = st.every((m) => m.error === undefined && m.leader === first.leader && m.term === first.term)
-  return same ? { leader: first.leader, term: first.term } : undefined
+function agreed(st: readonly (MemberStatus | undefined)[]): { leader: string; term: number } | undefined {
+  const first = st[0]
+  if (first === undefined || first.leader === '' || first.leader === '0') return undefined
+  const same = st.every((m) => m?.leader === first.leader && m.raftTerm === first.raftTerm)
+  return same ? { leader: first.leader, term: first.raftTerm } : undefined
 }
 
 async function membersHealthy(): Promise<boolean> {
@@ -105,30 +107,21 @@ async function membersHealthy(): Promise<boolean> {
       ),
     ),
   )
-  return health.every(Boolean) && agreed(await storeStatus(p, members)) !== undefined
-}
-
-/** The balancer's view of its api-servers (GET /stats on its stats port). */
-async function lbStats(): Promise<{
-  backends: { url: string; state: string; lastCheckError: string | null; lastStateChange: string | null }[]
-  counters: { retries: number }
-}> {
-  const res = await fetch(`http://${p.address(10)}:6444/stats`, { signal: AbortSignal.timeout(2_000) })
-  return (await res.json()) as Awaited<ReturnType<typeof lbStats>>
+  return health.every(Boolean) && agreed(await storeStatus(members)) !== undefined
 }
 
 /** Each backend's state and last change (s from t0), and its last check error: for the reports. */
 async function lbBackends(t0: number): Promise<string> {
-  let st: Awaited<ReturnType<typeof lbStats>>
+  let st: LbStats
   try {
-    st = await lbStats()
+    st = await p.lbStats()
   } catch (err) {
     return `(balancer stats: ${String(err)})`
   }
   return st.backends
     .map(
       (b) =>
-        `${b.url.replace(/^http:\/\/|:6443$/g, '')} ${b.state} since ${b.lastStateChange === null ? 'start' : seconds(Date.parse(b.lastStateChange) - t0)}` +
+        `${b.url.replace(/^http:\/\/|:6443$/g, '')} ${b.state} since ${!b.lastStateChange ? 'start' : seconds(Date.parse(b.lastStateChange) - t0)}` +
         (b.lastCheckError === null ? '' : ` (${b.lastCheckError})`),
     )
     .join(', ')
@@ -145,7 +138,7 @@ async function kill(service: string): Promise<number> {
 
 test('kill the store leader: reads fail only within the election window, writes recover, a new leader in a later term, pods stay Running', async () => {
   await p.waitFor('3 healthy store members that agree on a leader', 30_000, membersHealthy)
-  const before = agreed(await storeStatus(p, members))!
+  const before = agreed(await storeStatus(members))!
   const victim = await p.storeLeader(members)
   const survivors = members.filter((m) => m.service !== victim)
   const pods = await kubeletWebPods()
@@ -159,7 +152,7 @@ test('kill the store leader: reads fail only within the election window, writes 
   // The survivors' view: a leader among them, in a later term.
   let elected: { at: number; leader: string; term: number } | undefined
   while (elected === undefined && Date.now() - killedAt < 20_000) {
-    const st = await storeStatus(p, survivors)
+    const st = await storeStatus(survivors)
     const a = agreed(st)
     if (a !== undefined && a.term > before.term && a.leader !== before.leader)
       elected = { at: Date.now(), ...a }
@@ -223,8 +216,8 @@ test('kill the store leader: reads fail only within the election window, writes 
 
 test('kill a master: the store is unaffected (same leader and term), kubectl needs at most one retry', async () => {
   await p.waitFor('3 healthy store members that agree on a leader', 30_000, membersHealthy)
-  const before = agreed(await storeStatus(p, members))!
-  const lbBefore = await lbStats()
+  const before = agreed(await storeStatus(members))!
+  const lbBefore = await p.lbStats()
 
   const reads = probeLoop(500, 2, () => read({ retries: 1 }))
   const writes = probeLoop(1_000, 2, (i) => write(`kill2-w-${i}`, { retries: 1 }))
@@ -235,17 +228,17 @@ test('kill a master: the store is unaffected (same leader and term), kubectl nee
     ps.filter((x) => x.ok && x.sent > killedAt + MASTER_WINDOW_S * 1000)
   // The store, as its members see it, every ~0.5 s for 8 s, and until reads and writes sent after the
   // window have worked (at most 30 s: kubectl is slow on a loaded machine).
-  const samples: MemberStatus[][] = []
+  const samples: (MemberStatus | undefined)[][] = []
   while (
     Date.now() - killedAt < 8_000 ||
     (Date.now() - killedAt < 30_000 &&
       (afterWindow(reads.results()).length < 2 || afterWindow(writes.results()).length < 1))
   ) {
-    samples.push(await storeStatus(p, members))
+    samples.push(await storeStatus(members))
     await sleep(500)
   }
   const [readProbes, writeProbes] = await Promise.all([reads.stop(), writes.stop()])
-  const lbAfter = await lbStats()
+  const lbAfter = await p.lbStats()
 
   const all = [...readProbes, ...writeProbes].filter((x) => x.sent >= killedAt - 2_000)
   const retried = all.filter((x) => x.attempts > 1)
@@ -260,7 +253,7 @@ test('kill a master: the store is unaffected (same leader and term), kubectl nee
     `[compose] ${p.project}: master-1 killed: store leader and term (${before.term}) unchanged in ${samples.length - changed.length}/${samples.length} ` +
       `samples of all 3 members over ${seconds(Date.now() - killedAt)}; kubectl through the balancer: ${readProbes.length} reads and ${writeProbes.length} writes, ` +
       `${retried.length} needed a retry, ${failures.length} failed after it (${late.length} sent later than ${MASTER_WINDOW_S} s after the kill); ` +
-      `balancer retries ${lbAfter.counters.retries - lbBefore.counters.retries}, master-1's backend ${master1?.state ?? '?'}\n` +
+      `balancer retries ${(lbAfter.counters['retries'] ?? 0) - (lbBefore.counters['retries'] ?? 0)}, master-1's backend ${master1?.state ?? '?'}\n` +
       `[compose]   balancer's backends (s from the kill): ${await lbBackends(killedAt)}\n` +
       `[compose]   reads (sent+duration s from the kill, r retried, ! failed): ${timeline(readProbes, killedAt, -2_000, 30_000)}\n` +
       `[compose]   writes: ${timeline(writeProbes, killedAt, -2_000, 30_000)}` +
@@ -281,7 +274,7 @@ test('kill a master: the store is unaffected (same leader and term), kubectl nee
   const startedAt = Date.now()
   await p.docker('start', 'master-1')
   await p.waitFor('master-1 up behind the balancer', 90_000, async () => {
-    const b = (await lbStats().catch(() => undefined))?.backends.find((x) =>
+    const b = (await p.lbStats().catch(() => undefined))?.backends.find((x) =>
       x.url.includes(`${p.address(11)}:`),
     )
     return b?.state === 'up'
@@ -289,5 +282,5 @@ test('kill a master: the store is unaffected (same leader and term), kubectl nee
   console.log(
     `[compose] ${p.project}: master-1 started again: up behind the balancer ${seconds(Date.now() - startedAt)} after docker start`,
   )
-  expect(agreed(await storeStatus(p, members))).toEqual(before)
+  expect(agreed(await storeStatus(members))).toEqual(before)
 }, 180_000)

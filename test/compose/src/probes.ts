@@ -1,8 +1,8 @@
 /**
  * Probing a compose project while a fault happens: kubectl runs started at a steady pace (probeLoop),
  * each one's request times taken from kubectl's own -v=6 log (kubectlProbe, so a busy machine's
- * kubectl start-up is not counted as the cluster's unavailability), and the store members' own view
- * of their leader and term (storeStatus, `POST /v3/maintenance/status` on each member).
+ * kubectl start-up is not counted as the cluster's unavailability), and when the probed operation
+ * worked again (recoveredAfter).
  */
 import type { ComposeProject } from './compose.js'
 
@@ -151,46 +151,6 @@ export function timeline(probes: readonly Probe[], t0: number, from = -1_000, to
         `${x.attempts > 1 ? 'r' : ''}${x.ok ? '' : '!'}`,
     )
     .join(' ')
-}
-
-/** One store member's answer to `POST /v3/maintenance/status`, or why it gave none. */
-export interface MemberStatus {
-  readonly service: string
-  readonly id?: string
-  readonly leader?: string
-  readonly term?: number
-  readonly error?: string
-}
-
-/** Each member's status, asked at once (the host reaches the members' addresses, .3N). */
-export function storeStatus(
-  p: ComposeProject,
-  members: readonly { service: string; host: number }[],
-): Promise<MemberStatus[]> {
-  return Promise.all(
-    members.map(async ({ service, host }): Promise<MemberStatus> => {
-      try {
-        const res = await fetch(`http://${p.address(host)}:2379/v3/maintenance/status`, {
-          method: 'POST',
-          body: '{}',
-          signal: AbortSignal.timeout(2_000),
-        })
-        const body = (await res.json()) as {
-          header?: { member_id?: string }
-          leader?: string
-          raftTerm?: string
-        }
-        return {
-          service,
-          ...(body.header?.member_id !== undefined && { id: body.header.member_id }),
-          ...(body.leader !== undefined && body.leader !== '0' && { leader: body.leader }),
-          ...(body.raftTerm !== undefined && { term: Number(body.raftTerm) }),
-        }
-      } catch (err) {
-        return { service, error: String(err) }
-      }
-    }),
-  )
 }
 
 export const seconds = (ms: number | undefined): string =>
