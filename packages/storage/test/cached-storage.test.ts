@@ -240,6 +240,26 @@ describe('CachedStorage', () => {
     expect(maxInFlight).toBe(1)
   })
 
+  it('a handler that throws or closes its own watch affects no other watcher', async () => {
+    const { cache } = setup()
+    const fine = new EventLog()
+    let thrown = 0
+    let closedAfter = 0
+    await cache.watch({ prefix: PODS, afterRevision: 0 }, () => {
+      thrown++
+      throw new Error('handler bug')
+    })
+    const self = await cache.watch({ prefix: PODS, afterRevision: 0 }, () => {
+      closedAfter++
+      self.close()
+    })
+    await cache.watch({ prefix: PODS, afterRevision: 0 }, fine.handler)
+    for (let i = 0; i < 5; i++) await cache.create(pod('a', `p${i}`), {})
+    await fine.until(5)
+    expect([thrown, closedAfter]).toEqual([1, 1])
+    expect(cache.stats()['pods']!.watchers).toBe(1)
+  })
+
   it('progressNotify watchers get BOOKMARKs at the cache revision; others do not', async () => {
     const { memory, cache } = setup({ bookmarkIntervalMs: 50 }, { progressNotifyIntervalMs: 30 })
     const c = await cache.create(pod('a', 'p'), {})
