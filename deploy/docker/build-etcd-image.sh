@@ -40,4 +40,4 @@ end=$(date +%s.%N)
 size=$("$docker" image inspect --format '{{.Size}}' "$tag")
 awk -v t="$tag" -v v="$version" -v s="$size" -v a="$start" -v b="$end" \
   'BEGIN { printf "build-etcd-image: %s (etcd %s) in %.1f s: %d MB\n", t, v, b - a, s / 1e6 }'
-"$docker" run --rm --entrypoint /usr/bin/etcd "$tag" --version | head -1
+"$docker" run --rm --entrypoint /usr/bin/etcd "$tag" --version | sed -n 1p
