@@ -36,6 +36,10 @@ export interface NodeConfig {
   /** The balancer's port and its /stats port. */
   readonly port: number
   readonly statsPort: number
+  /** The balancer's --health-timeout (empty or absent: its default, 1s). */
+  readonly healthTimeout?: string
+  /** The api-server's --etcd-readycheck-timeout (empty or absent: APISERVER_READYCHECK_TIMEOUT). */
+  readonly etcdReadycheckTimeout?: string
   /** The api-server URL the worker's node simulator talks to (the balancer). */
   readonly master: string
   /** Simulated nodes on a worker: one named like the host, or `<host>-1`... */
@@ -115,7 +119,7 @@ export function componentSpecs(c: NodeConfig, bins: Binaries): ComponentSpec[] {
         // The balancer gives /readyz 1 s (its --health-timeout): the store check must answer within
         // it, or an api-server whose store cannot commit looks hung (and its in-flight writes are cut
         // with 502) instead of not ready.
-        `--etcd-readycheck-timeout=${APISERVER_READYCHECK_TIMEOUT}`,
+        `--etcd-readycheck-timeout=${c.etcdReadycheckTimeout || APISERVER_READYCHECK_TIMEOUT}`,
       ],
     }),
     // kubeadm's scheduler.conf points at the local api-server: a scheduler survives the balancer's loss
@@ -167,6 +171,7 @@ export function componentSpecs(c: NodeConfig, bins: Binaries): ComponentSpec[] {
         `--port=${c.port}`,
         `--stats-port=${c.statsPort}`,
         `--backends=${c.backends.join(',')}`,
+        ...(c.healthTimeout ? [`--health-timeout=${c.healthTimeout}`] : []),
       ],
     }),
   }

@@ -6,7 +6,14 @@
 import { mkdirSync, unlinkSync } from 'node:fs'
 import { serveAdmin } from './admin.js'
 import { resolveBinaries } from './binaries.js'
-import { adminSocket, componentSpecs, hostDir, logFile, type NodeConfig } from './components.js'
+import {
+  APISERVER_READYCHECK_TIMEOUT,
+  adminSocket,
+  componentSpecs,
+  hostDir,
+  logFile,
+  type NodeConfig,
+} from './components.js'
 import { flag, flagUsages, parseFlags } from './flags.js'
 import { Supervisor } from './supervisor.js'
 import {
@@ -47,6 +54,17 @@ export const NODE_FLAGS = {
   backends: flag({ kind: 'strings', default: [], usage: 'Api-server URLs for the balancer.' }),
   port: flag({ kind: 'int', default: 6443, usage: "The balancer's port." }),
   'stats-port': flag({ kind: 'int', default: 6444, usage: "The balancer's /stats port." }),
+  'health-timeout': flag({
+    kind: 'string',
+    default: '',
+    usage:
+      "The balancer's --health-timeout for each api-server's /readyz (Go duration; empty: its default, 1s).",
+  }),
+  'etcd-readycheck-timeout': flag({
+    kind: 'string',
+    default: '',
+    usage: `The api-server's --etcd-readycheck-timeout (empty: ${APISERVER_READYCHECK_TIMEOUT}); keep it below the balancer's health timeout.`,
+  }),
   master: flag({
     kind: 'string',
     default: '',
@@ -141,6 +159,11 @@ export function nodeConfigFromArgs(
   }
   const monitorErrors = checkNodeMonitor(nodeMonitor)
   if (monitorErrors.length > 0) return { error: monitorErrors[0] as string }
+  for (const name of ['health-timeout', 'etcd-readycheck-timeout'] as const) {
+    const d = v[name]
+    if (d !== '' && !/^\d+(\.\d+)?(ms|s|m)$/.test(d))
+      return { error: `--${name} must be a duration such as 700ms or 3s (got ${JSON.stringify(d)})` }
+  }
   if (v['grace-period'] < 1) return { error: `--grace-period must be at least 1 (got ${v['grace-period']})` }
   const config: NodeConfig = {
     role,
@@ -153,6 +176,8 @@ export function nodeConfigFromArgs(
     backends: v.backends,
     port: v.port,
     statsPort: v['stats-port'],
+    healthTimeout: v['health-timeout'],
+    etcdReadycheckTimeout: v['etcd-readycheck-timeout'],
     master: v.master,
     nodes: v.nodes,
     leaderElect,

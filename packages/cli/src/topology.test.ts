@@ -423,6 +423,42 @@ describe('hakube node flags', () => {
     const cfg: NodeConfig | undefined = ok !== 'help' && !('error' in ok) ? ok.config : undefined
     expect(cfg?.port).toBe(6443)
   })
+
+  it("passes the balancer's health timeout and the api-server's ready-check timeout (the compose files' kind-like values)", () => {
+    const bins = { node: '/node', store: '/s.js', apiserver: '/a.js', lb: '/l.js' } as never
+    const lb = nodeConfigFromArgs([
+      '--role=lb',
+      '--name=lb',
+      '--address=10.0.0.1',
+      '--backends=http://a:1',
+      '--health-timeout=3s',
+    ])
+    if (lb === 'help' || 'error' in lb) throw new Error(JSON.stringify(lb))
+    expect(componentSpecs(lb.config, bins)[0]?.args).toContain('--health-timeout=3s')
+    const master = (extra: string[]) => {
+      const r = nodeConfigFromArgs([
+        '--role=master',
+        '--name=m1',
+        '--address=10.0.0.2',
+        '--etcd-servers=http://e:2379',
+        ...extra,
+      ])
+      if (r === 'help' || 'error' in r) throw new Error(JSON.stringify(r))
+      return componentSpecs(r.config, bins).find((c) => c.name === 'apiserver')?.args
+    }
+    expect(master(['--etcd-readycheck-timeout=2s'])).toContain('--etcd-readycheck-timeout=2s')
+    expect(master([])).toContain('--etcd-readycheck-timeout=700ms')
+    const bad = nodeConfigFromArgs([
+      '--role=lb',
+      '--name=lb',
+      '--address=10.0.0.1',
+      '--backends=http://a:1',
+      '--health-timeout=3',
+    ])
+    expect(bad !== 'help' && 'error' in bad ? bad.error : undefined).toBe(
+      '--health-timeout must be a duration such as 700ms or 3s (got "3")',
+    )
+  })
 })
 
 describe('hakube node: the components environment', () => {
