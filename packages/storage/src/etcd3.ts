@@ -190,6 +190,7 @@ class EtcdWatch implements KvWatch {
     private readonly req: KvWatchRequest,
     private readonly sink: (msg: KvWatchMessage) => void,
     private readonly reconnectTimeoutMs: number,
+    private readonly onClose: (w: EtcdWatch) => void = () => {},
   ) {
     if (req.startRevision > 0) this.delivered = req.startRevision - 1
     this.failingSince = Date.now()
@@ -292,9 +293,19 @@ class EtcdWatch implements KvWatch {
     this.sink({ kind: 'events', events: fresh })
   }
 
+  /**
+   * etcd's WatchProgressRequest on this watch's stream: the member answers with a progress
+   * notification at its current revision once the watch is in sync (etcd 3.4+, hakube-store).
+   */
+  requestProgress(): void {
+    if (this.closed || !this.created || this.stream === undefined) return
+    this.stream.write({ progress_request: {} })
+  }
+
   close(): void {
     if (this.closed) return
     this.closed = true
+    this.onClose(this)
     const s = this.stream
     this.stream = undefined
     if (s !== undefined) {
@@ -308,6 +319,7 @@ class EtcdWatch implements KvWatch {
 
 class Etcd3Engine implements KvEngine {
   readonly name = 'etcd3'
+  private readonly watches = new Set<EtcdWatch>()
 
   constructor(
     readonly client: Etcd3Client,
@@ -373,7 +385,16 @@ class Etcd3Engine implements KvEngine {
   }
 
   watch(req: KvWatchRequest, sink: (msg: KvWatchMessage) => void): KvWatch {
-    return new EtcdWatch(this.client, req, sink, this.watchReconnectTimeoutMs)
+    const w = new EtcdWatch(this.client, req, sink, this.watchReconnectTimeoutMs, (done) =>
+      this.watches.delete(done),
+    )
+    this.watches.add(w)
+    return w
+  }
+
+  /** A progress request on every open watch stream (one watch per stream here). */
+  requestProgress(): void {
+    for (const w of this.watches) w.requestProgress()
   }
 
   async readiness(opts: KvCallOptions): Promise<Readiness> {
@@ -441,6 +462,14 @@ export class Etcd3Storage extends KvStorage {
     )
     this.client = client
     this.startCompactor(options)
+  }
+
+  /**
+   * The watch cache's {@link WatchProgressRequester}: asks the store for a progress notification on
+   * every open watch (kube's etcd3 store does the same for consistent reads from its cache).
+   */
+  requestWatchProgress(): void {
+    ;(this.engine as Etcd3Engine).requestProgress()
   }
 
   /** The endpoint (host:port) requests currently go to; for diagnostics and failover tests. */

@@ -206,6 +206,11 @@ class MemoryEngine implements KvEngine {
     }
   }
 
+  /** etcd's WatchProgressRequest: a progress notification (BOOKMARK) now on every progressNotify watch. */
+  requestProgress(): void {
+    if (!this.closed) this.hub.notifyProgress()
+  }
+
   private startProgressTimer(): void {
     if (this.progressTimer !== undefined) return
     this.progressTimer = setInterval(() => this.hub.notifyProgress(), this.progressIntervalMs)
@@ -237,6 +242,14 @@ export class MemoryStorage extends KvStorage {
       options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     )
     this.startCompactor(options)
+  }
+
+  /**
+   * The watch cache's {@link WatchProgressRequester}: every watch opened with `progressNotify` gets a
+   * progress notification at the current revision (the hub delivers synchronously, so it is in sync).
+   */
+  requestWatchProgress(): void {
+    ;(this.engine as MemoryEngine).requestProgress()
   }
 
   /**

@@ -20,6 +20,21 @@ describe('memory backend specifics', () => {
     await s.close()
   })
 
+  it('requestWatchProgress: progressNotify watches get a BOOKMARK at once, others nothing', async () => {
+    const s = createMemoryStorage({ progressNotifyIntervalMs: 3_600_000 })
+    const withProgress = new EventLog()
+    const without = new EventLog()
+    const created = await s.create('/registry/pods/ns/a', {})
+    await s.watch({ prefix: '/registry/pods/', afterRevision: 0, progressNotify: true }, withProgress.handler)
+    await s.watch({ prefix: '/registry/pods/', afterRevision: 0 }, without.handler)
+    s.requestWatchProgress()
+    const [ev] = await withProgress.until(1, 5_000)
+    expect(ev).toEqual({ type: 'BOOKMARK', revision: created.modRevision })
+    await new Promise((r) => setTimeout(r, 20))
+    expect(without.events).toEqual([])
+    await s.close()
+  })
+
   it('a slow handler does not lose events: past the buffer limit the watch replays from history', async () => {
     const s = createMemoryStorage({ maxBufferedWatchResponses: 4 })
     const log = new EventLog()
