@@ -50,7 +50,11 @@ beforeAll(async () => {
   say(`3 Ready nodes ${secs(ms)} after up`)
 }, 300_000)
 
+/** The running probe's stop, so that a failed test does not leave it probing a project going down. */
+let stopProbe: (() => Promise<void>) | undefined
+
 afterAll(async () => {
+  await stopProbe?.()
   const r = await p.down()
   if (r.code !== 0) console.error(`${p.project}: down -v failed: ${r.stderr}`)
 }, 120_000)
@@ -159,6 +163,7 @@ test('a disconnected master: its leaders stop before others take over, the balan
   const lbBefore = (await p.lbStats()).counters
 
   const probe = startProbe()
+  stopProbe = probe.stop
   await sleep(2_000)
   await p.container(victim)
   const t0 = Date.now()
@@ -300,10 +305,16 @@ test('a disconnected master: its leaders stop before others take over, the balan
   if (crashes.length > 0)
     say(`${victim}'s api-server crashed since the disconnect:\n  ${crashes.join('\n  ')}`)
   expect(tLbUp).toBeGreaterThan(t1)
-  expect((await p.lbStats()).backends.every((b) => b.state === 'up')).toBe(true)
+  await p.waitFor('every backend up', 30_000, async () =>
+    (await p.lbStats()).backends.every((b) => b.state === 'up'),
+  )
   await p.waitFor('a write after the reconnect', 20_000, async () => {
     const r = await p.kubectl(['create', 'configmap', 'after-reconnect', '--from-literal=i=1'], 2_000)
     return r.code === 0 || r.stderr.includes('AlreadyExists')
   })
-  expect((await p.runningPods('web')).length).toBe(4)
+  await p.waitFor(
+    '4 Running pods of web after the reconnect',
+    20_000,
+    async () => (await p.runningPods('web').catch(() => [])).length === 4,
+  )
 }, 240_000)
