@@ -21,6 +21,7 @@ import type {
   Watch,
   WatchHandler,
   WatchOptions,
+  WatchProgressRequester,
 } from '@hakube/storage'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
@@ -89,10 +90,15 @@ export function instrumentStorage(inner: Storage): InstrumentedStorage {
     }
   }
 
+  // The watch cache's progress requests (WatchProgressRequester) reach the store through the wrapper.
+  const progress = inner as Partial<WatchProgressRequester>
   return {
     get backend() {
       return inner.backend
     },
+    ...(typeof progress.requestWatchProgress === 'function' && {
+      requestWatchProgress: () => (progress.requestWatchProgress as () => void | Promise<void>).call(inner),
+    }),
     registerMetrics(registry: Registry): void {
       if (registered.has(registry)) return
       registered.add(registry)

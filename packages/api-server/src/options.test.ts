@@ -15,6 +15,9 @@ describe('hakube-apiserver flags', () => {
       etcdCompactionIntervalMs: 300_000,
       etcdHealthcheckTimeoutMs: 2000,
       etcdReadycheckTimeoutMs: 2000,
+      watchCache: true,
+      watchCacheSizes: {},
+      defaultWatchCacheSize: 100,
       bindAddress: '0.0.0.0',
       securePort: 6443,
       // No host interface given: kube would fail to find one; hakube falls back to loopback.
@@ -57,6 +60,21 @@ describe('hakube-apiserver flags', () => {
       etcdReadycheckTimeoutMs: 800,
       etcdHealthcheckTimeoutMs: 5000,
       verbosity: 4,
+    })
+  })
+
+  it('reads the watch cache flags as kube-apiserver: --watch-cache, --watch-cache-sizes, --default-watch-cache-size', () => {
+    const r = parseApiServerFlags([
+      '--watch-cache=false',
+      '--watch-cache-sizes=pods#1000,deployments.apps#0',
+      '--watch-cache-sizes',
+      'events#50',
+      '--default-watch-cache-size=10',
+    ])
+    expect(r.ok && 'config' in r && r.config).toMatchObject({
+      watchCache: false,
+      watchCacheSizes: { pods: 1000, deployments: 0, events: 50 },
+      defaultWatchCacheSize: 10,
     })
   })
 
@@ -112,6 +130,11 @@ describe('hakube-apiserver flags', () => {
     ],
     [['--tls-cert-file=a.crt'], '--tls-cert-file and --tls-private-key-file must be given together'],
     [['--what'], 'unknown flag: --what'],
+    [
+      ['--watch-cache-sizes=pods=10'],
+      '--watch-cache-sizes: invalid value "pods=10" (resource[.group]#size, comma separated)',
+    ],
+    [['--default-watch-cache-size=-1'], '--default-watch-cache-size can not be negative value'],
   ])('%j is refused with one line', (argv, error) => {
     expect(parseApiServerFlags(argv)).toEqual({ ok: false, error })
   })

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { flag, flagUsages, parseFlags } from '@hakube/api/flags'
+import { parseWatchCacheSizes } from '@hakube/storage'
 import { parseServiceCidr } from './rest/service-cidr.js'
 
 export const APISERVER_FLAGS = {
@@ -41,6 +42,26 @@ export const APISERVER_FLAGS = {
     default: 2000,
     usage:
       "The timeout to use when checking etcd readiness. (hakube: keep it below a balancer's health-check timeout, or a store that cannot answer makes this api-server look hung rather than not ready.)",
+  }),
+  watchCache: flag({
+    name: 'watch-cache',
+    type: 'bool',
+    default: true,
+    usage: 'Enable watch caching in the apiserver',
+  }),
+  watchCacheSizes: flag({
+    name: 'watch-cache-sizes',
+    type: 'stringSlice',
+    default: [],
+    usage:
+      'Watch cache size settings for some resources (pods, nodes, etc.), comma separated. The individual setting format: resource[.group]#size, where resource is lowercase plural (no version), group is omitted for resources of apiVersion v1 (the legacy core API) and included for others, and size is a number. This option is only meaningful for resources built into the apiserver, not ones defined by CRDs or aggregated from external servers, and is only consulted if the watch-cache is enabled. The only meaningful size setting to supply here is zero, which means to disable watch caching for the associated resource; all non-zero values are equivalent and mean to not disable watch caching for that resource. (hakube: a non-zero size is the starting size of its ring of events.)',
+  }),
+  defaultWatchCacheSize: flag({
+    name: 'default-watch-cache-size',
+    type: 'int',
+    default: 100,
+    usage:
+      'Default watch cache size. If zero, watch cache will be disabled for resources that do not have a default watch size set.',
   }),
   bindAddress: flag({
     name: 'bind-address',
@@ -151,6 +172,12 @@ export interface ApiServerConfig {
   /** --etcd-healthcheck-timeout (/healthz, /livez) and --etcd-readycheck-timeout (/readyz), in ms. */
   readonly etcdHealthcheckTimeoutMs: number
   readonly etcdReadycheckTimeoutMs: number
+  /** --watch-cache: serve watches and lists from the api-server's watch cache (CachedStorage). */
+  readonly watchCache: boolean
+  /** --watch-cache-sizes, by resource plural (0: that resource is not cached). */
+  readonly watchCacheSizes: Readonly<Record<string, number>>
+  /** --default-watch-cache-size: the ring size of every resource not in watchCacheSizes (0: none). */
+  readonly defaultWatchCacheSize: number
   readonly bindAddress: string
   readonly securePort: number
   readonly advertiseAddress: string
@@ -223,6 +250,18 @@ export function parseApiServerFlags(
   }
   if (v.etcdCompactionInterval < 0)
     return { ok: false, error: '--etcd-compaction-interval must not be negative' }
+  let watchCacheSizes: Record<string, number>
+  try {
+    watchCacheSizes = parseWatchCacheSizes(v.watchCacheSizes)
+  } catch {
+    const bad = v.watchCacheSizes.join(',')
+    return {
+      ok: false,
+      error: `--watch-cache-sizes: invalid value ${JSON.stringify(bad)} (resource[.group]#size, comma separated)`,
+    }
+  }
+  if (v.defaultWatchCacheSize < 0)
+    return { ok: false, error: '--default-watch-cache-size can not be negative value' }
   if (isIP(v.bindAddress) === 0)
     return { ok: false, error: `--bind-address: ${JSON.stringify(v.bindAddress)} is not a valid IP address` }
   if (v.advertiseAddress !== '' && isIP(v.advertiseAddress) === 0)
@@ -278,6 +317,9 @@ export function parseApiServerFlags(
       etcdCompactionIntervalMs: v.etcdCompactionInterval,
       etcdHealthcheckTimeoutMs: v.etcdHealthcheckTimeout,
       etcdReadycheckTimeoutMs: v.etcdReadycheckTimeout,
+      watchCache: v.watchCache,
+      watchCacheSizes,
+      defaultWatchCacheSize: v.defaultWatchCacheSize,
       bindAddress: v.bindAddress,
       securePort: v.securePort,
       advertiseAddress:

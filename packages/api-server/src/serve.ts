@@ -1,8 +1,9 @@
 /**
  * hakube-apiserver's server half, loaded by main.ts once the flags ask to serve (`--help`, `--version` and
- * bad flags never load it): pino logs; the storage chosen by --storage-backend / --etcd-servers; the
- * routes; the system namespaces and the kubernetes Service; SIGTERM/SIGINT shut down as kube-apiserver
- * does (/readyz fails first, in-flight requests finish, watches end) and exit 0.
+ * bad flags never load it): pino logs; the storage chosen by --storage-backend / --etcd-servers,
+ * behind the watch cache (--watch-cache, watch-cache.ts); the routes; the system namespaces and the
+ * kubernetes Service; SIGTERM/SIGINT shut down as kube-apiserver does (/readyz fails first, in-flight
+ * requests finish, watches end, the cache and the store close) and exit 0.
  */
 import { openStorage } from '@hakube/storage'
 import pino from 'pino'
@@ -15,12 +16,13 @@ import type { ApiServerConfig } from './options.js'
 import { registerResourceRoutes } from './rest/index.js'
 import { firstServiceIp, parseServiceCidr, ServiceIpAllocator } from './rest/service-ips.js'
 import { ApiServer } from './server.js'
+import { registerWatchCacheMetrics, withWatchCache } from './watch-cache.js'
 
 /** Serves until a signal stops it (the process then exits). */
 export async function serve(config: ApiServerConfig): Promise<void> {
   const log = pino({ level: config.verbosity >= 4 ? 'debug' : 'info', base: { name: 'hakube-apiserver' } })
   // The etcd3 backend (gRPC and the etcd protos) is loaded only when the flags choose it.
-  const storage = instrumentStorage(
+  const instrumented = instrumentStorage(
     await openStorage({
       backend: config.storageBackend,
       etcdServers: [...config.etcdServers],
@@ -31,8 +33,12 @@ export async function serve(config: ApiServerConfig): Promise<void> {
       onCompacted: (revision) => log.debug({ revision }, 'compacted'),
     }),
   )
+  // --watch-cache: lists and watches from kube's watch cache, over the instrumented store (so the
+  // etcd request metrics count what reaches the store); closing it closes the store too.
+  const storage = withWatchCache(instrumented, config)
   const server = new ApiServer({ config, storage, logger: log.child({ component: 'http' }) })
-  storage.registerMetrics(server.registry)
+  instrumented.registerMetrics(server.registry)
+  registerWatchCacheMetrics(storage, server.registry)
   registerDiscovery(server.app)
   registerOpenAPI(server.app)
   registerResourceRoutes(server, storage, { serviceClusterIpRange: config.serviceClusterIpRange })
