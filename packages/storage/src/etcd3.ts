@@ -216,6 +216,10 @@ class EtcdWatch implements KvWatch {
       return
     }
     if (this.closed) {
+      // Closed while the stream was being opened (an endpoint that took long to connect): cancelling
+      // makes the stream emit CANCELLED as an 'error', which with no listener would crash the process
+      // (an api-server died so when its master came back on the network).
+      opened.stream.on('error', () => {})
       opened.stream.cancel()
       return
     }
