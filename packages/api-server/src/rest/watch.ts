@@ -16,10 +16,20 @@
  *   `0`) as ADDED events, then a BOOKMARK annotated `k8s.io/initial-events-end: "true"` at the
  *   state's revision when bookmarks are allowed; `false` sends no state. `resourceVersionMatch`
  *   without `sendInitialEvents` is 422, as validateWatchOptions answers.
+ * - Backpressure: while the socket's buffer is full the storage handler returns a promise (settled on
+ *   'drain'), so the watch cache holds this watcher's events in its bounded buffer; a watcher the
+ *   cache ends as too slow gets its stream ended without an ERROR, as kube closes a slow watcher's
+ *   connection: client-go watches again from its last resourceVersion rather than relisting.
  */
 import { randomInt } from 'node:crypto'
 import { apiVersionOf, type Status, statusErrors } from '@hakube/api'
-import { resourcePrefix, type StorageError, type Watch, type WatchEvent } from '@hakube/storage'
+import {
+  isStorageError,
+  resourcePrefix,
+  type StorageError,
+  type Watch,
+  type WatchEvent,
+} from '@hakube/storage'
 import type { FastifyReply } from 'fastify'
 import type { ApiServer } from '../server.js'
 import { storageCall, toStatus } from './errors.js'
@@ -90,8 +100,22 @@ export async function serveWatch(
   let lastRevision = startRevision
   let watch: Watch | undefined
   const timers: NodeJS.Timeout[] = []
+  // Backpressure: once the socket's buffer is full, the storage handler gets a promise that settles
+  // on 'drain' (or when the stream ends), so the watch cache queues this watcher's events, bounded,
+  // and ends it as too slow instead of this process buffering without limit.
+  let drained: Promise<void> | undefined
   const send = (frame: Frame): void => {
-    if (!ended) res.write(`${JSON.stringify(encode(frame))}\n`)
+    if (ended || res.write(`${JSON.stringify(encode(frame))}\n`) || drained !== undefined) return
+    drained = new Promise<void>((resolve) => {
+      const done = (): void => {
+        res.off('drain', done)
+        res.off('close', done)
+        drained = undefined
+        resolve()
+      }
+      res.on('drain', done)
+      res.on('close', done)
+    })
   }
   const end = (): void => {
     if (ended) return
@@ -102,6 +126,12 @@ export async function serveWatch(
   }
   res.once('close', end)
   const fail = (err: StorageError | unknown): void => {
+    // A watcher the cache ended as too slow: the stream just ends, as kube closes a slow watcher's
+    // connection, so client-go watches again from its last revision (an ERROR would make it relist).
+    if (isSlowWatcher(err)) {
+      end()
+      return
+    }
     const status =
       (err as StorageError)?.code === 'TooOld'
         ? statusErrors.tooOldResourceVersion(rv ?? startRevision, (err as StorageError).revision ?? '')
@@ -138,7 +168,12 @@ export async function serveWatch(
     }, settings.bookmarkIntervalMs)
     timers.push(tick)
   }
-  const handler = (ev: WatchEvent<unknown>): void => {
+  // A promise while the socket is full (see send): the storage holds later events until it settles.
+  const handler = (ev: WatchEvent<unknown>): Promise<void> | undefined => {
+    deliver(ev)
+    return ended ? undefined : drained
+  }
+  const deliver = (ev: WatchEvent<unknown>): void => {
     if (ended) return
     if (ev.type === 'ERROR') {
       fail(ev.error)
@@ -179,6 +214,11 @@ export async function serveWatch(
   } catch (err) {
     fail(err)
   }
+}
+
+/** The watch cache's "watcher too slow" end (packages/storage/src/cache/watcher.ts). */
+function isSlowWatcher(err: unknown): boolean {
+  return isStorageError(err, 'Unavailable') && err.message.includes('watcher too slow')
 }
 
 /** `sendInitialEvents` (undefined when absent), checked as validateWatchOptions does. */
