@@ -9,6 +9,10 @@
  *   kube's own (base64url of `{"v":"meta.k8s.io/v1","rv":R,"start":"<key after prefix>\u0000"}`), so
  *   every page is read at the first page's revision; a compacted revision gets 410 Expired.
  * - `labelSelector` / `fieldSelector` with the kind's selectable fields; 400 with kube's text when bad.
+ * - Through the watch cache (--watch-cache, CachedStorage), as kube's cacher: `0` and unset are
+ *   answered from the cache (unset once it has caught up with the store's revision); `N`
+ *   (NotOlderThan) waits up to 3 s for the cache to reach N, then answers from it (else from the
+ *   store); Exact and continues read the store at their revision.
  */
 import {
   apiVersionOf,
@@ -196,6 +200,15 @@ export function planListRead(query: Query, prefix: string): ListRead {
   return { consistency: 'quorum', limit, notOlderThan: rv, fromContinue: false }
 }
 
+/** A storage that can wait for its cache to reach a revision (CachedStorage, the watch cache). */
+interface FreshnessWaiter {
+  waitUntilFresh(prefix: string, revision: number): Promise<boolean>
+}
+
+function canWaitUntilFresh(storage: Storage): storage is Storage & FreshnessWaiter {
+  return typeof (storage as Partial<FreshnessWaiter>).waitUntilFresh === 'function'
+}
+
 export interface ListOutcome {
   items: Obj[]
   revision: number
@@ -217,6 +230,13 @@ export async function readList(
     const current = await storageCall(gr, '', () => storage.currentRevision())
     if (plan.revision > current) throw tooLargeResourceVersion(plan.revision, current)
   }
+  // NotOlderThan over the watch cache, as kube's cacher: wait (bounded, 3 s) until the cache has
+  // reached N, then answer from it; a cache still behind leaves the read consistent (quorum).
+  let consistency = plan.consistency
+  if (plan.notOlderThan !== undefined && plan.revision === undefined && canWaitUntilFresh(storage)) {
+    const notOlderThan = plan.notOlderThan
+    if (await storageCall(gr, '', () => storage.waitUntilFresh(prefix, notOlderThan))) consistency = 'any'
+  }
   const items: Obj[] = []
   let revision = plan.revision
   let after = plan.after
@@ -228,7 +248,7 @@ export async function readList(
     try {
       page = await storage.list({
         prefix,
-        ...(revision !== undefined ? { revision } : { consistency: plan.consistency }),
+        ...(revision !== undefined ? { revision } : { consistency }),
         ...(plan.limit > 0 && { limit: plan.limit }),
         ...(after !== undefined && { continueAfter: after }),
       })
