@@ -10,6 +10,7 @@ import { type OpenAPIOptions, registerOpenAPI } from '../openapi/register.js'
 import { parseApiServerFlags } from '../options.js'
 import { registerResourceRoutes } from '../rest/index.js'
 import { ApiServer } from '../server.js'
+import { withWatchCache } from '../watch-cache.js'
 
 export const silentLogger = { debug() {}, info() {}, warn() {}, error() {} }
 
@@ -33,6 +34,11 @@ export interface TestServerOptions {
   bookmarkIntervalMs?: number
   /** Namespaces created before the server is handed over. */
   namespaces?: readonly string[]
+  /**
+   * Serve through the watch cache (--watch-cache, watch-cache.ts) over the storage; default off, or
+   * on when the environment has HAKUBE_TEST_WATCH_CACHE=1.
+   */
+  watchCache?: boolean
 }
 
 const open: TestServer[] = []
@@ -40,7 +46,10 @@ const open: TestServer[] = []
 export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
   const r = parseApiServerFlags(['--bind-address=127.0.0.1', '--secure-port=0'])
   if (!r.ok || !('config' in r)) throw new Error(JSON.stringify(r))
-  const storage = o.storage ?? createMemoryStorage()
+  const storage = withWatchCache(o.storage ?? createMemoryStorage(), {
+    ...r.config,
+    watchCache: o.watchCache ?? process.env['HAKUBE_TEST_WATCH_CACHE'] === '1',
+  })
   const server = new ApiServer({ config: r.config, storage, logger: silentLogger })
   if (o.discovery === true) registerDiscovery(server.app)
   if (o.openapi !== undefined && o.openapi !== false)

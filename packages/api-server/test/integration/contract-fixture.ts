@@ -4,6 +4,9 @@
  * helpers (`call`, `openWatch`), and the object builders the case files use. One fixture serves
  * every case of a setup; cases stay independent by each using its own namespaces and node names.
  *
+ * With `watchCache`, the server reads through kube's watch cache (CachedStorage), as
+ * hakube-apiserver does by default.
+ *
  * The fixture's fields are only valid between `start` (beforeAll) and `stop` (afterAll).
  */
 import {
@@ -21,11 +24,14 @@ import { instrumentStorage } from '../../src/instrumented-storage.js'
 import { parseApiServerFlags } from '../../src/options.js'
 import { registerResourceRoutes } from '../../src/rest/index.js'
 import { ApiServer } from '../../src/server.js'
+import { withWatchCache } from '../../src/watch-cache.js'
 
 export interface ContractSetup {
   storage: Storage
   /** Stops whatever the setup started beyond the storage (processes); the storage is closed first. */
   destroy?: () => Promise<void> | void
+  /** Serve through the watch cache (--watch-cache), over the instrumented storage as serve.ts does. */
+  watchCache?: boolean
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are arbitrary JSON, read field by field
@@ -34,6 +40,8 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 export const MERGE = 'application/merge-patch+json'
 export const JSON_PATCH = 'application/json-patch+json'
 export const STRATEGIC = 'application/strategic-merge-patch+json'
+/** The watch cache's ring size per resource in the contract (fixed: it does not grow). */
+export const WATCH_CACHE_RING = 50
 /** How often a watch with allowWatchBookmarks=true gets a BOOKMARK in these tests. */
 export const BOOKMARK_INTERVAL_MS = 200
 
@@ -167,6 +175,8 @@ export interface CallResult {
 export class ContractFixture {
   env: ContractSetup | undefined
   storage!: Storage
+  /** Whether the server reads through the watch cache (its ring holds WATCH_CACHE_RING events per resource). */
+  watchCache = false
   server: ApiServer | undefined
   private apiClient: ApiClient | undefined
   base = ''
@@ -174,9 +184,15 @@ export class ContractFixture {
   async start(setup: () => Promise<ContractSetup>): Promise<void> {
     this.env = await setup()
     const instrumented = instrumentStorage(this.env.storage)
-    this.storage = instrumented
     const r = parseApiServerFlags(['--bind-address=127.0.0.1', '--secure-port=0'])
     if (!r.ok || !('config' in r)) throw new Error(JSON.stringify(r))
+    this.watchCache = this.env.watchCache === true
+    // A fixed ring (no growth while fresh), so a case can push a revision out of it (410 Expired).
+    this.storage = withWatchCache(
+      instrumented,
+      { ...r.config, watchCache: this.watchCache, defaultWatchCacheSize: WATCH_CACHE_RING },
+      { eventFreshMs: 0 },
+    )
     this.server = new ApiServer({ config: r.config, storage: this.storage, logger: silent })
     instrumented.registerMetrics(this.server.registry)
     registerResourceRoutes(this.server, this.storage, { bookmarkIntervalMs: BOOKMARK_INTERVAL_MS })
@@ -189,6 +205,8 @@ export class ContractFixture {
   async stop(): Promise<void> {
     await this.apiClient?.close()
     await this.server?.shutdown()
+    // The watch cache closes the storage it wraps; without one this is the setup's storage itself.
+    if (this.storage !== undefined) await this.storage.close()
     await this.env?.storage.close()
     await this.env?.destroy?.()
   }

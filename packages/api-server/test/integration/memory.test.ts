@@ -1,4 +1,4 @@
-/** The api-server contract over the memory backend (the store's MVCC library in-process). */
+/** The api-server contract over the memory backend (the store's MVCC library in-process), without the watch cache. */
 import { createMemoryStorage } from '@hakube/storage'
 import { apiServerContract } from './contract.js'
 
