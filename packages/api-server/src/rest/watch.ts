@@ -16,8 +16,8 @@
  *   `0`) as ADDED events, then a BOOKMARK annotated `k8s.io/initial-events-end: "true"` at the
  *   state's revision when bookmarks are allowed; `false` sends no state. `resourceVersionMatch`
  *   without `sendInitialEvents` is 422, as validateWatchOptions answers.
- * - Backpressure: while the socket's buffer is full the storage handler returns a promise (settled on
- *   'drain'), so the watch cache holds this watcher's events in its bounded buffer; a watcher the
+ * - Backpressure: while the response has 1 MiB buffered the storage handler returns a promise
+ *   (settled on 'drain'), so the watch cache holds this watcher's events in its bounded buffer; a watcher the
  *   cache ends as too slow gets its stream ended without an ERROR, as kube closes a slow watcher's
  *   connection: client-go watches again from its last resourceVersion rather than relisting.
  */
@@ -40,6 +40,12 @@ import { boolParam, intParam, type Query, queryParam } from './query.js'
 import { watchEncoder } from './table.js'
 
 const TIMER_MS_MAX = 2 ** 31 - 1
+
+/**
+ * Bytes a watch response may buffer (beyond what the socket took) before its events are held back:
+ * room for a burst to a client that reads (Node's own 16 KB mark would hold every large event).
+ */
+const WATCH_WRITE_BUFFER_BYTES = 1024 * 1024
 
 /** --min-request-timeout's default (1800 s): watches without timeoutSeconds last 1–2× this. */
 const MIN_REQUEST_TIMEOUT_S = 1800
@@ -100,12 +106,15 @@ export async function serveWatch(
   let lastRevision = startRevision
   let watch: Watch | undefined
   const timers: NodeJS.Timeout[] = []
-  // Backpressure: once the socket's buffer is full, the storage handler gets a promise that settles
-  // on 'drain' (or when the stream ends), so the watch cache queues this watcher's events, bounded,
-  // and ends it as too slow instead of this process buffering without limit.
+  // Backpressure: once this response has buffered WATCH_WRITE_BUFFER_BYTES, the storage handler gets
+  // a promise that settles on 'drain' (or when the stream ends), so the watch cache queues this
+  // watcher's events, bounded, and ends it as too slow instead of this process buffering without
+  // limit.
   let drained: Promise<void> | undefined
   const send = (frame: Frame): void => {
-    if (ended || res.write(`${JSON.stringify(encode(frame))}\n`) || drained !== undefined) return
+    if (ended) return
+    res.write(`${JSON.stringify(encode(frame))}\n`)
+    if (drained !== undefined || res.writableLength < WATCH_WRITE_BUFFER_BYTES) return
     drained = new Promise<void>((resolve) => {
       const done = (): void => {
         res.off('drain', done)
