@@ -36,6 +36,8 @@ export interface StorageErrorDetails {
   detail?: string
   /** For a write that failed with Timeout or Unavailable: whether it may have been applied anyway. */
   outcomeUnknown?: boolean
+  /** An Unavailable that ends one watch whose client could not keep up (the watch cache's); watch again. */
+  slowWatcher?: boolean
   cause?: unknown
 }
 
@@ -44,6 +46,8 @@ export class StorageError extends Error {
   readonly key: string | undefined
   readonly revision: number | undefined
   readonly outcomeUnknown: boolean
+  /** See {@link StorageErrorDetails.slowWatcher}. */
+  readonly slowWatcher: boolean
 
   constructor(code: StorageErrorCode, details: StorageErrorDetails = {}) {
     const parts: string[] = [STORAGE_ERRORS[code]]
@@ -56,6 +60,7 @@ export class StorageError extends Error {
     this.key = details.key
     this.revision = details.revision
     this.outcomeUnknown = details.outcomeUnknown === true
+    this.slowWatcher = details.slowWatcher === true
   }
 }
 

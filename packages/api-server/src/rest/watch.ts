@@ -227,7 +227,7 @@ export async function serveWatch(
 
 /** The watch cache's "watcher too slow" end (packages/storage/src/cache/watcher.ts). */
 function isSlowWatcher(err: unknown): boolean {
-  return isStorageError(err, 'Unavailable') && err.message.includes('watcher too slow')
+  return isStorageError(err, 'Unavailable') && err.slowWatcher
 }
 
 /** `sendInitialEvents` (undefined when absent), checked as validateWatchOptions does. */

@@ -135,6 +135,7 @@ export class CacheWatcher implements Watch {
         new StorageError('Unavailable', {
           revision: this.lastRevision,
           detail: `watcher too slow: more than ${this.bufferLimit} events buffered; watch again`,
+          slowWatcher: true,
         }),
       )
     }
