@@ -50,7 +50,9 @@ export async function servePrimary(config: LbConfig, log: Logger, cluster: Clust
   let retired: WorkerReport = { backends: [], counters: sumCounters([]), inFlight: 0 }
 
   const sendTo = (s: Slot, m: ToWorker): void => {
-    if (s.greeted && s.worker.isConnected()) s.worker.send(m)
+    // A worker just killed can still look connected: the send then fails (EPIPE, channel closed),
+    // reported to the callback rather than as an 'error' event the primary would die of.
+    if (s.greeted && s.worker.isConnected()) s.worker.send(m, undefined, undefined, () => {})
   }
   const broadcast = (m: ToWorker): void => {
     for (const s of slots.values()) sendTo(s, m)
@@ -118,6 +120,10 @@ export async function servePrimary(config: LbConfig, log: Logger, cluster: Clust
     const slot: Slot = { worker, startedAtMs: Date.now(), greeted: false, last: undefined }
     slots.set(worker.id, slot)
     worker.on('message', (m: unknown) => onMessage(slot, m))
+    // Its IPC channel failing (the worker died mid-send) is the 'exit' below's business, not a crash.
+    worker.on('error', (err: Error) =>
+      log.debug({ worker: worker.id, err: err.message }, 'worker channel error'),
+    )
     worker.on('exit', (code, signal) => {
       slots.delete(worker.id)
       if (slot.last !== undefined) retired = retire(retired, slot.last)
@@ -227,7 +233,8 @@ export async function servePrimary(config: LbConfig, log: Logger, cluster: Clust
         }),
     )
     for (const s of slots.values()) {
-      if (s.worker.isConnected()) s.worker.send({ t: 'lb:drain' } satisfies ToWorker)
+      if (s.worker.isConnected())
+        s.worker.send({ t: 'lb:drain' } satisfies ToWorker, undefined, undefined, () => {})
       else s.worker.process.kill('SIGTERM')
     }
     const killTimer = setTimeout(() => {
