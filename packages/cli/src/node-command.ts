@@ -4,6 +4,7 @@
  * SIGTERM or SIGINT stops the components in reverse start order, then the process exits 0.
  */
 import { mkdirSync, unlinkSync } from 'node:fs'
+import { parseGoDuration } from '@hakube/api/flags'
 import { serveAdmin } from './admin.js'
 import { resolveBinaries } from './binaries.js'
 import {
@@ -161,7 +162,14 @@ export function nodeConfigFromArgs(
   if (monitorErrors.length > 0) return { error: monitorErrors[0] as string }
   for (const name of ['health-timeout', 'etcd-readycheck-timeout'] as const) {
     const d = v[name]
-    if (d !== '' && !/^\d+(\.\d+)?(ms|s|m)$/.test(d))
+    if (d === '') continue
+    let ms: number
+    try {
+      ms = parseGoDuration(d)
+    } catch {
+      ms = Number.NaN
+    }
+    if (!(ms > 0))
       return { error: `--${name} must be a duration such as 700ms or 3s (got ${JSON.stringify(d)})` }
   }
   if (v['grace-period'] < 1) return { error: `--grace-period must be at least 1 (got ${v['grace-period']})` }
